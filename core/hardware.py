@@ -1,0 +1,1 @@
+"""NVML / psutil / sysfs probes. (Being written: see issue #2.)"""

@@ -1,0 +1,28 @@
+"""Shared fixtures. Every test runs isolated from the user's real config and data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LLAMADECK_CONFIG", str(home / "config.toml"))
+    monkeypatch.setenv("LLAMADECK_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("LLAMADECK_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("OLLAMA_MODELS", str(home / "ollama-models"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setenv("NO_COLOR", "")
+    monkeypatch.delenv("NO_COLOR")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

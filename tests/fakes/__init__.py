@@ -1,0 +1,1 @@
+"""Fakes for what cannot run here: Ollama's binary and an NVIDIA GPU. Nothing else."""

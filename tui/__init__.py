@@ -1,0 +1,1 @@
+"""llamadeck's terminal UI (Textual) and command line."""

@@ -1,0 +1,61 @@
+"""The thin App: screens, navigation and theme. No domain logic lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from core.config import Settings
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
+from tui.screens.placeholder import PlaceholderScreen
+from tui.services import Services
+
+STYLES = Path(__file__).parent / "styles"
+
+
+class LlamadeckApp(App[None]):
+    TITLE = "llamadeck"
+    CSS_PATH: ClassVar[list[str | Path]] = [STYLES / "app.tcss"]  # type: ignore[misc]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges"),
+        Binding("2", "switch_mode('models')", "Models"),
+        Binding("3", "switch_mode('planner')", "Plan"),
+        Binding("4", "switch_mode('chat')", "Chat"),
+        Binding("5", "switch_mode('jobs')", "Jobs"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        super().__init__()
+        self.settings = settings
+        self.services = services
+        self.MODES = {
+            "dashboard": lambda: DashboardScreen(settings, services),
+            "models": lambda: PlaceholderScreen("Models", "The model browser arrives with issue #3."),
+            "planner": lambda: PlaceholderScreen("Planner", "The quantization planner arrives with issue #4."),
+            "chat": lambda: PlaceholderScreen("Chat", "Streaming chat arrives with issue #5."),
+            "jobs": lambda: PlaceholderScreen("Jobs", "The HF -> GGUF -> Ollama pipeline arrives with issue #6."),
+        }
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.switch_mode("dashboard")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def on_unmount(self) -> None:
+        self.services.close()
+
+
+def make_app(settings: Settings, services: Services) -> LlamadeckApp:
+    """The one way to build the app: the CLI passes real services, tests pass fakes."""
+    return LlamadeckApp(settings, services)
