@@ -115,6 +115,28 @@ def _build(root: Path, src: Path) -> Path:
     return out
 
 
+def ensure_source() -> Path:
+    """The pinned llama.cpp source tree (converter, gguf-py), without building anything.
+
+    The converter environment needs only this, so it can be prepared while
+    the tools are still compiling.
+    """
+    src_env = os.environ.get("LLAMADECK_LLAMACPP_SRC")
+    if src_env and (Path(src_env) / "convert_hf_to_gguf.py").exists():
+        return Path(src_env)
+    root = cache_root()
+    src = root / "src"
+    if (src / "convert_hf_to_gguf.py").exists():
+        return src
+    root.mkdir(parents=True, exist_ok=True)
+    import fcntl
+
+    # A lock of its own: the build holds `.lock` for many minutes.
+    with (root / ".src.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        return _fetch_source(root)
+
+
 def ensure_tools() -> LlamaCppTools:
     """Locate or build the tools; idempotent and cheap once cached."""
     env = _from_env()
@@ -132,8 +154,7 @@ def ensure_tools() -> LlamaCppTools:
     with lock.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)  # two pytest workers must not build twice
         if not all((bin_dir / t).exists() for t in TOOLS):
-            src = _fetch_source(root)
-            _build(root, src)
+            _build(root, ensure_source())
     return LlamaCppTools(bin_dir, root / "src")
 
 
