@@ -47,3 +47,11 @@ class ModelFactsError(LlamadeckError):
 
 class PipelineError(LlamadeckError):
     """A pipeline stage failed or a pre-flight check did not pass."""
+
+
+class ChatError(LlamadeckError):
+    """A chat request cannot be made as asked (a bad option, an unknown host)."""
+
+
+class HistoryError(LlamadeckError):
+    """The chat history database cannot be read or written."""
