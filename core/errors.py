@@ -55,3 +55,7 @@ class ChatError(LlamadeckError):
 
 class HistoryError(LlamadeckError):
     """The chat history database cannot be read or written."""
+
+
+class PlannerError(LlamadeckError):
+    """The planner was asked something it cannot answer (an unknown quant type, a bad context size)."""
