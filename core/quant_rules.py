@@ -23,7 +23,8 @@ from enum import Enum
 from typing import NamedTuple
 
 from core.errors import PlannerError
-from core.quants import GGML_TYPES, QuantFormat, is_quantized
+from core.ggml_types import GGML_TYPES
+from core.quants import QuantFormat, is_quantized
 
 
 class Category(Enum):

@@ -1,12 +1,11 @@
-"""The ggml tensor types and llama-quantize's file types, as data.
+"""llama-quantize's file types and the ggml type arithmetic the planner needs.
 
-Two tables, both read from the pinned llama.cpp (`ggml/src/ggml.c` type
-traits with the block structs of `ggml-common.h`, and `QUANT_OPTIONS` in
-`tools/quantize/quantize.cpp`). A ggml *type* is a block layout (Q4_K: 256
-weights in 144 bytes); a llama-quantize *file type* ("ftype") such as Q4_K_M
-is a recipe that picks a type per tensor around a base type. Sizes are pure
-integer math so the planner can reproduce `llama-quantize --dry-run` to the
-byte.
+A ggml *type* is a block layout (Q4_K: 256 weights in 144 bytes; the table is
+`core.ggml_types`, shared with the GGUF reader). A llama-quantize *file type*
+("ftype") such as Q4_K_M is a recipe that picks a type per tensor around a
+base type; the list and its quality hints are `QUANT_OPTIONS` in the pinned
+llama.cpp's `tools/quantize/quantize.cpp`. Sizes are integer math so the
+planner can reproduce `llama-quantize --dry-run` to the byte.
 """
 
 from __future__ import annotations
@@ -14,79 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import PlannerError
-
-
-@dataclass(frozen=True)
-class GgmlType:
-    """One ggml tensor type: `block_size` weights stored in `type_size` bytes."""
-
-    name: str  # upper case, as gguf-py spells it: "Q4_K", "IQ2_XXS", "BF16"
-    type_id: int  # the enum value in ggml.h, also what a GGUF tensor info stores
-    block_size: int
-    type_size: int
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.type_size * 8 / self.block_size
-
-    @property
-    def is_quantized(self) -> bool:
-        """What `ggml_is_quantized` answers: a block holds more than one weight."""
-        return self.name not in _PLAIN_TYPES
-
-    def row_bytes(self, n: int) -> int:
-        """`ggml_row_size`: bytes of a row of `n` weights (n must fill whole blocks)."""
-        if n % self.block_size:
-            raise PlannerError(
-                f"A row of {n} weights cannot be stored as {self.name}, whose blocks hold {self.block_size}."
-            )
-        return n // self.block_size * self.type_size
-
-
-_QK_K = 256
-
-GGML_TYPES: dict[str, GgmlType] = {
-    t.name: t
-    for t in (
-        GgmlType("F32", 0, 1, 4),
-        GgmlType("F16", 1, 1, 2),
-        GgmlType("Q4_0", 2, 32, 2 + 16),
-        GgmlType("Q4_1", 3, 32, 2 + 2 + 16),
-        GgmlType("Q5_0", 6, 32, 2 + 4 + 16),
-        GgmlType("Q5_1", 7, 32, 2 + 2 + 4 + 16),
-        GgmlType("Q8_0", 8, 32, 2 + 32),
-        GgmlType("Q8_1", 9, 32, 2 + 2 + 32),
-        GgmlType("Q2_K", 10, _QK_K, 2 + 2 + _QK_K // 16 + _QK_K // 4),
-        GgmlType("Q3_K", 11, _QK_K, 2 + _QK_K // 4 + _QK_K // 8 + 12),
-        GgmlType("Q4_K", 12, _QK_K, 2 + 2 + _QK_K // 2 + 12),
-        GgmlType("Q5_K", 13, _QK_K, 2 + 2 + _QK_K // 2 + _QK_K // 8 + 12),
-        GgmlType("Q6_K", 14, _QK_K, 2 + _QK_K // 2 + _QK_K // 4 + _QK_K // 16),
-        GgmlType("Q8_K", 15, _QK_K, 4 + _QK_K + _QK_K // 8),
-        GgmlType("IQ2_XXS", 16, _QK_K, 2 + _QK_K // 4),
-        GgmlType("IQ2_XS", 17, _QK_K, 2 + _QK_K // 4 + _QK_K // 32),
-        GgmlType("IQ3_XXS", 18, _QK_K, 2 + _QK_K // 4 + _QK_K // 8),
-        GgmlType("IQ1_S", 19, _QK_K, 2 + _QK_K // 8 + _QK_K // 16),
-        GgmlType("IQ4_NL", 20, 32, 2 + 16),
-        GgmlType("IQ3_S", 21, _QK_K, 2 + _QK_K // 4 + _QK_K // 8 + _QK_K // 32 + 4),
-        GgmlType("IQ2_S", 22, _QK_K, 2 + _QK_K // 4 + _QK_K // 16),
-        GgmlType("IQ4_XS", 23, _QK_K, 2 + 2 + _QK_K // 2 + _QK_K // 64),
-        GgmlType("I8", 24, 1, 1),
-        GgmlType("I16", 25, 1, 2),
-        GgmlType("I32", 26, 1, 4),
-        GgmlType("I64", 27, 1, 8),
-        GgmlType("F64", 28, 1, 8),
-        GgmlType("IQ1_M", 29, _QK_K, _QK_K // 8 + _QK_K // 16 + _QK_K // 32),
-        GgmlType("BF16", 30, 1, 2),
-        GgmlType("TQ1_0", 34, _QK_K, 2 + 4 * 13),
-        GgmlType("TQ2_0", 35, _QK_K, 2 + 64),
-        GgmlType("MXFP4", 39, 32, 1 + 16),
-        GgmlType("NVFP4", 40, 64, 4 + 32),
-        GgmlType("Q1_0", 41, 128, 2 + 16),
-        GgmlType("Q2_0", 42, 64, 2 + 16),
-    )
-}
-
-GGML_TYPES_BY_ID: dict[int, GgmlType] = {t.type_id: t for t in GGML_TYPES.values()}
+from core.ggml_types import GGML_TYPES, GgmlType
 
 # Types stored one value at a time: `ggml_is_quantized` is false for these.
 _PLAIN_TYPES = frozenset({"F32", "F16", "BF16", "F64", "I8", "I16", "I32", "I64"})
@@ -106,7 +33,18 @@ def is_quantized(name: str) -> bool:
 
 
 def row_bytes(type_name: str, n: int) -> int:
-    return ggml_type(type_name).row_bytes(n)
+    """`ggml_row_size`: bytes of a row of `n` weights, which must fill whole blocks."""
+    t = ggml_type(type_name)
+    if n % t.block_size:
+        raise PlannerError(
+            f"A row of {n} weights cannot be stored as {t.name}, whose blocks hold {t.block_size}."
+        )
+    return n // t.block_size * t.type_size
+
+
+def bits_per_weight(type_name: str) -> float:
+    t = ggml_type(type_name)
+    return t.type_size * 8 / t.block_size
 
 
 def tensor_bytes(type_name: str, shape: tuple[int, ...]) -> int:
@@ -116,7 +54,7 @@ def tensor_bytes(type_name: str, shape: tuple[int, ...]) -> int:
     rows = 1
     for d in shape[1:]:
         rows *= d
-    return ggml_type(type_name).row_bytes(shape[0]) * rows
+    return row_bytes(type_name, shape[0]) * rows
 
 
 # --------------------------------------------------------------------------- file types

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from core.errors import PlannerError
+from core.ggml_types import GGML_TYPES
 from core.models import ModelFacts
 from core.quant_rules import (
     Category,
@@ -28,7 +29,7 @@ from core.quant_rules import (
     build_slots,
     choose_type,
 )
-from core.quants import GGML_TYPES, QuantFormat, quant_format
+from core.quants import QuantFormat, quant_format
 
 GGUF_ALIGNMENT = 32  # general.alignment default: each tensor's data starts on a multiple of it
 
