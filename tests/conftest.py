@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# The fake Ollama server's `fake_ollama` fixture, for every test folder.
+pytest_plugins = ["tests.fakes.fake_ollama"]
+
 
 @pytest.fixture(autouse=True)
 def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
