@@ -216,7 +216,6 @@ class NvidiaGpus:
             except self._nvml.NVMLError:
                 pass  # shutting down a library that already lost its driver has nothing left to undo
         self._closed = True
-        self._handles = []
 
     # ------------------------------------------------------------------ static facts
 
