@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from core.config import Settings
 from tui.screens.dashboard import DashboardScreen
@@ -15,18 +17,22 @@ from tui.screens.placeholder import PlaceholderScreen
 from tui.services import Services
 
 STYLES = Path(__file__).parent / "styles"
+# The footer shows the five screen keys as one "12345 Screens" item so that
+# `?` and `q` still fit at 80 columns; `?` lists each screen by name.
+SCREENS = Binding.Group("Screens", compact=True)
 
 
 class LlamadeckApp(App[None]):
     TITLE = "llamadeck"
-    CSS_PATH: ClassVar[list[str | Path]] = [STYLES / "app.tcss"]  # type: ignore[misc]
+    # Textual types CSS_PATH as an instance variable, so it cannot be a ClassVar here.
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss"]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges"),
-        Binding("2", "switch_mode('models')", "Models"),
-        Binding("3", "switch_mode('planner')", "Plan"),
-        Binding("4", "switch_mode('chat')", "Chat"),
-        Binding("5", "switch_mode('jobs')", "Jobs"),
+        Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
+        Binding("2", "switch_mode('models')", "Models", group=SCREENS),
+        Binding("3", "switch_mode('planner')", "Plan", group=SCREENS),
+        Binding("4", "switch_mode('chat')", "Chat", group=SCREENS),
+        Binding("5", "switch_mode('jobs')", "Jobs", group=SCREENS),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
     ]
@@ -35,13 +41,21 @@ class LlamadeckApp(App[None]):
         super().__init__()
         self.settings = settings
         self.services = services
-        self.MODES = {
+        # Modes hold the services, so they are added per instance; App.__init__
+        # has already copied the (empty) class-level MODES.
+        modes: dict[str, Callable[[], Screen[None]]] = {
             "dashboard": lambda: DashboardScreen(settings, services),
             "models": lambda: PlaceholderScreen("Models", "The model browser arrives with issue #3."),
-            "planner": lambda: PlaceholderScreen("Planner", "The quantization planner arrives with issue #4."),
+            "planner": lambda: PlaceholderScreen(
+                "Planner", "The quantization planner arrives with issue #4."
+            ),
             "chat": lambda: PlaceholderScreen("Chat", "Streaming chat arrives with issue #5."),
-            "jobs": lambda: PlaceholderScreen("Jobs", "The HF -> GGUF -> Ollama pipeline arrives with issue #6."),
+            "jobs": lambda: PlaceholderScreen(
+                "Jobs", "The HF -> GGUF -> Ollama pipeline arrives with issue #6."
+            ),
         }
+        for mode, screen in modes.items():
+            self.add_mode(mode, screen)
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:

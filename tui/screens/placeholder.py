@@ -18,4 +18,4 @@ class PlaceholderScreen(Screen[None]):
         yield Header()
         with Middle(), Center():
             yield Static(f"[b]{self.title}[/b]\n\n{self.message}", id="placeholder", classes="placeholder")
-        yield Footer()
+        yield Footer(compact=True)

@@ -1,0 +1,324 @@
+"""The home screen: live GPU, CPU, RAM and disk gauges while models load and run.
+
+The probe is read from thread workers only (NVML and psutil block, and a lost
+GPU can make NVML calls slow), and each reading comes back as a `SampleTaken`
+message that replaces any older one still queued, so a slow terminal shows
+the newest reading instead of catching up on stale ones. Widgets are built
+once, when the static facts arrive, and then updated in place: a tick changes
+a few one-line widgets and never recomposes or relayouts the screen. A tick
+is skipped while the previous reading is still running, so a hung driver
+never piles up threads.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from core.config import Settings
+from core.errors import LlamadeckError
+from core.hardware import HardwareProbe, measure_ram_bandwidth
+from core.models import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
+from tui.services import Services
+from tui.widgets.disk_free import DiskFree
+from tui.widgets.gpu_panel import GpuPanel
+from tui.widgets.gpu_process_table import GpuProcessTable
+from tui.widgets.live_text import LiveText
+from tui.widgets.machine_facts import MachineFacts
+from tui.widgets.notice_bar import NoticeBar
+from tui.widgets.system_panel import SystemPanel
+from tui.widgets.units import format_bytes, format_rate
+
+MIN_REFRESH_S = 0.25
+MAX_REFRESH_S = 10.0
+REFRESH_STEPS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+HISTORY_S = 180.0
+DISKS_EVERY_S = 30.0
+NOT_ANSWERING = "Not answering: see the notice above."
+NO_PROCS = "No process holds GPU memory."
+NO_PROCS_UNREAD = "No process holds memory on the GPUs that answer."
+
+
+def clamp_refresh(seconds: float) -> float:
+    return min(MAX_REFRESH_S, max(MIN_REFRESH_S, seconds))
+
+
+def next_refresh(current: float, direction: int) -> float:
+    """The next step up (`+1`, slower) or down (`-1`, faster), staying within 0.25-10 s.
+
+    A configured value between steps (say 0.75 s) moves to its neighbouring step.
+    """
+    if direction > 0:
+        bigger = [s for s in REFRESH_STEPS_S if s > current + 1e-9]
+        return bigger[0] if bigger else MAX_REFRESH_S
+    smaller = [s for s in REFRESH_STEPS_S if s < current - 1e-9]
+    return smaller[-1] if smaller else MIN_REFRESH_S
+
+
+def format_interval(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+class MachineProbed(Message):
+    """The static facts are in; the screen can build one panel per GPU."""
+
+    def __init__(self, info: MachineInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class SampleTaken(Message):
+    """One live reading. A newer one replaces an older one still in the queue."""
+
+    def __init__(self, sample: SystemSample) -> None:
+        super().__init__()
+        self.sample = sample
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SampleTaken)
+
+
+class SampleFailed(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class DisksRead(Message):
+    def __init__(self, disks: tuple[DiskInfo, ...]) -> None:
+        super().__init__()
+        self.disks = disks
+
+
+class BandwidthMeasured(Message):
+    def __init__(self, result: BandwidthResult | None, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
+
+
+class DashboardScreen(Screen[None]):
+    """Live hardware gauges; the screen the others hang off."""
+
+    AUTO_FOCUS = "#dash-body"
+    # Classes the screen gets from its size; dashboard.tcss lays out by them.
+    # (Textual declares these as instance variables, hence no ClassVar.)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("plus,equals_sign", "slower", "Slower", key_display="+",
+                tooltip="Sample less often (up to 10 s)"),
+        Binding("minus", "faster", "Faster", key_display="-",
+                tooltip="Sample more often (down to 0.25 s)"),
+        Binding("p", "toggle_pause", "Pause", tooltip="Freeze the readings; press again to resume"),
+        Binding("b", "measure_bandwidth", "RAM bw", tooltip="Measure RAM bandwidth (about a second)"),
+    ]
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        super().__init__()
+        self.settings = settings
+        self.probe: HardwareProbe = services.hardware
+        self.title = "Dashboard"
+        self.interval = clamp_refresh(settings.refresh_seconds)
+        self.paused = False
+        self.info: MachineInfo | None = None
+        self.last_sample: SystemSample | None = None
+        self.bandwidth: BandwidthResult | None = None
+        self._measuring = False
+        self._timer: Timer | None = None
+        self._sampler: Worker[None] | None = None
+        self._disks_read_at = 0.0
+        self._panels: dict[int, GpuPanel] = {}
+        self._sample_notices: tuple[str, ...] = ()
+        self._failure: str | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="dash-body"):
+            yield MachineFacts("Probing the hardware…", id="facts")
+            yield NoticeBar(id="notices")
+            with Horizontal(id="gauges"):
+                yield Vertical(id="gpus")
+                yield SystemPanel(window_s=HISTORY_S)
+            with Vertical(id="procs-box", classes="panel"):
+                yield GpuProcessTable(id="procs")
+                yield LiveText(NO_PROCS, id="procs-empty")
+            yield DiskFree(id="disks")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#procs-box").border_title = "GPU memory"
+        self._show_interval()
+        self.probe_machine()
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, group="probe")
+    def probe_machine(self) -> None:
+        self.post_message(MachineProbed(self.probe.machine_info()))
+        self._read(with_disks=False)
+
+    @work(thread=True, exclusive=True, group="sample")
+    def take_sample(self) -> None:
+        self._read(with_disks=time.monotonic() - self._disks_read_at >= DISKS_EVERY_S)
+
+    def _read(self, *, with_disks: bool) -> None:
+        """Runs in a worker thread. The probe promises not to raise; this still keeps a broken one visible."""
+        try:
+            self.post_message(SampleTaken(self.probe.sample()))
+            if with_disks:
+                self._disks_read_at = time.monotonic()
+                self.post_message(DisksRead(self.probe.disks()))
+        except Exception as exc:
+            self.post_message(SampleFailed(f"Reading the hardware failed ({type(exc).__name__}: {exc})."))
+
+    @work(thread=True, exclusive=True, group="bandwidth")
+    def measure_bandwidth(self) -> None:
+        try:
+            result = measure_ram_bandwidth()
+        except LlamadeckError as exc:
+            self.post_message(BandwidthMeasured(None, str(exc)))
+        except MemoryError:
+            self.post_message(BandwidthMeasured(None, "Not enough free RAM for the 256 MiB test buffer."))
+        else:
+            self.post_message(BandwidthMeasured(result))
+
+    # ------------------------------------------------------------------ messages
+
+    @on(MachineProbed)
+    async def show_machine(self, message: MachineProbed) -> None:
+        info = message.info
+        self.info = info
+        self._disks_read_at = time.monotonic()
+        self.sub_title = self._subtitle()
+        self.query_one(MachineFacts).show_machine(info)
+        self.query_one(DiskFree).show_disks(info.disks)
+        self.set_class(not info.gpus, "-cpu-only")
+        self.set_class(len(info.gpus) > 1, "-multi-gpu")
+        self._panels = {gpu.index: GpuPanel(gpu, window_s=HISTORY_S) for gpu in info.gpus}
+        await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
+        self._show_notices()
+        self._start_timer()
+
+    @on(SampleTaken)
+    def show_sample(self, message: SampleTaken) -> None:
+        sample = message.sample
+        self.last_sample = sample
+        self._failure = None
+        self.query_one(SystemPanel).show(sample)
+        processes: list[GpuProcess] = []
+        for gpu in sample.gpus:
+            panel = self._panels.get(gpu.index)
+            if panel is not None:
+                # The notice bar carries the full sentence; the panel just points at it.
+                brief = NOT_ANSWERING if gpu.error is not None and gpu.error in sample.notices else None
+                panel.show(gpu, sample.timestamp, error_text=brief)
+            processes.extend(gpu.processes)
+        self.query_one(GpuProcessTable).show(processes)
+        self.set_class(not processes, "-no-procs")
+        if not processes:
+            unread = any(gpu.error is not None for gpu in sample.gpus)
+            self.query_one("#procs-empty", LiveText).show(NO_PROCS_UNREAD if unread else NO_PROCS)
+        self._sample_notices = sample.notices
+        self._show_notices()
+
+    @on(SampleFailed)
+    def show_failure(self, message: SampleFailed) -> None:
+        self._failure = message.reason
+        self._show_notices()
+
+    @on(DisksRead)
+    def show_disks(self, message: DisksRead) -> None:
+        self.query_one(DiskFree).show_disks(message.disks)
+
+    @on(BandwidthMeasured)
+    def show_bandwidth(self, message: BandwidthMeasured) -> None:
+        self._measuring = False
+        if message.result is None:
+            self.notify(message.error or "Measuring RAM bandwidth failed.", severity="error", timeout=8)
+        else:
+            self.bandwidth = message.result
+            result = message.result
+            self.notify(
+                f"RAM bandwidth {format_rate(result.bytes_per_second)} "
+                f"({result.method}, {format_bytes(result.buffer_bytes)} buffer, {result.seconds:.1f} s).",
+                title="Measured",
+            )
+        self._show_facts()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_slower(self) -> None:
+        self.set_interval_seconds(next_refresh(self.interval, +1))
+
+    def action_faster(self) -> None:
+        self.set_interval_seconds(next_refresh(self.interval, -1))
+
+    def set_interval_seconds(self, seconds: float) -> None:
+        """Change the sampling interval now (clamped to 0.25-10 s)."""
+        self.interval = clamp_refresh(seconds)
+        self._show_interval()
+        if self._timer is not None and not self.paused:
+            self._start_timer()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+        elif self.info is not None:
+            self._start_timer()
+        self.set_class(self.paused, "-paused")
+        self._show_interval()
+
+    def action_measure_bandwidth(self) -> None:
+        if self._measuring:
+            self.notify("Already measuring RAM bandwidth.")
+            return
+        self._measuring = True
+        self._show_facts()
+        self.measure_bandwidth()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _start_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(self.interval, self._tick, name="dashboard-sample")
+
+    def _tick(self) -> None:
+        busy = self._sampler is not None and self._sampler.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        if not busy:
+            self._sampler = self.take_sample()
+
+    def _show_interval(self) -> None:
+        self.sub_title = self._subtitle()
+
+    def _subtitle(self) -> str:
+        host = self.info.hostname if self.info is not None else ""
+        every = "paused" if self.paused else f"every {format_interval(self.interval)}"
+        return f"{host} · {every}" if host else every
+
+    def _show_facts(self) -> None:
+        if self.info is not None:
+            facts = self.query_one(MachineFacts)
+            facts.show_machine(self.info, bandwidth=self.bandwidth, measuring=self._measuring)
+
+    def _show_notices(self) -> None:
+        static = self.info.notices if self.info is not None else ()
+        failure = (self._failure,) if self._failure else ()
+        self.query_one(NoticeBar).show_notices((*static, *self._sample_notices, *failure))
