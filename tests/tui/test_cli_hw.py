@@ -201,3 +201,13 @@ def test_the_real_command_line(capsys: pytest.CaptureFixture[str], monkeypatch: 
     assert cli.main(["hw"]) == 0
     text = capsys.readouterr().out
     assert text.startswith(doc["host"]["hostname"]) and "\x1b" not in text
+
+
+def test_many_cores_wrap_to_the_terminal(probe: HardwareProbe) -> None:
+    from dataclasses import replace
+
+    sample = replace(probe.sample(), per_cpu_percent=tuple(float(i % 101) for i in range(192)))
+    text = hw.render_watch(probe.machine_info(), sample, width=80)
+    core_lines = ("Cores  " + text.split("Cores  ", 1)[1].split("\nRAM", 1)[0]).splitlines()
+    assert len(core_lines) > 5 and all(len(line) <= 80 for line in core_lines)
+    assert " ".join(core_lines).split()[:4] == ["Cores", "0", "1", "2"] and "191" in core_lines[-1]

@@ -185,7 +185,7 @@ def render_report(info: MachineInfo, sample: SystemSample, bandwidth: BandwidthR
     if bandwidth is not None:
         lines.append(f"RAM bandwidth  {format_rate(bandwidth.bytes_per_second)} measured "
                      f"({bandwidth.method}, {format_bytes(bandwidth.buffer_bytes)} buffer)")
-    lines += _system_lines(sample)
+    lines += _system_lines(sample, width)
     live = {g.index: g for g in sample.gpus}
     for gpu in info.gpus:
         lines += ["", *_gpu_static_lines(gpu), *_gpu_live_lines(live.get(gpu.index), width)]
@@ -207,7 +207,7 @@ def render_report(info: MachineInfo, sample: SystemSample, bandwidth: BandwidthR
 def render_watch(info: MachineInfo, sample: SystemSample, width: int = 100) -> str:
     """One `--watch` tick after the first: only what changes."""
     stamp = datetime.fromtimestamp(sample.timestamp).strftime("%H:%M:%S")
-    lines = [f"--- {stamp} ---", *_system_lines(sample)]
+    lines = [f"--- {stamp} ---", *_system_lines(sample, width)]
     names = {g.index: g.name for g in info.gpus}
     for reading in sample.gpus:
         lines += [f"GPU {reading.index}  {names.get(reading.index, '')}", *_gpu_live_lines(reading, width)]
@@ -215,14 +215,14 @@ def render_watch(info: MachineInfo, sample: SystemSample, width: int = 100) -> s
     return "\n".join(lines) + "\n"
 
 
-def _system_lines(sample: SystemSample) -> list[str]:
+def _system_lines(sample: SystemSample, width: int) -> list[str]:
     load = "" if sample.load_avg is None else "  ·  load " + " ".join(f"{x:.2f}" for x in sample.load_avg)
     cores = " ".join(f"{p:.0f}" for p in sample.per_cpu_percent)
     swap = (f"{format_used_total(sample.swap_used, sample.swap_total)}" if sample.swap_total
             else "none configured")
     return [
         f"Load   {format_percent(sample.cpu_percent)} of all cores{load}",
-        f"Cores  {cores} (%)",
+        *textwrap.wrap(f"{cores} (%)", max(40, width), initial_indent="Cores  ", subsequent_indent=" " * 7),
         f"RAM    {format_used_total(sample.ram_used, sample.ram_total)} used, "
         f"{format_bytes(sample.ram_available)} available",
         f"Swap   {swap}" + (" used" if sample.swap_total else ""),
