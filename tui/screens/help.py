@@ -30,6 +30,10 @@ class HelpScreen(ModalScreen[None]):
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
         table.add_column("Key", no_wrap=True)
         table.add_column("Does")
+        # The footer's keys first (what this screen is for), then the generic
+        # ones (scrolling, focus) that every scrollable widget brings along.
+        main: list[tuple[str, str]] = []
+        generic: list[tuple[str, str]] = []
         seen: set[str] = set()
         for _node, binding, _enabled, tooltip in self.under.active_bindings.values():
             if binding.key in seen:
@@ -39,7 +43,15 @@ class HelpScreen(ModalScreen[None]):
             text = binding.description or binding.action
             if tooltip:
                 text = f"{text} - {tooltip}"
-            table.add_row(key, text)
+            if (key, text) not in main and (key, text) not in generic:  # "plus,equals_sign" is one row
+                (main if binding.show else generic).append((key, text))
+        for row in main:
+            table.add_row(*row)
+        if generic:
+            table.add_row("", "")
+            table.add_row("", "[b]Scrolling and focus[/b]")
+            for row in generic:
+                table.add_row(*row)
         with VerticalScroll(id="help-body"):
             yield Static(INTRO, id="help-intro")
             yield Static(table, id="help-keys")

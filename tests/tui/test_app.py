@@ -1,0 +1,99 @@
+"""The app shell: number keys reach every screen, `?` shows the keys of the screen underneath, `q` quits."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.fake_nvml import FakeGpu, FakeNvml
+from tests.tui.conftest import AppFactory, first_sample, screen_text, wait_for
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.help import HelpScreen
+from tui.screens.placeholder import PlaceholderScreen
+
+PLACEHOLDERS = [
+    ("2", "Models", "issue #3"),
+    ("3", "Planner", "issue #4"),
+    ("4", "Chat", "issue #5"),
+    ("5", "Jobs", "issue #6"),
+]
+
+
+async def test_the_dashboard_is_the_home_screen(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        assert app.current_mode == "dashboard"
+        assert "Dashboard" in screen_text(app)
+
+
+@pytest.mark.parametrize(("key", "title", "issue"), PLACEHOLDERS)
+async def test_number_keys_reach_each_screen(build_app: AppFactory, key: str, title: str, issue: str) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, PlaceholderScreen)
+        assert issue in app.screen.message
+        text = screen_text(app)
+        assert title in text and "arrives with issue" in text
+        assert "q Quit" in text  # the footer is there on every screen
+
+
+async def test_going_home_keeps_the_same_dashboard_and_its_history(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]), refresh_seconds=0.25)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = await first_sample(pilot)
+        for key, _, _ in PLACEHOLDERS:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.press("1")
+        await pilot.pause()
+        assert app.screen is home
+        # It kept sampling while away, so the history has no hole.
+        assert home.last_sample is not None
+        seen = home.last_sample
+        await wait_for(pilot, lambda: home.last_sample is not seen)
+
+
+@pytest.mark.parametrize("close_key", ["escape", "question_mark"])
+async def test_help_lists_the_keys_of_the_screen_underneath_and_closes(
+    build_app: AppFactory, close_key: str
+) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for words in ("Slower", "Faster", "RAM bw", "Pause", "Quit", "Models"):
+            assert words in text, words
+        await pilot.press(close_key)
+        await pilot.pause()
+        assert isinstance(app.screen, DashboardScreen)
+
+
+async def test_help_on_a_placeholder_screen(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        await pilot.press("3", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "Slower" not in screen_text(app)  # dashboard keys are not offered elsewhere
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PlaceholderScreen)
+
+
+async def test_q_quits(build_app: AppFactory) -> None:
+    nvml = FakeNvml([FakeGpu()])
+    app = build_app(nvml)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_code == 0
+    assert nvml.initialised == 0  # quitting closed the probe, which shut NVML down
