@@ -444,3 +444,418 @@ class SessionInfo:
     updated_at: float
     message_count: int = 0
     snippet: str | None = None
+
+
+# --------------------------------------------------------------------------- ollama
+
+import math  # noqa: E402  (the Ollama section is appended to a shared file)
+import re  # noqa: E402
+from datetime import datetime  # noqa: E402
+
+_PARAM_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMBT]?)\s*$", re.IGNORECASE)
+_PARAM_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+
+
+@dataclass(frozen=True)
+class ModelDetails:
+    """The `details` block Ollama attaches to every model it lists, as it reports it."""
+
+    format: str | None = None  # "gguf" | "safetensors"
+    family: str | None = None
+    families: tuple[str, ...] = ()
+    parameter_size: str | None = None  # Ollama's rounded text: "7.6B", "137M"
+    quantization_level: str | None = None  # "Q4_K_M", "F16", ...
+    parent_model: str | None = None
+
+    @property
+    def parameter_count(self) -> int | None:
+        """`parameter_size` as a number, so a table can sort "137M" below "7.6B"."""
+        match = _PARAM_SIZE.match(self.parameter_size or "")
+        if match is None:
+            return None
+        return round(float(match.group(1)) * _PARAM_SCALE[match.group(2).upper()])
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model in the server's store (`/api/tags`, `ollama list`)."""
+
+    name: str  # "llama3.2:latest"
+    size: int
+    digest: str
+    modified_at: datetime | None
+    details: ModelDetails = field(default_factory=ModelDetails)
+
+    @property
+    def short_id(self) -> str:
+        """The ID column of `ollama list`."""
+        return self.digest[:12]
+
+
+@dataclass(frozen=True)
+class RunningModel:
+    """A model loaded in memory (`/api/ps`, `ollama ps`)."""
+
+    name: str
+    size: int  # weights + KV cache + buffers, all devices
+    size_vram: int  # the part in GPU memory
+    digest: str = ""
+    context_length: int | None = None
+    expires_at: datetime | None = None
+    details: ModelDetails = field(default_factory=ModelDetails)
+
+    @property
+    def short_id(self) -> str:
+        return self.digest[:12]
+
+    @property
+    def processor(self) -> str:
+        """The PROCESSOR column exactly as `ollama ps` prints it (cmd/cmd.go, ListRunningHandler)."""
+        if self.size_vram == 0:
+            return "100% CPU"
+        if self.size_vram == self.size:
+            return "100% GPU"
+        if self.size_vram > self.size or self.size == 0:
+            return "Unknown"
+        # Go's math.Round rounds halves away from zero; Python's round() would round them to even.
+        cpu = math.floor((self.size - self.size_vram) / self.size * 100 + 0.5)
+        return f"{cpu}%/{100 - cpu}% CPU/GPU"
+
+    @property
+    def on_cpu_only(self) -> bool:
+        """Loaded with nothing on a GPU: the classic silent fallback when Ollama found no usable GPU."""
+        return self.size > 0 and self.size_vram == 0
+
+
+@dataclass(frozen=True)
+class ShowInfo:
+    """What `/api/show` says about one model, with the architecture facts pulled out of model_info.
+
+    Per-layer values (`head_count`, `head_count_kv`) are a tuple when the model
+    stores one per layer (hybrid and sliding-window models), else an int.
+    `model_info` keeps every raw key/value, sorted, minus the huge tokenizer arrays.
+    """
+
+    name: str
+    architecture: str | None = None
+    context_length: int | None = None
+    embedding_length: int | None = None
+    block_count: int | None = None
+    head_count: int | tuple[int, ...] | None = None
+    head_count_kv: int | tuple[int, ...] | None = None
+    parameter_count: int | None = None
+    capabilities: tuple[str, ...] = ()  # "completion", "tools", "thinking", "vision", "embedding", ...
+    template: str = ""
+    parameters: str = ""  # Ollama's text: one "name value" line each
+    license: str = ""
+    modelfile: str = ""
+    system: str = ""
+    details: ModelDetails = field(default_factory=ModelDetails)
+    modified_at: datetime | None = None
+    model_info: tuple[tuple[str, Any], ...] = ()
+
+    def info(self, key: str) -> Any:
+        """One raw model_info value (None when absent): `show.info("general.file_type")`."""
+        for k, v in self.model_info:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def parameter_list(self) -> tuple[tuple[str, str], ...]:
+        """`parameters` as (name, value) pairs in order; `stop` may repeat. Quotes are removed."""
+        pairs = []
+        for line in self.parameters.splitlines():
+            name, _, value = line.strip().partition(" ")
+            if name:
+                value = value.strip()
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                pairs.append((name, value))
+        return tuple(pairs)
+
+    def license_head(self, lines: int = 3) -> str:
+        """The first non-empty lines of the license: enough to tell Apache from a custom one."""
+        kept = [line.strip() for line in self.license.splitlines() if line.strip()]
+        return "\n".join(kept[:lines])
+
+
+@dataclass(frozen=True)
+class PullLayer:
+    """One layer (blob) of a pull and how much of it is on the server's disk."""
+
+    digest: str
+    total: int
+    completed: int
+
+    @property
+    def done(self) -> bool:
+        return self.completed >= self.total
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One step of a pull: the server's own line plus everything known about the whole pull.
+
+    `status`, `digest`, `total`, `completed` are the raw line (`completed` is None
+    until the server has bytes of that layer). The totals cover the layers seen so
+    far: Ollama announces layers one after another, so `total_bytes` grows and
+    the model blob, which comes first, dominates it. `speed` (bytes/s over the last
+    seconds) and `eta` (seconds) are None until there is enough to measure.
+    """
+
+    status: str
+    digest: str | None = None
+    total: int | None = None
+    completed: int | None = None
+    layers: tuple[PullLayer, ...] = ()
+    completed_bytes: int = 0
+    total_bytes: int = 0
+    speed: float | None = None
+    eta: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == "success"
+
+    @property
+    def fraction(self) -> float | None:
+        return self.completed_bytes / self.total_bytes if self.total_bytes > 0 else None
+
+
+@dataclass(frozen=True)
+class ServerHealth:
+    """Is the server there, which version, and is it exposed without authentication.
+
+    `error` is the sentence to show when it is not reachable. `is_local` is True
+    for a loopback address, where this machine's disks and GPUs are the server's.
+    `listen_addresses` are the sockets a local server listens on ("0.0.0.0:11434"),
+    empty when unknown or remote.
+    """
+
+    host_name: str
+    url: str
+    reachable: bool
+    version: str | None = None
+    error: str | None = None
+    is_local: bool = False
+    listen_addresses: tuple[str, ...] = ()
+    exposure_warning: str | None = None
+
+
+# --------------------------------------------------------------------------- pipeline
+#
+# A conversion job is a run of stages; `core.pipeline.Job.events()` reports it
+# as an async stream of the events below, first `JobPlanned`, last
+# `JobFinished`. A screen wraps each in a Textual message; the CLI prints them.
+
+from pathlib import Path  # noqa: E402  (the pipeline section is appended to a shared file)
+
+STAGE_NAMES = ("preflight", "download", "convert", "quantize", "import")
+SOURCE_KINDS = ("hf-repo", "hf-dir", "gguf")
+CHECK_STATUSES = ("ok", "warn", "fail", "skip")
+JOB_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What the user pointed a job at, resolved: a Hub repo, a checkpoint folder, or a GGUF.
+
+    For a split GGUF `path` is the first part and `parts` lists every part.
+    """
+
+    kind: str  # one of SOURCE_KINDS
+    name: str  # a short model name for output files: "Qwen2.5-7B-Instruct"
+    path: Path | None = None  # hf-dir, gguf
+    repo_id: str | None = None  # hf-repo
+    revision: str | None = None  # hf-repo: branch, tag or commit; None = the default branch
+    parts: tuple[Path, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.repo_id if self.repo_id else str(self.path)
+
+
+@dataclass(frozen=True)
+class HfFile:
+    """One file of a Hub repo, as the Hub lists it."""
+
+    path: str
+    size: int | None
+    sha256: str | None = None  # LFS files only: the Hub's hash of the content
+
+
+@dataclass(frozen=True)
+class HfRepoListing:
+    """A Hub repo at one commit: its files and whether a token is needed to fetch them."""
+
+    repo_id: str
+    revision: str  # the commit sha the listing (and any download) is pinned to
+    files: tuple[HfFile, ...]
+    gated: str | None = None  # None, "auto" or "manual": the user must accept terms on the Hub
+    private: bool = False
+    endpoint: str = "https://huggingface.co"
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size or 0 for f in self.files)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to make. None means "choose for me" where a default exists.
+
+    `quant` None keeps the converted file as it is (no quantize stage);
+    `ollama_name` None derives a name from the model and quant; `import_to_ollama`
+    False stops after the GGUF is written.
+    """
+
+    source: str
+    quant: str | None = "Q4_K_M"
+    outtype: str = "f16"  # converter --outtype: "f16" | "bf16" | "q8_0" | "auto"
+    out_dir: Path | None = None
+    ollama_name: str | None = None
+    import_to_ollama: bool = True
+    keep_intermediate: bool = False
+    imatrix: Path | None = None
+    include: tuple[str, ...] = ()  # hf-repo: glob patterns of files to fetch; () = what conversion needs
+    revision: str | None = None
+    host: str | None = None  # a configured host name or an OLLAMA_HOST-style address
+
+
+@dataclass(frozen=True)
+class PreflightCheck:
+    """One pre-flight finding. `fail` stops the job before anything heavy runs."""
+
+    name: str  # "source", "shards", "disk", "converter", "architecture", "quantize", "quant", "ollama"
+    status: str  # one of CHECK_STATUSES
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+@dataclass(frozen=True)
+class DiskNeed:
+    """The space one filesystem must have free for the whole job, all stages that write there."""
+
+    path: str  # the folder written to (the first one, when several share a filesystem)
+    mount: str | None
+    need: int
+    free: int | None
+    what: tuple[str, ...]  # e.g. ("F16 GGUF 15.2 GB", "Q4_K_M GGUF 4.9 GB")
+
+    @property
+    def enough(self) -> bool:
+        return self.free is None or self.free >= self.need
+
+
+@dataclass(frozen=True)
+class JobOutputs:
+    """What a job left behind (or would have): the files and the Ollama model."""
+
+    model_dir: Path | None = None  # the checkpoint folder converted (a download lands here)
+    converted: Path | None = None  # the converter's GGUF; deleted at the end unless kept
+    quantized: Path | None = None  # the final GGUF
+    ollama_model: str | None = None
+    ollama_digest: str | None = None  # "sha256:<hex>" of the uploaded GGUF
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlanned:
+    """First event: the stages this job will run, so a screen can draw them all as pending."""
+
+    job_id: str
+    source: ModelSource
+    stages: tuple[str, ...]
+    quant: str | None
+    predicted_size: int | None  # bytes of the final GGUF, from the planner, when known
+    outputs: JobOutputs
+
+
+@dataclass(frozen=True, slots=True)
+class StageStarted:
+    stage: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageProgress:
+    """Where a stage is. A newer one replaces an older one for the same stage (Textual `can_replace`).
+
+    `fraction` is 0..1 or None when the tool gives no measure; bytes are what
+    the stage has read or written of `total_bytes`; `speed` in bytes/s and
+    `eta` in seconds are smoothed over the last few seconds.
+    """
+
+    stage: str
+    fraction: float | None
+    done_bytes: int | None = None
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: float | None = None
+    detail: str = ""  # "tensor 12/39", "writing", "hashing", "model-00002-of-00004.safetensors"
+
+    can_replace = True  # a class attribute, not a field: the UI may drop stale progress
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a tool's output (or a note from llamadeck itself), for the live log tail."""
+
+    stage: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreflightReported:
+    """Every pre-flight finding at once, after the checks ran (also when one failed)."""
+
+    checks: tuple[PreflightCheck, ...]
+    disk: tuple[DiskNeed, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.failed for c in self.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class StageFinished:
+    stage: str
+    elapsed: float
+    output: str | None = None  # a path or a model name
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StageSkipped:
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageFailed:
+    """A stage stopped. `message` is the sentence to show; `tail` the tool's last lines;
+    `diagnosis` what llamadeck recognised in them and what to do, when it did."""
+
+    stage: str
+    message: str
+    tail: tuple[str, ...] = ()
+    diagnosis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinished:
+    """Last event. `status` is one of JOB_STATUSES; `message` a sentence for the user."""
+
+    status: str
+    elapsed: float
+    message: str
+    outputs: JobOutputs = field(default_factory=JobOutputs)
+
+
+JobEvent = (
+    JobPlanned | StageStarted | StageProgress | LogLine | PreflightReported
+    | StageFinished | StageSkipped | StageFailed | JobFinished
+)
