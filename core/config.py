@@ -94,7 +94,7 @@ class _Reader:
             raise self.fail(full, f"must be a {want}, not {value!r}")
         return value
 
-    def path(self, data: dict[str, Any], key: str, full: str) -> Path:
+    def as_path(self, data: dict[str, Any], key: str, full: str) -> Path:
         return Path(self.typed(data, key, full, str)).expanduser()
 
 
@@ -135,7 +135,7 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
         kwargs["gguf_dirs"] = tuple(Path(d).expanduser() for d in dirs)
     for key in ("ollama_models_dir", "hf_cache_dir"):
         if key in p:
-            kwargs[key] = r.path(p, key, f"paths.{key}")
+            kwargs[key] = r.as_path(p, key, f"paths.{key}")
 
     hosts_raw = r.typed(top, "hosts", "hosts", dict) if "hosts" in top else {}
     hosts = []
@@ -170,7 +170,7 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
 
     lc = r.table(top.get("llamacpp", {}), "llamacpp", _SCHEMA["llamacpp"])
     kwargs["llamacpp"] = LlamaCppConfig(
-        **{k: r.path(lc, k, f"llamacpp.{k}") for k in _SCHEMA["llamacpp"] if k in lc}
+        **{k: r.as_path(lc, k, f"llamacpp.{k}") for k in _SCHEMA["llamacpp"] if k in lc}
     )
     return Settings(**kwargs)
 

@@ -1,0 +1,85 @@
+"""Issue #2 targets: start-up vs a bare Textual app, idle CPU, peak RSS.
+
+    .venv/bin/python -m bench.dashboard [--rounds 5] [--idle 60]
+
+Start-up is the time from process start until the dashboard's text reaches a
+real pseudo-terminal, measured alternately with a bare Textual hello-world in
+the same run (the floor), so machine noise hits both. Idle CPU is the CPU
+time the dashboard uses while sampling at 1 s for `--idle` seconds after
+it settled. The GPU side runs on the fake NVML module (no NVIDIA GPU here);
+`llamadeck` itself is also timed as installed (CPU-only on this machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench._terminal import start
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def _startup(argv: list[str], marker: bytes, env: dict[str, str]) -> tuple[float, int]:
+    run = start(argv, env=env)
+    try:
+        seconds = run.wait_for(marker)
+        return seconds, run.rss_peak()
+    finally:
+        run.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--idle", type=float, default=60.0)
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="llamadeck-bench-"))
+    env = {"LLAMADECK_CONFIG": str(tmp / "none.toml"), "LLAMADECK_DATA_DIR": str(tmp / "data"),
+           "LLAMADECK_CACHE_DIR": str(tmp / "cache"), "PYTHONPATH": str(ROOT)}
+    cases = {
+        "bare Textual hello (floor)": ([PY, str(ROOT / "bench" / "hello_app.py")], b"hello-floor-ready"),
+        "llamadeck (installed, CPU-only here)": ([PY, "-m", "tui.cli"], b"RAM"),
+        "llamadeck dashboard, 2 fake GPUs": ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090"),
+    }
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    rss: dict[str, int] = {k: 0 for k in cases}
+    for _ in range(args.rounds):
+        for name, (argv, marker) in cases.items():
+            seconds, peak = _startup(argv, marker, env)
+            times[name].append(seconds)
+            rss[name] = max(rss[name], peak)
+
+    floor = statistics.median(times["bare Textual hello (floor)"])
+    print(f"Start-up to first painted frame, median of {args.rounds} alternating rounds (100x30 pty)")
+    print(f"| {'case':40} | {'median s':>8} | {'min s':>6} | {'vs floor':>8} | {'peak RSS MiB':>12} |")
+    print(f"|{'-' * 42}|{'-' * 10}|{'-' * 8}|{'-' * 10}|{'-' * 14}|")
+    for name in cases:
+        med = statistics.median(times[name])
+        print(f"| {name:40} | {med:8.3f} | {min(times[name]):6.3f} | {med / floor:7.2f}x | "
+              f"{rss[name] / 2**20:12.1f} |")
+
+    run = start([PY, "-m", "bench.fake_gpu_app"], env=env)
+    try:
+        run.wait_for(b"RTX 4090")
+        run.read_for(5.0)  # let it settle
+        before = run.cpu_seconds()
+        run.read_for(args.idle)
+        used = run.cpu_seconds() - before
+        peak = run.rss_peak()
+    finally:
+        run.stop()
+    print()
+    print(f"Idle dashboard at 1 s refresh, 2 fake GPUs, {args.idle:.0f} s after settling")
+    print("| CPU seconds | % of one core | peak RSS MiB |")
+    print("|---|---|---|")
+    print(f"| {used:.2f} | {used / args.idle * 100:.2f} % | {peak / 2**20:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""The dashboard on two fake GPUs, for benchmarks and hand testing without NVIDIA.
+
+    .venv/bin/python -m bench.fake_gpu_app
+
+The GPUs come from the fake NVML module the tests use (tests/fakes/fake_nvml.py);
+everything else (psutil, sysfs, Textual) is real.
+"""
+
+from __future__ import annotations
+
+import os
+
+from core.config import load_settings
+from core.hardware import HardwareProbe
+from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, rtx_3090
+from tui.app import make_app
+from tui.services import build_services
+
+GiB = 2**30
+
+
+def fake_nvml() -> FakeNvml:
+    busy = FakeGpu(memory_used=int(15.2 * GiB), util_gpu=87, temperature=71, power_mw=310_000,
+                   processes=[FakeProcess(pid=os.getpid(), used_memory=int(14.1 * GiB))])
+    return FakeNvml([busy, rtx_3090()])
+
+
+def main() -> None:
+    settings = load_settings()
+    services = build_services(settings)
+    services.hardware.close()
+    services.hardware = HardwareProbe.from_settings(settings, nvml=fake_nvml())
+    make_app(settings, services).run()
+
+
+if __name__ == "__main__":
+    main()
