@@ -114,7 +114,7 @@ class DashboardScreen(Screen[None]):
     # Classes the screen gets from its size; dashboard.tcss lays out by them.
     # (Textual declares these as instance variables, hence no ClassVar.)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal"), (120, "-wide")]  # noqa: RUF012
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-medium"), (36, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "slower", "Slower", key_display="+",

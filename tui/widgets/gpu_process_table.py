@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
-from typing import ClassVar
 
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -26,14 +25,18 @@ ELLIPSIS = "…"
 RowKey = str
 Cells = tuple[str, str, str, str, str]
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("gpu", "GPU"),
-    ("pid", "PID"),
-    ("name", "Process"),
-    ("vram", "VRAM"),
-    ("cmd", "Command"),
+# Fixed widths (the command takes the rest): a column sized to its first
+# value would clip `14.0 GiB` after starting at `0 B`, and widths that follow
+# the data would shift the whole table as processes come and go.
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("gpu", "GPU", 3),
+    ("pid", "PID", 7),
+    ("name", "Process", 15),
+    ("vram", "VRAM", 9),
+    ("cmd", "Command", None),
 )
 MIN_CMD_WIDTH = 12
+NAME_WIDTH = 15
 
 
 def shorten_cmdline(cmdline: str, width: int, *, name: str = "") -> str:
@@ -52,12 +55,14 @@ def shorten_cmdline(cmdline: str, width: int, *, name: str = "") -> str:
     for word in name.split():
         if parts and parts[0] == word:
             parts.pop(0)
-    text = " ".join(parts)
+    return fit(" ".join(parts), width)
+
+
+def fit(text: str, width: int) -> str:
+    """`text`, cut to `width` cells with an ellipsis when it is longer."""
     if width <= 0:
         return ""
-    if len(text) <= width:
-        return text
-    return text[: width - 1] + ELLIPSIS
+    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
 
 
 def _last_component(arg: str) -> str:
@@ -84,8 +89,6 @@ class GpuProcessTable(DataTable[str]):
     }
     """
 
-    name_width: ClassVar[int] = 16
-
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=False)
         self._processes: tuple[GpuProcess, ...] = ()
@@ -94,8 +97,8 @@ class GpuProcessTable(DataTable[str]):
         self._cmd_width = 40
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key, width=self._cmd_width if key == "cmd" else None)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width or self._cmd_width)
 
     @property
     def processes(self) -> tuple[GpuProcess, ...]:
@@ -113,7 +116,7 @@ class GpuProcessTable(DataTable[str]):
         else:
             for key, cells in wanted.items():
                 old = self._rows[key]
-                for (column, _), new_value, old_value in zip(COLUMNS, cells, old, strict=True):
+                for (column, _, _), new_value, old_value in zip(COLUMNS, cells, old, strict=True):
                     if new_value != old_value:
                         self.update_cell(key, column, new_value)
         self._order = order
@@ -123,7 +126,7 @@ class GpuProcessTable(DataTable[str]):
         return (
             str(process.gpu_index),
             str(process.pid),
-            process.name[: self.name_width],
+            fit(process.name, NAME_WIDTH),
             "n/a" if process.used_memory is None else format_bytes(process.used_memory),
             shorten_cmdline(process.cmdline, self._cmd_width, name=process.name),
         )
