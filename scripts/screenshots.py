@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from unittest import mock
 
@@ -113,7 +113,8 @@ async def shoot_dashboard(workdir: Path) -> str:
         app = make_app(settings, Services(hardware=probe))
         readings = int(HISTORY_S / STEP_S) + 2
         clock = fast_clock(scenario, start=1_700_000_000.0)
-        with mock.patch("socket.gethostname", return_value=HOSTNAME), mock.patch.object(hardware, "time", clock):
+        fixed_host = mock.patch("socket.gethostname", return_value=HOSTNAME)
+        with fixed_host, mock.patch.object(hardware, "time", clock):
             async with app.run_test(size=SIZE) as pilot:
                 screen = app.screen
                 assert isinstance(screen, DashboardScreen)
@@ -129,14 +130,15 @@ async def shoot_dashboard(workdir: Path) -> str:
         stop(runner_process)
 
 
-SHOTS: dict[str, Callable[[Path], Awaitable[str]]] = {
+SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"screens to shoot: {', '.join(SHOTS)} (default: all)")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"screens to shoot: {', '.join(SHOTS)} (default: all)")
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in SHOTS]
     if unknown:
