@@ -46,6 +46,15 @@ from core.models import (
 SAVE_EVERY = 2.0  # seconds between writes of a streaming reply
 
 
+def is_retryable(err: LlamadeckError) -> bool:
+    """Could asking again help? Yes for a server that is down or a broken stream, and for a
+    server-side failure (HTTP 5xx, e.g. a crashed runner); no for a refusal or a missing model."""
+    if isinstance(err, (OllamaUnreachable, StreamError)):
+        return True
+    status = getattr(err.__cause__, "status_code", None)
+    return isinstance(status, int) and status >= 500
+
+
 class ChatSession:
     """One conversation: what was said (in the store) and who answers (the backend)."""
 
@@ -236,7 +245,7 @@ class ReplyStream:
         self._save()
 
     def _fail(self, err: LlamadeckError) -> StreamFailed:
-        retryable = isinstance(err, (OllamaUnreachable, StreamError))
+        retryable = is_retryable(err)
         if self._content or self._thinking:
             self._end("error", error=str(err))
             return StreamFailed(str(err), retryable=retryable)
