@@ -10,26 +10,17 @@ sources apart except by what they could not know (noted in `notices`).
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.errors import ModelFactsError
-from core.ggml_types import GGML_TYPES, file_type_name, tensor_bytes
+from core.ggml_types import file_type_name
 from core.gguf_header import ArrayInfo, read_model_headers
 from core.hf_checkpoint import HfCheckpoint, map_tensors, read_local
 from core.hf_config import ConfigError, convert_config
-from core.model_arch import (
-    KNOWN_ARCHS,
-    SYNTHESISED_ARCHS,
-    Hparams,
-    MetadataError,
-    TensorOptions,
-    derive_hparams,
-    synthesise_tensors,
-)
+from core.model_arch import KNOWN_ARCHS, Hparams, MetadataError, derive_hparams, synthesise_tensors
 from core.models import ModelFacts, TensorInfo
 
 GENERIC_NOTICE = "Architecture {arch!r} is not one llamadeck knows; it is planned with generic rules."
@@ -238,73 +229,10 @@ def facts_from_config(name: str, config: Mapping[str, Any], *, source: str,
 
 
 def facts_from_ollama_show(name: str, show: Mapping[str, Any]) -> ModelFacts:
-    """Facts from an Ollama /api/show answer (its model_info is GGUF metadata).
+    """Facts from an Ollama /api/show answer (see core.ollama_facts)."""
+    from core.ollama_facts import facts_from_show
 
-    Ollama lists tensors only when asked verbosely; without them the table is
-    synthesised, and `general.parameter_count` decides what the metadata
-    cannot (tied embeddings, a missing vocabulary size).
-    """
-    info = show.get("model_info")
-    if not isinstance(info, Mapping) or "general.architecture" not in info:
-        raise ModelFactsError(f"Ollama did not describe {name}'s architecture (no model_info).",
-                              hint="Update Ollama; versions before 0.1.3x do not report it.")
-    meta = {k: v for k, v in info.items() if v is not None}
-    details = show.get("details") if isinstance(show.get("details"), Mapping) else {}
-    level = details.get("quantization_level") if isinstance(details, Mapping) else None
-    file_type = str(level) if level else None
-    listed = show.get("tensors")
-    if isinstance(listed, list) and listed:
-        listed_tensors = [_ollama_tensor(name, t) for t in listed]
-        return build_facts(name=name, source="ollama", metadata=meta, tensors=listed_tensors,
-                           file_type=file_type)
-    try:
-        hp = derive_hparams(meta)
-    except MetadataError as exc:
-        raise ModelFactsError(f"Ollama's description of {name} is incomplete: {exc}.") from None
-    if hp.arch not in SYNTHESISED_ARCHS:
-        raise ModelFactsError(
-            f"Ollama did not list {name}'s tensors and llamadeck cannot derive them for {hp.arch!r}.",
-            hint="Plan the model's GGUF file instead (Ollama keeps it under ~/.ollama/models/blobs).")
-    tensors, notes = _synthesise_for_ollama(hp, meta)
-    return build_facts(name=name, source="ollama", metadata=meta, tensors=tensors, file_type=file_type,
-                       notices=notes)
-
-
-def _ollama_tensor(model: str, t: Any) -> TensorInfo:
-    try:
-        tname, ttype = str(t["name"]), str(t["type"]).upper()
-        shape = tuple(int(d) for d in t["shape"])
-        if ttype not in GGML_TYPES:
-            raise ValueError(ttype)
-        return TensorInfo(tname, shape, ttype, tensor_bytes(ttype, shape))
-    except (KeyError, TypeError, ValueError):
-        raise ModelFactsError(
-            f"Ollama described a tensor of {model} in a form llamadeck does not read: {t!r}.") from None
-
-
-def _synthesise_for_ollama(hp: Hparams, meta: Mapping[str, Any]) -> tuple[tuple[TensorInfo, ...], list[str]]:
-    count = meta.get("general.parameter_count")
-    notes = ["Ollama did not list this model's tensors; they are derived from its shape."]
-    candidates: list[tuple[int, tuple[TensorInfo, ...]]] = []
-    for tied in (False, True):
-        opts = TensorOptions(tied_embeddings=tied, base_type="F16")
-        h = hp
-        if h.n_vocab is None and isinstance(count, int):
-            body = synthesise_tensors(dataclasses.replace(hp, n_vocab=0), opts)
-            per_token = hp.n_embd * (1 if tied else 2)
-            rest = count - sum(t.n_elements for t in body)
-            if rest <= 0 or rest % per_token:
-                continue
-            h = dataclasses.replace(hp, n_vocab=rest // per_token)
-        if h.n_vocab is None:
-            continue
-        tensors = synthesise_tensors(h, opts)
-        miss = abs(sum(t.n_elements for t in tensors) - count) if isinstance(count, int) else 0
-        candidates.append((miss, tensors))
-    if not candidates:
-        raise ModelFactsError("Ollama reported neither the vocabulary size nor a parameter count that fits.")
-    candidates.sort(key=lambda c: c[0])
-    return candidates[0][1], notes
+    return facts_from_show(name, show)
 
 
 # --------------------------------------------------------------------------- dispatch
