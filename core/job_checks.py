@@ -1,0 +1,337 @@
+"""The pre-flight of one job, and the download that turns a Hub repo into a local folder.
+
+`core.preflight` has the individual checks; this module decides which ones
+a given plan needs, works out the bytes each stage will write and where, and
+asks Ollama whether it is there. Sizes come from the planner where it can
+predict them exactly, else from the checkpoint's own tensor table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.config import Settings
+from core.errors import ModelFactsError, OllamaError, PipelineError
+from core.ggml_types import tensor_bytes
+from core.gguf_facts import facts_from_config, facts_from_hf_dir
+from core.hf_checkpoint import read_json
+from core.job_plan import JobPlan, make_plan, with_source
+from core.models import DiskNeed, HfFile, HfRepoListing, JobSpec, ModelFacts, ModelSource, PreflightCheck
+from core.preflight import (
+    ToolPaths,
+    check_architecture,
+    check_converter,
+    check_disk,
+    check_quantize,
+    check_shards,
+    disk_needs,
+    fail,
+    format_size,
+    ok,
+    skip,
+    warn,
+)
+from core.progress_meter import ProgressMeter
+from core.quants import quant_format
+
+# Ollama model names: an optional namespace, a name, an optional tag (server/model/name.go, loosely).
+_OLLAMA_NAME = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*(?::[\w][\w.\-]{0,127})?$")
+_HEADER_ESTIMATE = 2 << 20  # vocabulary, merges and metadata of a converted GGUF, roughly
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    plan: JobPlan
+    checks: tuple[PreflightCheck, ...]
+    disk: tuple[DiskNeed, ...]
+    facts: ModelFacts | None
+    listing: HfRepoListing | None = None
+    files: tuple[HfFile, ...] = ()
+
+
+async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools: ToolPaths,
+                        facts: ModelFacts | None) -> PreflightReport:
+    checks: list[PreflightCheck] = []
+    listing: HfRepoListing | None = None
+    files: tuple[HfFile, ...] = ()
+    download_bytes = 0
+    source = plan.source
+    if source.kind == "hf-repo":
+        listing, files, facts, download_bytes = await asyncio.to_thread(
+            _check_repo, source, spec, settings, tools, checks)
+        if facts is not None and plan.outtype != "":
+            # `--outtype auto` is decided by the checkpoint's dtype, now known.
+            plan = make_plan(spec, settings, source, facts=facts)
+    elif source.kind == "hf-dir":
+        facts = await asyncio.to_thread(_check_dir, source, tools, checks, facts)
+    else:
+        _check_gguf(plan, facts, checks)
+
+    if "convert" in plan.stages:
+        checks.append(await asyncio.to_thread(check_converter, tools.convert_python, tools.convert_script))
+    if "quantize" in plan.stages:
+        checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
+        checks.extend(_check_quant(plan, spec, facts))
+    writes = _writes(plan, settings, facts, download_bytes)
+    checks.extend(await _check_ollama(plan, spec, settings, writes))
+    disk = await asyncio.to_thread(disk_needs, writes)
+    checks.extend(check_disk(disk))
+    return PreflightReport(plan, tuple(checks), disk, facts, listing, files)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: ToolPaths,
+                checks: list[PreflightCheck]) -> tuple[HfRepoListing | None, tuple[HfFile, ...],
+                                                       ModelFacts | None, int]:
+    from core import hf_download
+
+    assert source.repo_id is not None
+    try:
+        listing = hf_download.list_repo(source.repo_id, source.revision)
+        files = hf_download.select_files(listing, spec.include)
+    except PipelineError as exc:
+        checks.append(fail("source", str(exc)))
+        return None, (), None, 0
+    if any(f.path.endswith(".gguf") for f in files):
+        checks.append(fail("source", f"The files chosen from {listing.repo_id} are GGUFs; llamadeck converts "
+                                     "checkpoints from the Hub. Download the GGUF (`hf download REPO FILE`) "
+                                     "and pass its path."))
+        return listing, files, None, 0
+    todo = [f for f in files if not _cached(listing, f, settings.hf_cache_dir)]
+    to_fetch = sum(f.size or 0 for f in todo)
+    total = sum(f.size or 0 for f in files)
+    gate = ""
+    if listing.gated:
+        if not (os.environ.get("HF_TOKEN") or _stored_token()):
+            checks.append(fail("source", f"{listing.repo_id} is gated: accept its licence at "
+                                         f"{listing.endpoint}/{listing.repo_id}, then set HF_TOKEN "
+                                         "(or run `hf auth login`)."))
+            return listing, files, None, to_fetch
+        gate = " (gated; your token is used)"
+    checks.append(ok("source", f"{listing.repo_id} at {listing.revision[:12]}: {len(files)} files, "
+                               f"{format_size(total)}; {format_size(to_fetch)} to download{gate}."))
+    cache = settings.hf_cache_dir
+    try:
+        index_path = hf_download.fetch_small(listing, "model.safetensors.index.json", cache)
+        if index_path is not None:
+            missing = hf_download.missing_shards(listing, read_json(index_path, "safetensors index"))
+            if missing:
+                checks.append(fail("shards", f"The repo's index names {len(missing)} weight file(s) the "
+                                             f"repo does not have: {', '.join(missing)}. The upload is "
+                                             "incomplete; pick another revision or repo."))
+        config_path = hf_download.fetch_small(listing, "config.json", cache)
+    except (PipelineError, ModelFactsError) as exc:
+        checks.append(fail("source", str(exc)))
+        return listing, files, None, to_fetch
+    if config_path is None:
+        checks.append(fail("source", f"{listing.repo_id} has no config.json, so it is not a checkpoint."))
+        return listing, files, None, to_fetch
+    config = read_json(config_path, "model config")
+    checks.append(check_architecture(config, tools.convert_script))
+    try:
+        facts: ModelFacts | None = facts_from_config(source.name, config, source="hf")
+    except ModelFactsError as exc:
+        checks.append(warn("source", f"Sizes are estimates: {exc}"))
+        facts = None
+    return listing, files, facts, to_fetch
+
+
+def _cached(listing: HfRepoListing, f: HfFile, cache_dir: Path) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(listing.repo_id, f.path, cache_dir=cache_dir, revision=listing.revision)
+    return isinstance(found, str) and (f.size is None or Path(found).stat().st_size == f.size)
+
+
+def _stored_token() -> str | None:
+    from huggingface_hub import get_token
+
+    try:
+        return get_token()
+    except Exception:  # a broken token file means "no token", which the check then says
+        return None
+
+
+def _check_dir(source: ModelSource, tools: ToolPaths, checks: list[PreflightCheck],
+               facts: ModelFacts | None) -> ModelFacts | None:
+    assert source.path is not None
+    shards = check_shards(source.path)
+    checks.append(shards)
+    try:
+        config = read_json(source.path / "config.json", "model config")
+    except ModelFactsError as exc:
+        checks.append(fail("source", str(exc)))
+        return None
+    checks.append(check_architecture(config, tools.convert_script))
+    if shards.failed:
+        return None
+    if facts is None:
+        try:
+            facts = facts_from_hf_dir(source.path)
+        except ModelFactsError as exc:
+            checks.append(warn("source", f"Sizes are estimates: {exc}"))
+    return facts
+
+
+def _check_gguf(plan: JobPlan, facts: ModelFacts | None, checks: list[PreflightCheck]) -> None:
+    source = plan.source
+    if facts is None:
+        from core.gguf_facts import facts_from_gguf
+
+        assert source.path is not None
+        try:
+            facts_from_gguf(source.path)
+        except ModelFactsError as exc:
+            checks.append(fail("source", str(exc)))
+            return
+    kind = facts.file_type if facts is not None else None
+    parts = f", {len(source.parts)} parts" if len(source.parts) > 1 else ""
+    checks.append(ok("source", f"{source.label}: a {kind or 'GGUF'} model{parts}."))
+    if "quantize" in plan.stages and kind is not None and kind not in ("F32", "F16", "BF16", "Q8_0"):
+        checks.append(fail("source", f"{source.path} is already quantized ({kind}); quantizing it again to "
+                                     f"{plan.quant} loses quality. Start from the F16/BF16 GGUF or the "
+                                     "Hugging Face checkpoint."))
+    if "quantize" not in plan.stages and "import" in plan.stages and len(source.parts) > 1:
+        checks.append(fail("source", "Ollama imports single-file GGUFs and this one is split. Quantize it "
+                                     "(pass --quant) or merge it with `llama-gguf-split --merge` first."))
+
+
+# --------------------------------------------------------------------------- quant and sizes
+
+
+def _check_quant(plan: JobPlan, spec: JobSpec, facts: ModelFacts | None) -> list[PreflightCheck]:
+    from core.pipeline import predicted_size
+
+    assert plan.quant is not None
+    out: list[PreflightCheck] = []
+    fmt = quant_format(plan.quant)
+    if spec.imatrix is not None and not spec.imatrix.is_file():
+        out.append(fail("quant", f"The importance matrix {spec.imatrix} does not exist."))
+    elif fmt.needs_imatrix and spec.imatrix is None:
+        out.append(fail("quant", f"{plan.quant} needs an importance matrix: pass --imatrix FILE "
+                                 "(made with llama-imatrix), or pick a K-quant such as Q4_K_M."))
+    if plan.allow_requantize:
+        out.append(warn("quant", f"Quantizing from Q8_0 to {plan.quant} (requantizing) loses a little more "
+                                 "quality than starting from F16/BF16."))
+    size = predicted_size(facts, plan.quant)
+    if size is not None and facts is not None and facts.n_params:
+        bpw = size * 8 / facts.n_params
+        out.append(ok("quant", f"{plan.quant}: {format_size(size)} predicted ({bpw:.2f} bits/weight)."))
+    else:
+        out.append(ok("quant", f"{plan.quant}: size not predicted (the planner has no tensor table yet)."))
+    return out
+
+
+def _converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
+    """About what the converter writes: each tensor at the outtype (1-D ones stay F32), plus the vocab."""
+    if facts is None or not facts.tensors:
+        return None
+    total = _HEADER_ESTIMATE
+    for t in facts.tensors:
+        if t.ggml_type == "F32" or len(t.shape) < 2 or outtype == "f32":
+            kind = "F32"
+        elif outtype == "q8_0" and t.shape[0] % 32 == 0:
+            kind = "Q8_0"
+        else:
+            kind = "BF16" if outtype == "bf16" else "F16"
+        total += tensor_bytes(kind, t.shape) + 31
+    return total
+
+
+def _writes(plan: JobPlan, settings: Settings, facts: ModelFacts | None,
+            download_bytes: int) -> list[tuple[str, Path, int]]:
+    from core.pipeline import predicted_size
+
+    writes: list[tuple[str, Path, int]] = []
+    if download_bytes:
+        writes.append(("download", settings.hf_cache_dir, download_bytes))
+    converted = _converted_size(facts, plan.outtype) if plan.converted is not None else None
+    if plan.converted is not None and converted is not None and not _complete(plan.converted):
+        writes.append((f"{plan.converted_file_type} GGUF", plan.out_dir, converted))
+    if plan.quant is not None and not _complete(plan.final):
+        size = predicted_size(facts, plan.quant) or converted
+        if size is not None:
+            writes.append((f"{plan.quant} GGUF", plan.out_dir, size))
+    return writes
+
+
+def _complete(path: Path) -> bool:
+    return path.exists() and path.stat().st_size > 0
+
+
+def _final_size(plan: JobPlan, facts: ModelFacts | None, writes: list[tuple[str, Path, int]]) -> int | None:
+    if plan.source.kind == "gguf" and plan.quant is None and plan.source.path is not None:
+        return sum(p.stat().st_size for p in plan.source.parts) or None
+    return writes[-1][2] if writes and writes[-1][0].endswith("GGUF") else None
+
+
+async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
+                        writes: list[tuple[str, Path, int]]) -> list[PreflightCheck]:
+    """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy."""
+    from core.ollama import OllamaClient
+    from core.ollama_host import select_host
+
+    if "import" not in plan.stages:
+        return [skip("ollama", "Not importing into Ollama (--no-import).")]
+    name = plan.ollama_name or ""
+    out: list[PreflightCheck] = []
+    if not _OLLAMA_NAME.match(name):
+        out.append(fail("ollama", f"{name!r} is not a valid Ollama model name: use letters, digits, '.', "
+                                  "'-' and '_', with an optional :tag."))
+    try:
+        host = select_host(settings, spec.host)
+        async with OllamaClient(host) as client:
+            version = await client.version()
+            local = client.endpoint.is_loopback
+            url = client.url
+    except (OllamaError, PipelineError) as exc:
+        return [*out, fail("ollama", str(exc))]
+    except Exception as exc:  # a config problem (bad URL) surfaces here as well
+        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")]
+    out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}."))
+    size = _final_size(plan, None, writes)
+    if not local:
+        out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
+                                  f"{format_size(size) if size else 'a copy of the GGUF'} free in its "
+                                  "blob store."))
+    elif size is not None:
+        writes.append(("Ollama blob copy", settings.ollama_models_dir, size))
+    return out
+
+
+# --------------------------------------------------------------------------- download
+
+
+async def download_source(
+    plan: JobPlan,
+    listing: HfRepoListing,
+    files: tuple[HfFile, ...],
+    settings: Settings,
+    meter: ProgressMeter,
+    log: Callable[[str], None],
+) -> tuple[JobPlan, ModelFacts | None, bool]:
+    """Fetch and verify the checkpoint; the plan comes back with the local folder as its source."""
+    from core import hf_download
+
+    cache = settings.hf_cache_dir
+    skipped = await asyncio.to_thread(lambda: all(_cached(listing, f, cache) for f in files))
+    snapshot = await hf_download.download(listing, files, cache, meter, log)
+    await hf_download.verify(snapshot, files, meter, log)
+    shards = await asyncio.to_thread(check_shards, snapshot)
+    if shards.failed:
+        raise PipelineError(shards.message)
+    facts: Any = None
+    try:
+        facts = await asyncio.to_thread(facts_from_hf_dir, snapshot)
+    except ModelFactsError as exc:
+        log(f"Sizes stay estimates: {exc}")
+    local = ModelSource(kind="hf-dir", name=plan.source.name, path=snapshot)
+    return with_source(plan, local), facts, skipped

@@ -1,0 +1,309 @@
+"""Checks that run before anything heavy, so a job fails in seconds, not after an hour.
+
+What users hit, in the order it used to bite them: a shard missing from a
+download, a disk that fills up halfway (the f16 GGUF is huge and Ollama copies
+the result once more into its blob store), a converter Python without torch,
+`llama-quantize` that cannot find `libllama.so`, and an architecture the
+converter does not know. Each check returns a PreflightCheck with a sentence
+that says what to do; none of them raises for a finding.
+
+All checks are synchronous (a few file reads and two sub-second subprocess
+probes); the pipeline runs them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.config import Settings
+from core.disks import disk_info
+from core.errors import ModelFactsError
+from core.hf_checkpoint import safetensors_header, shard_files
+from core.models import DiskNeed, PreflightCheck
+from core.tool_output import diagnose, pip_command
+
+PROBE_TIMEOUT = 20.0
+# Filesystem overhead and the tools' own small files (logs, the .part rename) on top of the data.
+DISK_MARGIN = 64 << 20
+
+# What convert_hf_to_gguf.py imports for the common (Llama/Qwen/Mistral-family) models.
+# find_spec only locates each package, so the probe costs a Python start-up, not a torch import.
+CONVERTER_MODULES = ("torch", "numpy", "transformers", "sentencepiece", "safetensors")
+_PROBE_SCRIPT = (
+    "import importlib.util, json, sys\n"
+    "mods = sys.argv[1:]\n"
+    "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in mods}))\n"
+)
+_REGISTER = re.compile(r"@(?:ModelBase|Model)\.register\((?P<args>[^)]*)\)", re.DOTALL)
+_STRING = re.compile(r"""["']([^"']+)["']""")
+_QUANT_TYPE = re.compile(r"^\s*\d+\s+or\s+(?P<name>[A-Z0-9_]+)\s*:", re.MULTILINE)
+
+
+def ok(name: str, message: str) -> PreflightCheck:
+    return PreflightCheck(name, "ok", message)
+
+
+def warn(name: str, message: str) -> PreflightCheck:
+    return PreflightCheck(name, "warn", message)
+
+
+def fail(name: str, message: str) -> PreflightCheck:
+    return PreflightCheck(name, "fail", message)
+
+
+def skip(name: str, message: str) -> PreflightCheck:
+    return PreflightCheck(name, "skip", message)
+
+
+def format_size(n: int) -> str:
+    """Binary units, as `df -h`, `free -h` and the dashboard's disk panel print them ("14.2 GiB")."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+# --------------------------------------------------------------------------- tools
+
+
+@dataclass(frozen=True)
+class ToolPaths:
+    """Where the llama.cpp pieces are; None when they could not be found."""
+
+    quantize: Path | None
+    convert_script: Path | None
+    convert_python: Path | None
+
+
+def find_tools(settings: Settings) -> ToolPaths:
+    """The config first, then PATH, then the usual llama.cpp checkout layout next to the binaries."""
+    lc = settings.llamacpp
+    quantize: Path | None = None
+    if lc.bin_dir is not None:
+        quantize = lc.bin_dir / "llama-quantize"
+    else:
+        found = shutil.which("llama-quantize")
+        quantize = Path(found) if found else None
+    script = lc.convert_script
+    if script is None:
+        found = shutil.which("convert_hf_to_gguf.py")
+        if found:
+            script = Path(found)
+        elif quantize is not None:
+            # build/bin/llama-quantize -> the checkout two levels up holds the converter.
+            for parent in list(quantize.resolve().parents)[:4]:
+                if (parent / "convert_hf_to_gguf.py").is_file():
+                    script = parent / "convert_hf_to_gguf.py"
+                    break
+    python = lc.convert_python
+    if python is None and script is not None:
+        for venv in (".venv", "venv"):
+            candidate = script.parent / venv / "bin" / "python"
+            if candidate.exists():
+                python = candidate
+                break
+    if python is None:
+        found = shutil.which("python3")
+        python = Path(found) if found else None
+    return ToolPaths(quantize, script, python)
+
+
+def check_quantize(binary: Path | None, quant: str | None) -> PreflightCheck:
+    """llama-quantize starts (its shared libraries load) and knows the quant type."""
+    if quant is None:
+        return skip("quantize", "No quantize stage: the converted file is the result.")
+    if binary is None:
+        return fail("quantize", "llama-quantize was not found on PATH. Build llama.cpp and set "
+                                "llamacpp.bin_dir in the config to its build/bin folder.")
+    if not binary.exists():
+        return fail("quantize", f"llama-quantize is not at {binary}. Fix llamacpp.bin_dir in the config.")
+    if not os.access(binary, os.X_OK):
+        return fail("quantize", f"{binary} is not executable; run `chmod +x {binary}`.")
+    try:
+        proc = subprocess.run([str(binary), "--help"], capture_output=True, text=True, errors="replace",
+                              timeout=PROBE_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        return fail("quantize", f"{binary} cannot be started: {exc.strerror or exc}.")
+    except subprocess.TimeoutExpired:
+        return fail("quantize", f"{binary} --help did not finish in {PROBE_TIMEOUT:g} s.")
+    output = proc.stdout + proc.stderr
+    if "usage:" not in output:
+        lines = output.strip().splitlines()[-3:]
+        why = diagnose(lines, proc.returncode, tool="llama-quantize")
+        detail = why or f"it exited with {proc.returncode}: {' / '.join(lines) or 'no output'}"
+        return fail("quantize", f"{binary} does not run: {detail}")
+    known = set(_QUANT_TYPE.findall(output))
+    if known and quant not in known:
+        return fail("quantize", f"This llama-quantize does not offer {quant}; it knows "
+                                f"{', '.join(sorted(known))}. Update llama.cpp or pick another type.")
+    return ok("quantize", f"llama-quantize runs ({binary}).")
+
+
+def check_converter(python: Path | None, script: Path | None) -> PreflightCheck:
+    """The converter script exists and its Python can import what it needs."""
+    if script is None:
+        return fail("converter", "convert_hf_to_gguf.py was not found. Set llamacpp.convert_script in the "
+                                 "config to the script in your llama.cpp checkout.")
+    if not script.is_file():
+        return fail("converter", f"There is no converter at {script}. Fix llamacpp.convert_script.")
+    if python is None:
+        return fail("converter", "No Python for the converter was found. Make a venv with llama.cpp's "
+                                 "requirements and set llamacpp.convert_python to its bin/python.")
+    modules = list(CONVERTER_MODULES)
+    # The converter puts its own gguf-py first on sys.path (unless NO_LOCAL_GGUF is set).
+    if not (script.parent / "gguf-py").is_dir() or os.environ.get("NO_LOCAL_GGUF"):
+        modules.append("gguf")
+    try:
+        found = _probe_modules(str(python), tuple(modules))
+    except OSError as exc:
+        return fail("converter", f"The converter's Python {python} cannot be started: {exc.strerror or exc}.")
+    except (subprocess.TimeoutExpired, ValueError) as exc:
+        return fail("converter", f"The converter's Python {python} did not answer a probe: {exc}.")
+    missing = [m for m in modules if not found.get(m)]
+    if missing:
+        commands = "; ".join(f"`{pip_command(str(python), m)}`" for m in missing)
+        requirements = script.parent / "requirements" / "requirements-convert_hf_to_gguf.txt"
+        also = f" (or `{python} -m pip install -r {requirements}`)" if requirements.exists() else ""
+        names = ", ".join(missing)
+        return fail("converter", f"The converter's Python ({python}) lacks {names}. Install "
+                                 f"{'it' if len(missing) == 1 else 'them'} there: {commands}{also}.")
+    return ok("converter", f"convert_hf_to_gguf.py with {python} ({', '.join(modules)} found).")
+
+
+@lru_cache(maxsize=8)
+def _probe_modules(python: str, modules: tuple[str, ...]) -> dict[str, bool]:
+    proc = subprocess.run([python, "-c", _PROBE_SCRIPT, *modules], capture_output=True, text=True,
+                          timeout=PROBE_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise ValueError((proc.stderr.strip().splitlines() or ["no output"])[-1])
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not isinstance(data, dict):
+        raise ValueError("unexpected probe output")
+    return {str(k): bool(v) for k, v in data.items()}
+
+
+def registered_architectures(script: Path) -> frozenset[str]:
+    """The HF `architectures` names the converter registers (`@ModelBase.register("...")`).
+
+    Newer llama.cpp keeps the model classes in a `conversion/` package next to
+    the script, older ones in the script itself; both are read.
+    """
+    files = [script]
+    package = script.parent / "conversion"
+    if package.is_dir():
+        files += sorted(package.glob("*.py"))
+    return _registered(tuple((str(f), f.stat().st_mtime_ns) for f in files if f.is_file()))
+
+
+@lru_cache(maxsize=4)
+def _registered(files: tuple[tuple[str, int], ...]) -> frozenset[str]:
+    names: set[str] = set()
+    for path, _mtime in files:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        for m in _REGISTER.finditer(text):
+            names.update(_STRING.findall(m["args"]))
+    return frozenset(names)
+
+
+def check_architecture(config: dict[str, object], script: Path | None) -> PreflightCheck:
+    archs = config.get("architectures")
+    if not isinstance(archs, list) or not archs or not all(isinstance(a, str) for a in archs):
+        return warn("architecture", "config.json names no `architectures`; the converter may refuse it.")
+    if script is None or not script.is_file():
+        return skip("architecture", f"{archs[0]}: not checked, the converter was not found.")
+    known = registered_architectures(script)
+    if not known:
+        return skip("architecture", f"{archs[0]}: not checked, the converter in {script.parent} "
+                                    "registers no models llamadeck can read.")
+    if archs[0] in known:
+        return ok("architecture", f"{archs[0]} is supported by the converter.")
+    return fail("architecture", f"{archs[0]} is not supported by this llama.cpp's converter ({script}). "
+                                "Update llama.cpp, or look for a ready-made GGUF of this model.")
+
+
+# --------------------------------------------------------------------------- checkpoint
+
+
+def check_shards(folder: Path) -> PreflightCheck:
+    """Every weight file the index names is there, and none is cut short."""
+    try:
+        files = shard_files(folder)
+    except ModelFactsError as exc:
+        return fail("shards", str(exc))
+    short: list[str] = []
+    for name in files:
+        path = folder / name
+        try:
+            header = safetensors_header(path)
+            with path.open("rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+        except (ModelFactsError, OSError) as exc:
+            short.append(f"{name} ({exc})")
+            continue
+        end = max((int(v["data_offsets"][1]) for k, v in header.items()
+                   if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
+        want, have = 8 + n + end, path.stat().st_size
+        if have != want:
+            short.append(f"{name} ({format_size(have)} of {format_size(want)})")
+    if short:
+        return fail("shards", f"{len(short)} weight file{'s are' if len(short) > 1 else ' is'} incomplete: "
+                              f"{', '.join(short)}. Download {'them' if len(short) > 1 else 'it'} again.")
+    return ok("shards", f"All {len(files)} weight file{'s' if len(files) > 1 else ''} present and complete.")
+
+
+# --------------------------------------------------------------------------- disk
+
+
+def _existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.exists(candidate):
+            return candidate
+    return Path("/")
+
+
+def disk_needs(writes: Sequence[tuple[str, Path, int]]) -> tuple[DiskNeed, ...]:
+    """Group (what, folder, bytes) writes by the filesystem they land on and add them up.
+
+    Files on one filesystem all exist at the job's peak (the f16 GGUF is only
+    deleted after the import), so their sizes add.
+    """
+    groups: dict[int, list[tuple[str, Path, int]]] = {}
+    for what, folder, size in writes:
+        try:
+            dev = os.stat(_existing(folder)).st_dev
+        except OSError:
+            dev = -len(groups) - 1
+        groups.setdefault(dev, []).append((what, folder, size))
+    needs = []
+    for items in groups.values():
+        folder = items[0][1]
+        info, _ = disk_info(items[0][0], folder)
+        total = sum(size for _, _, size in items) + DISK_MARGIN
+        needs.append(DiskNeed(str(folder), info.mount, total, info.free,
+                              tuple(f"{what} {format_size(size)}" for what, _, size in items)))
+    return tuple(needs)
+
+
+def check_disk(needs: Sequence[DiskNeed]) -> list[PreflightCheck]:
+    checks = []
+    for need in needs:
+        what = " + ".join(need.what)
+        if need.free is None:
+            checks.append(warn("disk", f"Free space on {need.path} is unknown; the job needs "
+                                       f"{format_size(need.need)} there ({what})."))
+        elif not need.enough:
+            checks.append(fail("disk", f"Not enough disk: need {format_size(need.need)} on {need.path}, "
+                                       f"have {format_size(need.free)} ({what}). Free space or choose "
+                                       "another --out folder."))
+        else:
+            checks.append(ok("disk", f"Need {format_size(need.need)} on {need.path}, have "
+                                     f"{format_size(need.free)} ({what})."))
+    return checks
