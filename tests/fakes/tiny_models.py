@@ -25,6 +25,7 @@ import fcntl
 import hashlib
 import io
 import json
+import os
 import random
 import shutil
 import struct
@@ -335,7 +336,9 @@ def convert(model_dir: Path, outfile: Path, *, python: Path, convert_script: Pat
     """Run the real convert_hf_to_gguf.py; writes `<outfile>.part` and renames on success."""
     part = outfile.with_name(outfile.name + ".part")
     cmd = [str(python), str(convert_script), str(model_dir), "--outfile", str(part), "--outtype", outtype]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    # The converter reads only the local folder; never let it reach for the Hub.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     if proc.returncode != 0 or not part.exists():
         part.unlink(missing_ok=True)
         raise RuntimeError(f"convert_hf_to_gguf.py failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
