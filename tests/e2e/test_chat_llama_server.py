@@ -24,7 +24,8 @@ from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError
 from core.history import HistoryStore
 from core.models import ChatMessage, ChatOptions, ContentDelta, StreamDone
-from tests.support.llamacpp import ensure_tools
+from tests.support.llamacpp import LlamaCppTools
+from tui.cli import main
 
 pytestmark = pytest.mark.e2e
 
@@ -36,17 +37,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def tiny_gguf_f16() -> Path:
-    """Until tests/e2e/conftest.py provides it: the tiny Llama GGUF (f16) with its chat template."""
-    from tests.fakes.tiny_models import ensure_gguf
-
-    return ensure_gguf()
-
-
-@pytest.fixture(scope="module")
-def llama_server(tiny_gguf_f16: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def llama_server(tiny_gguf_f16: Path, llamacpp_tools: LlamaCppTools,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real llama-server on a free port; its log is kept for the failure message."""
-    tools = ensure_tools()
+    tools = llamacpp_tools
     port = _free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
     cmd = [str(tools.tool("llama-server")), "-m", str(tiny_gguf_f16), "--host", "127.0.0.1",
@@ -133,3 +127,17 @@ async def test_a_bad_request_is_a_sentence_not_a_traceback(llama_server: str) ->
         assert "llama-server" in str(caught.value) and "(400)" in str(caught.value)
     finally:
         await backend.aclose()
+
+
+def test_cli_streams_from_llama_server(llama_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["chat", "tiny", "Say something", "--host", f"{llama_server}/v1", "--verbose",
+                 "--num-predict", "8", "--seed", "1"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.strip()
+    lines = err.splitlines()
+    assert any(line.startswith("prompt eval rate:") and line.endswith("tokens/s") for line in lines)
+    assert "eval count:           8 token(s)" in lines
+    with HistoryStore.open() as store:
+        (session,) = store.sessions()
+        assert session.host == f"{llama_server}/v1" and session.model == "tiny"
+        assert store.messages(session.id)[1].status == "complete"
