@@ -191,7 +191,9 @@ class HistoryStore:
 
     def _message(self, row: sqlite3.Row) -> StoredMessage:
         status = row["status"]
-        if status == "streaming" and row["id"] not in self._live:
+        with self._lock:
+            live = row["id"] in self._live
+        if status == "streaming" and not live:
             status = "interrupted"  # its writer is gone: what was saved is all there is
         stats = None
         if row["stats"]:
@@ -317,7 +319,8 @@ class HistoryStore:
             message_id = cur.lastrowid
         assert message_id is not None
         if status == "streaming":
-            self._live.add(message_id)
+            with self._lock:
+                self._live.add(message_id)
         return message_id
 
     def begin_reply(self, session_id: int, model: str) -> int:
@@ -337,10 +340,11 @@ class HistoryStore:
                        (content, thinking, status, stats_json, error, now, message_id))
             db.execute("UPDATE sessions SET updated_at = ? WHERE id = "
                        "(SELECT session_id FROM messages WHERE id = ?)", (now, message_id))
-        if status == "streaming":
-            self._live.add(message_id)
-        else:
-            self._live.discard(message_id)
+        with self._lock:
+            if status == "streaming":
+                self._live.add(message_id)
+            else:
+                self._live.discard(message_id)
 
     def edit_message(self, message_id: int, content: str) -> None:
         with self._tx("edit a message") as db:
@@ -350,7 +354,8 @@ class HistoryStore:
     def delete_messages(self, message_ids: list[int]) -> None:
         with self._tx("remove messages") as db:
             db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in message_ids])
-        self._live.difference_update(message_ids)
+        with self._lock:
+            self._live.difference_update(message_ids)
 
     # -- export ---------------------------------------------------------------
 
