@@ -25,63 +25,15 @@ from typing import Any
 
 from core import chat_export, paths
 from core.errors import HistoryError
+from core.history_file import DamagedHistory, connect, move_aside
 from core.models import MESSAGE_STATUSES, ChatOptions, ChatStats, SessionInfo, StoredMessage
 
 HISTORY_FILE = "history.sqlite3"
-SCHEMA_VERSION = 1
 TITLE_LENGTH = 60
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id            INTEGER PRIMARY KEY,
-    title         TEXT    NOT NULL DEFAULT '',
-    model         TEXT    NOT NULL,
-    host          TEXT    NOT NULL,
-    system_prompt TEXT    NOT NULL DEFAULT '',
-    options       TEXT    NOT NULL DEFAULT '{}',
-    created_at    REAL    NOT NULL,
-    updated_at    REAL    NOT NULL
-);
-CREATE TABLE IF NOT EXISTS messages (
-    id          INTEGER PRIMARY KEY,
-    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-    role        TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
-    content     TEXT    NOT NULL DEFAULT '',
-    thinking    TEXT    NOT NULL DEFAULT '',
-    status      TEXT    NOT NULL DEFAULT 'complete'
-                CHECK (status IN ('complete', 'streaming', 'stopped', 'error', 'interrupted')),
-    stats       TEXT,
-    error       TEXT,
-    model       TEXT,
-    created_at  REAL    NOT NULL,
-    updated_at  REAL    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_by_session ON messages (session_id, id);
-CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at);
-"""
-
-# SQLite result codes that mean "this file is not a healthy database".
-_SQLITE_CORRUPT = 11
-_SQLITE_NOTADB = 26
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def default_path() -> Path:
     return paths.data_dir() / HISTORY_FILE
-
-
-def _is_damage(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
-    text = str(exc).lower()
-    return "not a database" in text or "malformed" in text
-
-
-class _Damaged(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _like(term: str) -> str:
@@ -133,14 +85,14 @@ class HistoryStore:
             raise HistoryError(f"Cannot create the folder for the chat history {path.parent}: "
                                f"{exc.strerror or exc}.") from exc
         try:
-            return cls(_connect(path), path, notice=None, moved_to=None, now=now)
-        except _Damaged as damage:
-            moved_to = _move_aside(path, now())
+            return cls(connect(path), path, notice=None, moved_to=None, now=now)
+        except DamagedHistory as damage:
+            moved_to = move_aside(path, now())
             notice = (f"The chat history {path} could not be read ({damage.reason}); it was moved to "
                       f"{moved_to} and a new history was started. Nothing was deleted.")
         try:
-            return cls(_connect(path), path, notice=notice, moved_to=moved_to, now=now)
-        except _Damaged as damage:  # pragma: no cover - a fresh file cannot be damaged
+            return cls(connect(path), path, notice=notice, moved_to=moved_to, now=now)
+        except DamagedHistory as damage:  # pragma: no cover - a fresh file cannot be damaged
             raise HistoryError(f"A new chat history at {path} cannot be created: {damage.reason}.") from None
 
     def close(self) -> None:
@@ -364,72 +316,3 @@ class HistoryStore:
 
     def export_json(self, session_id: int) -> str:
         return chat_export.to_json_text(self.session(session_id), self.messages(session_id))
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    """Open, check and migrate; raises _Damaged when the file is not a healthy database."""
-    _check_header(path)
-    try:
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise HistoryError(f"Cannot open the chat history {path}: {exc}.") from exc
-    try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout = 10000")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":  # pragma: no cover - only on filesystems without shared memory
-            conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: safe against a killed process
-        conn.execute("PRAGMA foreign_keys = ON")
-        check = conn.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
-            raise _Damaged(f"integrity check: {check}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise HistoryError(f"The chat history {path} was written by a newer llamadeck "
-                               f"(schema {version}, this one reads {SCHEMA_VERSION}). Update llamadeck.")
-        conn.executescript(_SCHEMA)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except sqlite3.Error as exc:
-        conn.close()
-        if _is_damage(exc):
-            raise _Damaged(str(exc)) from None
-        raise HistoryError(f"Cannot open the chat history {path}: {exc}.") from exc
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _check_header(path: Path) -> None:
-    """Refuse a file that is not SQLite before SQLite opens it: SQLite would discard a WAL
-    file next to a foreign main file, and that WAL may hold the newest messages."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise HistoryError(f"Cannot read the chat history {path}: {exc.strerror or exc}.") from exc
-    if head and head != _SQLITE_MAGIC:
-        raise _Damaged("file is not a database")
-
-
-def _move_aside(path: Path, now: float) -> Path:
-    """Rename a damaged file (and its WAL and shared-memory files) out of the way, never deleting."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    try:
-        path.rename(target)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                side.rename(target.with_name(target.name + suffix))
-    except OSError as exc:
-        raise HistoryError(f"The chat history {path} is damaged and could not be moved aside: "
-                           f"{exc.strerror or exc}. Move it away by hand.") from exc
-    return target
