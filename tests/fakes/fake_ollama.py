@@ -17,6 +17,7 @@ import argparse
 import copy
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -77,6 +78,7 @@ class FakeOllama(TransferRoutes):
     pull_delay: float = 0.0  # seconds between pull progress lines
     default_context: int = 4096
     default_keep_alive: float = 300.0
+    tls: ssl.SSLContext | None = None  # serve https with this server-side context
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,13 +91,15 @@ class FakeOllama(TransferRoutes):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> FakeOllama:
         """Listen (again, on the same port after `stop()`) and serve in a daemon thread."""
         server = ThreadingHTTPServer((self.host, self.port), Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
+        if self.tls is not None:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True)
         self.port = server.server_address[1]
         self.stopping.clear()
         self._server = server

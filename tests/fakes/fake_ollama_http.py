@@ -97,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
         with self.fake.lock:
             self.fake._conns.discard(self.connection)
 
+    def handle(self) -> None:
+        # A client that resets a kept-alive connection is normal; Ollama just drops it too.
+        with suppress(OSError):
+            super().handle()
+
     def do_GET(self) -> None:
         self.dispatch("GET")
 

@@ -1,0 +1,106 @@
+"""Text the way the `ollama` CLI prints it, so `llamadeck ls/ps` read like `ollama list/ps`.
+
+Sizes use Ollama's decimal units (format.HumanBytes: "4.7 GB", "274 MB");
+times follow format.HumanTime ("3 days ago", "4 minutes from now", "Forever");
+durations in progress bars follow Go's time.Duration printing ("1m8s").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+_UNITS = (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
+
+
+def human_bytes(n: int | float) -> str:
+    """Ollama's format.HumanBytes: "4.7 GB", "12 GB", "1 GB", "512 B"."""
+    for unit, size in _UNITS:
+        if n >= size:
+            value = n / size
+            if value >= 10 or value == math.trunc(value):
+                return f"{int(value)} {unit}"
+            return f"{value:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _duration(seconds: float) -> str:
+    """Ollama's humanDuration: the rough size of a span."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = math.floor(seconds / 3600 + 0.5)  # Go's math.Round
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def human_time(moment: datetime | None, zero: str = "Never", now: datetime | None = None) -> str:
+    """Ollama's format.HumanTime: "3 days ago", "4 minutes from now", "Forever" (> 20 years ahead)."""
+    if moment is None:
+        return zero
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = (now - moment).total_seconds()
+    if _trunc_div(_trunc_div(int(delta / 3600), 24), 365) < -20:  # Go's integer division truncates
+        return "Forever"
+    if delta < 0:
+        return f"{_duration(-delta)} from now"
+    return f"{_duration(delta)} ago"
+
+
+def until(expires_at: datetime | None, now: datetime | None = None) -> str:
+    """The UNTIL column of `ollama ps`: when a loaded model will be unloaded."""
+    now = now or datetime.now(UTC)
+    if expires_at is not None:
+        moment = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+        if now > moment:
+            return "Stopping..."
+    return human_time(expires_at, "Never", now)
+
+
+def go_duration(seconds: float) -> str:
+    """Whole seconds printed like Go's time.Duration: "45s", "1m8s", "2h0m5s"."""
+    s = max(0, round(seconds))
+    hours, rest = divmod(s, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 4) -> str:
+    """Left-aligned columns separated by `gap` spaces, like the tables `ollama` prints."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = []
+    for row in (header, *rows):
+        lines.append((" " * gap).join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(lines)
