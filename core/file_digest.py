@@ -73,17 +73,24 @@ def sha256_file(path: Path, progress: Callable[[int], None], stop: threading.Eve
     return f"sha256:{h.hexdigest()}"
 
 
-async def file_digest(path: Path, meter: ProgressMeter, detail: str = "hashing") -> str:
-    """The digest, from the cache or by hashing in a thread with progress; cancellable."""
+async def file_digest(path: Path, meter: ProgressMeter, detail: str = "hashing", *,
+                      base: int = 0, total: int | None = None) -> str:
+    """The digest, from the cache or by hashing in a thread with progress; cancellable.
+
+    `base` and `total` place this file inside a larger piece of work (several
+    files verified in a row), so the progress runs once from 0 to 1.
+    """
     cached = cached_digest(path)
     if cached is not None:
         return cached
     size = path.stat().st_size
+    whole = total if total is not None else size
     loop = asyncio.get_running_loop()
     stop = threading.Event()
 
     def progress(done: int) -> None:
-        loop.call_soon_threadsafe(meter.update, done / size if size else 1.0, done, size, detail)
+        at = base + done
+        loop.call_soon_threadsafe(meter.update, at / whole if whole else 1.0, at, whole, detail)
 
     task = asyncio.ensure_future(asyncio.to_thread(sha256_file, path, progress, stop))
     try:

@@ -231,6 +231,9 @@ async def download(
 async def verify(snapshot: Path, files: Sequence[HfFile], meter: ProgressMeter,
                  log: Callable[[str], None]) -> None:
     """Every file has the Hub's size, and LFS files the Hub's sha256."""
+    total = sum(f.size or 0 for f in files if f.sha256)
+    base = 0
+    meter.rebase()
     for f in files:
         path = snapshot / f.path
         if not path.exists():
@@ -240,7 +243,8 @@ async def verify(snapshot: Path, files: Sequence[HfFile], meter: ProgressMeter,
             raise PipelineError(f"{f.path} has {size:,} bytes but the Hub lists {f.size:,}.",
                                 hint="Delete it from the Hugging Face cache and run the job again.")
         if f.sha256:
-            digest = await file_digest(path.resolve(), meter, f"verifying {f.path}")
+            digest = await file_digest(path.resolve(), meter, f"verifying {f.path}", base=base, total=total)
+            base += size
             if digest != f"sha256:{f.sha256}":
                 raise PipelineError(f"{f.path} does not match the Hub's sha256: the file is corrupt.",
                                     hint="Delete it from the Hugging Face cache and run the job again.")
