@@ -47,37 +47,40 @@ class ChatFormat:
         return params
 
 
-# (family, markers that must all appear in the Jinja template, Go template, stop words)
-_FAMILIES: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
+# (family, marker sets: the family matches when every marker of one set is in the Jinja
+# template, Go template, stop words). Some templates spell the role markers out, others
+# build them as '<|' + role + '|>', so both forms are listed. Order matters: Phi-3 ends
+# turns with <|end|>, Zephyr with the EOS token, and both use <|user|>.
+_FAMILIES: tuple[tuple[str, tuple[tuple[str, ...], ...], str, tuple[str, ...]], ...] = (
     (
         "llama3",
-        ("<|start_header_id|>", "<|eot_id|>"),
+        (("<|start_header_id|>", "<|eot_id|>"),),
         "{{- range .Messages }}<|start_header_id|>{{ .Role }}<|end_header_id|>\n\n"
         "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n",
         ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
     ),
     (
         "chatml",
-        ("<|im_start|>", "<|im_end|>"),
+        (("<|im_start|>", "<|im_end|>"),),
         "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n"
         "{{ end }}<|im_start|>assistant\n",
         ("<|im_start|>", "<|im_end|>"),
     ),
     (
         "phi3",
-        ("<|user|>", "<|assistant|>", "<|end|>"),
+        (("<|user|>", "<|assistant|>", "<|end|>"), ("'<|' +", "'|>'", "<|end|>")),
         "{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}<|end|>\n{{ end }}<|assistant|>\n",
         ("<|end|>", "<|user|>", "<|assistant|>"),
     ),
     (
         "zephyr",
-        ("<|user|>", "<|assistant|>", "eos_token"),
+        (("<|user|>", "<|assistant|>", "eos_token"), ("'<|' +", "|>", "eos_token")),
         "{{- range .Messages }}<|{{ .Role }}|>\n{{ .Content }}</s>\n{{ end }}<|assistant|>\n",
         ("<|system|>", "</s>", "<|user|>", "<|assistant|>"),
     ),
     (
         "gemma",
-        ("<start_of_turn>", "<end_of_turn>"),
+        (("<start_of_turn>", "<end_of_turn>"),),
         # Gemma has no system role: a system message is sent as a user turn, as its template does.
         "{{- range .Messages }}<start_of_turn>{{ if eq .Role \"assistant\" }}model{{ else }}user{{ end }}\n"
         "{{ .Content }}<end_of_turn>\n{{ end }}<start_of_turn>model\n",
@@ -85,7 +88,7 @@ _FAMILIES: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = (
     ),
     (
         "deepseek-r1",
-        ("<｜User｜>", "<｜Assistant｜>"),
+        (("<｜User｜>", "<｜Assistant｜>"),),
         "{{- range .Messages }}{{ if eq .Role \"system\" }}{{ .Content }}"
         "{{ else if eq .Role \"user\" }}<｜User｜>{{ .Content }}"
         "{{ else }}<｜Assistant｜>{{ .Content }}<｜end▁of▁sentence｜>{{ end }}{{ end }}<｜Assistant｜>",
@@ -110,8 +113,8 @@ def chat_format(metadata: Mapping[str, Any]) -> ChatFormat:
         return ChatFormat(None, None, parameters=parameters,
                           note="The GGUF has no chat template; Ollama will treat it as a plain "
                                "completion model.")
-    for family, markers, template, stop in _FAMILIES:
-        if all(m in jinja for m in markers):
+    for family, marker_sets, template, stop in _FAMILIES:
+        if any(all(m in jinja for m in markers) for markers in marker_sets):
             return ChatFormat(family, template, stop, parameters,
                               note=f"Chat format {family}: llamadeck sends its template and stop words.")
     return ChatFormat(None, None, parameters=parameters,
