@@ -236,6 +236,11 @@ class OllamaClient:
         async with self.translate_errors(f"copying {source} to {destination}", model=source):
             await self._quick.copy(source, destination)
 
+    async def rename(self, source: str, destination: str) -> None:
+        """Ollama has no rename: copy, then delete the old name (blobs are shared, nothing is re-copied)."""
+        await self.copy(source, destination)
+        await self.delete(source)
+
     async def load(self, name: str, keep_alive: float | str | None = None) -> None:
         """Load a model into memory (an empty generate); `keep_alive` as Ollama takes it ("10m", -1)."""
         async with self.translate_errors(f"loading {name}", model=name, waits=True):

@@ -95,6 +95,14 @@ async def test_copy_and_delete(fake_ollama: FakeOllama, client: OllamaClient) ->
     assert "backup:latest" not in fake_ollama.running  # unloaded first, as `ollama rm` does
 
 
+async def test_rename(fake_ollama: FakeOllama, client: OllamaClient) -> None:
+    await client.rename("llama3.2", "llama-small")
+    assert fake_ollama.find("llama3.2") is None
+    assert fake_ollama.find("llama-small:latest") is not None
+    with pytest.raises(ModelNotFound):
+        await client.rename("llama3.2", "again")
+
+
 async def test_delete_of_a_model_that_is_not_loaded(fake_ollama: FakeOllama, client: OllamaClient) -> None:
     await client.delete("deepseek-r1:7b")
     assert fake_ollama.find("deepseek-r1:7b") is None

@@ -21,6 +21,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ class FakeOllama(TransferRoutes):
     script: ChatScript = field(default_factory=ChatScript)
     scripts: dict[str, ChatScript] = field(default_factory=dict)  # per model name
     faults: list[Fault] = field(default_factory=list)
-    requests: list[RecordedRequest] = field(default_factory=list)
+    # The most recent requests, newest last (bounded so a long benchmark run does not grow without end).
+    requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=10_000))
     pull_steps: int = 8  # progress lines per layer
     pull_delay: float = 0.0  # seconds between pull progress lines
     default_context: int = 4096

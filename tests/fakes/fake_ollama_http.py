@@ -46,7 +46,7 @@ class Dropped(Exception):
 class RecordedRequest:
     method: str
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # names lower-cased: HTTP header names are case-insensitive
     body: Any = None  # parsed JSON, or None
 
 
@@ -161,8 +161,9 @@ class Handler(BaseHTTPRequestHandler):
                     except json.JSONDecodeError:
                         self.send_json(400, {"error": "invalid character in request body"})
                         return
+            headers = {k.lower(): v for k, v in self.headers.items()}
             with fake.lock:
-                fake.requests.append(RecordedRequest(method, path, dict(self.headers.items()), body))
+                fake.requests.append(RecordedRequest(method, path, headers, body))
             if self.fault is not None:
                 fake.sleep(self.fault.delay)
                 if self.fault.drop_after == 0:
