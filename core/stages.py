@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -200,8 +201,13 @@ def _finish(part: Path, final: Path, *, file_type: str | None) -> None:
     part.replace(final)
 
 
-def _failure(tool: str, run: ToolRun, python: str | None = None) -> StageError:
+def _failure(tool: str, run: ToolRun, output: Path, python: str | None = None) -> StageError:
     diagnosis = diagnose(run.tail, run.returncode, tool=tool, python=python)
+    if diagnosis is not None and "--out folder" in diagnosis:
+        # Say which it was: a full disk shows as (almost) no free space right now.
+        with contextlib.suppress(OSError):
+            free = shutil.disk_usage(output.parent).free
+            diagnosis += f" {output.parent} has {free / (1 << 30):.1f} GiB free now."
     if run.returncode < 0:
         what = f"was killed by signal {_signame(-run.returncode)}"
     else:
@@ -247,7 +253,7 @@ async def convert(
         run = await run_tool(convert_command(python, script, model_dir, part, outtype),
                              stage="convert", ctx=tool_ctx, parse=parser.feed, meter=meter)
         if run.returncode != 0:
-            raise _failure("convert_hf_to_gguf.py", run, python=str(python))
+            raise _failure("convert_hf_to_gguf.py", run, output, python=str(python))
         meter.update(1.0, expected_size, expected_size, "done", force=True)
         _finish(part, output, file_type=OUTTYPE_FILE_TYPES.get(outtype))
         ok = True
@@ -292,7 +298,7 @@ async def quantize(
         # llama-quantize has exited 0 after printing "failed to quantize" in some versions.
         failed_text = any("failed to quantize" in line for line in run.tail)
         if run.returncode != 0 or failed_text:
-            raise _failure("llama-quantize", run)
+            raise _failure("llama-quantize", run, output)
         total = parser.total or None
         meter.update(1.0, total, total, "done", force=True)
         _finish(part, output, file_type=quant)

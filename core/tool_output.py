@@ -122,6 +122,8 @@ _SHARED_LIB = re.compile(r"error while loading shared libraries: (?P<lib>[^:\s]+
 _UNSUPPORTED_ARCH = re.compile(r"Model (?P<arch>\S+) is not supported")
 _NO_SPACE = re.compile(r"No space left on device|ENOSPC|\[Errno 28\]", re.IGNORECASE)
 _TOO_LARGE = re.compile(r"File too large|EFBIG|\[Errno 27\]", re.IGNORECASE)
+# numpy's tofile() reports a short write this way; the cause is a full disk or a file-size limit.
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 _OOM = re.compile(r"MemoryError|std::bad_alloc|Cannot allocate memory|out of memory", re.IGNORECASE)
 _IMATRIX = re.compile(r"requires an (?:importance matrix|imatrix)", re.IGNORECASE)
 
@@ -173,6 +175,11 @@ def diagnose(
             "The output grew past the largest file allowed here (File too large): a `ulimit -f` "
             "limit or a filesystem such as FAT32 with a 4 GB cap. Raise the limit or choose "
             "another --out folder."
+        )
+    if _SHORT_WRITE.search(text):
+        return (
+            "The output could not be written completely (a short write): the disk is full, or the file "
+            "reached a size limit (`ulimit -f`, FAT32's 4 GB). Free space or choose another --out folder."
         )
     m = _UNSUPPORTED_ARCH.search(text)
     if m is not None:

@@ -84,6 +84,8 @@ def test_quantize_without_sizes_counts_tensors() -> None:
         (["OSError: [Errno 28] No space left on device"], 1, "convert_hf_to_gguf.py", ["disk filled up"]),
         (["OSError: [Errno 27] File too large"], 1, "convert_hf_to_gguf.py", ["File too large", "ulimit"]),
         ([], -signal.SIGXFSZ, "llama-quantize", ["File too large"]),
+        (["OSError: 196608 requested and 57904 written"], 1, "convert_hf_to_gguf.py",
+         ["short write", "disk is full", "size limit"]),
         (["ERROR:hf-to-gguf:Model FooForCausalLM is not supported"], 1, "convert_hf_to_gguf.py",
          ["FooForCausalLM", "Update llama.cpp"]),
         ([], -signal.SIGKILL, "convert_hf_to_gguf.py", ["out-of-memory killer", "SIGKILL"]),
