@@ -103,7 +103,9 @@ class TerminalRun:
             os.close(self.fd)
 
 
-def start(argv: list[str], *, cols: int = 100, rows: int = 30, env: dict[str, str] | None = None) -> TerminalRun:
+def start(
+    argv: list[str], *, cols: int = 100, rows: int = 30, env: dict[str, str] | None = None
+) -> TerminalRun:
     full_env = dict(os.environ)
     full_env.update({"TERM": "tmux-256color", "COLORTERM": "", "COLUMNS": str(cols), "LINES": str(rows)})
     if env:

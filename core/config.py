@@ -158,7 +158,9 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
                 kind=kind,
                 headers=tuple(sorted(headers.items())),
                 token=r.typed(h, "token", f"{full}.token", str) if "token" in h else None,
-                verify_tls=r.typed(h, "verify_tls", f"{full}.verify_tls", bool) if "verify_tls" in h else True,
+                verify_tls=(
+                    r.typed(h, "verify_tls", f"{full}.verify_tls", bool) if "verify_tls" in h else True
+                ),
             )
         )
     kwargs["hosts"] = tuple(hosts)

@@ -44,5 +44,6 @@ def hf_cache_dir() -> Path:
     explicit = _env_path("HF_HUB_CACHE")
     if explicit:
         return explicit
-    hf_home = _env_path("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "huggingface"
+    xdg_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    hf_home = _env_path("HF_HOME") or xdg_cache / "huggingface"
     return Path(hf_home) / "hub"
