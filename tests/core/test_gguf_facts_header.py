@@ -97,6 +97,14 @@ def test_truncated_in_the_metadata(tmp_path: Path) -> None:
         facts_from_gguf(path)
 
 
+def test_truncated_in_the_tensor_table(tmp_path: Path) -> None:
+    valid = _valid(tmp_path)
+    data = valid.read_bytes()
+    path = _with(tmp_path / "cut.gguf", data[: read_header(valid).data_offset - 40])
+    with pytest.raises(ModelFactsError, match="while reading (a tensor name|the tensor table)"):
+        facts_from_gguf(path)
+
+
 def test_truncated_in_the_tensor_data(tmp_path: Path) -> None:
     data = _valid(tmp_path).read_bytes()
     path = _with(tmp_path / "cut.gguf", data[:-1000])

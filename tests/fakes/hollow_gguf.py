@@ -52,9 +52,21 @@ def _add_value(w: GGUFWriter, key: str, value: Any) -> None:
         raise TypeError(f"cannot write {key}={value!r} into a GGUF")
 
 
+def _vocabulary(n_tokens: int, n_merges: int) -> tuple[list[str], list[str]]:
+    """Token and merge strings of realistic lengths (3-12 bytes), for header-reading benchmarks."""
+    tokens = [f"t{i:x}" + "abcdefgh"[: i % 9] for i in range(n_tokens)]
+    merges = [f"{tokens[i % n_tokens]} {tokens[(i * 7) % n_tokens]}" for i in range(n_merges)]
+    return tokens, merges
+
+
 def write_hollow_gguf(path: Path, metadata: Mapping[str, Any], tensors: tuple[TensorInfo, ...], *,
-                      file_type: str = "F16", name: str | None = None) -> Path:
-    """Write `metadata` and `tensors` as a GGUF whose data region is a hole."""
+                      file_type: str = "F16", name: str | None = None,
+                      vocabulary: tuple[int, int] | None = None) -> Path:
+    """Write `metadata` and `tensors` as a GGUF whose data region is a hole.
+
+    `vocabulary=(tokens, merges)` adds token and merge arrays of that length, as a
+    real BPE model's header has them (llama.cpp ignores them with tokenizer "none").
+    """
     arch = str(metadata["general.architecture"])
     w = GGUFWriter(str(path), arch)  # adds general.architecture itself
     w.add_type("model")
@@ -65,6 +77,11 @@ def write_hollow_gguf(path: Path, metadata: Mapping[str, Any], tensors: tuple[Te
         if key != "general.architecture":
             _add_value(w, key, value)
     w.add_string("tokenizer.ggml.model", "none")
+    if vocabulary is not None:
+        tokens, merges = _vocabulary(*vocabulary)
+        w.add_token_list(tokens)
+        w.add_token_types([1] * len(tokens))
+        w.add_token_merges(merges)
     for t in tensors:
         w.add_tensor_info(t.name, tuple(reversed(t.shape)), np.dtype(np.float32), t.n_bytes,
                           raw_dtype=GGMLQuantizationType[t.ggml_type])
@@ -81,8 +98,13 @@ def write_hollow_gguf(path: Path, metadata: Mapping[str, Any], tensors: tuple[Te
     return path
 
 
-def hollow_model(entry_id: str, dest_dir: Path, *, file_type: str = "F16") -> Path:
-    """A hollow GGUF of a catalog model, weights typed `file_type` (F16, BF16 or F32)."""
+def hollow_model(entry_id: str, dest_dir: Path, *, file_type: str = "F16",
+                 vocabulary: tuple[int, int] | None = None) -> Path:
+    """A hollow GGUF of a catalog model, weights typed `file_type` (F16, BF16 or F32).
+
+    `vocabulary=(tokens, merges)` makes the header as big as the real one (Llama 3
+    has 128256 tokens and 280147 merges) for header-reading benchmarks.
+    """
     entry = catalog.find(entry_id)
     if entry is None:
         raise KeyError(entry_id)
@@ -94,5 +116,6 @@ def hollow_model(entry_id: str, dest_dir: Path, *, file_type: str = "F16") -> Pa
     tensors = synthesise_tensors(hp, opts)
     meta.setdefault(f"{hp.arch}.attention.layer_norm_rms_epsilon", 1e-5)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    return write_hollow_gguf(dest_dir / f"{entry.id}-{file_type}.gguf", meta, tensors,
-                             file_type=file_type, name=entry.name)
+    suffix = "-vocab" if vocabulary else ""
+    return write_hollow_gguf(dest_dir / f"{entry.id}-{file_type}{suffix}.gguf", meta, tensors,
+                             file_type=file_type, name=entry.name, vocabulary=vocabulary)
