@@ -101,7 +101,7 @@ def test_truncated_in_the_tensor_table(tmp_path: Path) -> None:
     valid = _valid(tmp_path)
     data = valid.read_bytes()
     path = _with(tmp_path / "cut.gguf", data[: read_header(valid).data_offset - 40])
-    with pytest.raises(ModelFactsError, match="while reading (a tensor name|the tensor table)"):
+    with pytest.raises(ModelFactsError, match=r"while reading (a tensor name|the tensor table)"):
         facts_from_gguf(path)
 
 
