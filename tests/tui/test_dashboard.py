@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pynvml
 import pytest
+from textual.pilot import Pilot
 
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB, h100_sxm, rtx_3090
 from tests.tui.conftest import (
@@ -237,9 +239,28 @@ async def test_refresh_keys_change_the_interval_within_bounds(
         screen = await first_sample(pilot)
         await pilot.press(*keys)
         assert screen.interval == expected
-        assert screen._timer is not None
-        assert screen._timer._interval == expected
         assert f"every {expected:g} s" in screen_text(app)
+
+
+async def readings_during(pilot: Pilot[object], screen: DashboardScreen, seconds: float) -> int:
+    """How many distinct readings reached the screen in `seconds` (stale ones may be dropped)."""
+    seen = {id(screen.last_sample)}
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await pilot.pause(0.05)
+        seen.add(id(screen.last_sample))
+    return len(seen) - 1
+
+
+async def test_the_interval_drives_the_sampling(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]), refresh_seconds=0.25)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await first_sample(pilot)
+        assert await readings_during(pilot, screen, 3.0) >= 3  # ideally 12
+        await pilot.press(*["plus"] * 6)  # 10 s: one reading right away, the next in 10 s
+        await pilot.pause(0.5)
+        assert await readings_during(pilot, screen, 1.5) == 0
 
 
 async def test_configured_refresh_between_steps(build_app: AppFactory) -> None:
@@ -261,10 +282,9 @@ async def test_sampling_keeps_going_and_pause_stops_it(build_app: AppFactory) ->
 
         await pilot.press("p")
         assert screen.paused and "paused" in screen_text(app)
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await pilot.pause(0.4)  # a reading already under way may still land
         frozen = screen.last_sample
-        await pilot.pause(0.6)
+        await pilot.pause(0.8)
         assert screen.last_sample is frozen
 
         await pilot.press("p")

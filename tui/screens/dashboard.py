@@ -1,17 +1,17 @@
 """The home screen: live GPU, CPU, RAM and disk gauges while models load and run.
 
-The probe is read from thread workers only (NVML and psutil block, and a lost
-GPU can make NVML calls slow), and each reading comes back as a `SampleTaken`
-message that replaces any older one still queued, so a slow terminal shows
-the newest reading instead of catching up on stale ones. Widgets are built
-once, when the static facts arrive, and then updated in place: a tick changes
-a few one-line widgets and never recomposes or relayouts the screen. A tick
-is skipped while the previous reading is still running, so a hung driver
-never piles up threads.
+The probe is read from one long-lived thread worker (NVML and psutil block,
+and a lost GPU can make NVML calls slow), and each reading comes back as a
+`SampleTaken` message that replaces any older one still queued, so a slow
+terminal shows the newest reading instead of catching up on stale ones.
+Widgets are built once, when the static facts arrive, and then updated in
+place: a tick changes a few one-line widgets and never recomposes or
+relayouts the screen.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import ClassVar
 
@@ -21,9 +21,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Header
-from textual.worker import Worker, WorkerState
+from textual.worker import get_current_worker
 
 from core.config import Settings
 from core.errors import LlamadeckError
@@ -136,33 +135,45 @@ class DashboardScreen(Screen[None]):
         self.last_sample: SystemSample | None = None
         self.bandwidth: BandwidthResult | None = None
         self._measuring = False
-        self._timer: Timer | None = None
-        self._sampler: Worker[None] | None = None
+        self._wake = threading.Event()  # the sampler thread waits on this between readings
+        self._stopping = False
         self._disks_read_at = 0.0
         self._panels: dict[int, GpuPanel] = {}
         self._sample_notices: tuple[str, ...] = ()
         self._failure: str | None = None
+        # Built here, not looked up per tick: a query walks the DOM every time.
+        self.facts = MachineFacts("Probing the hardware…", id="facts")
+        self.notices = NoticeBar(id="notices")
+        self.system = SystemPanel(window_s=HISTORY_S)
+        self.processes = GpuProcessTable(id="procs")
+        self.no_processes = LiveText(NO_PROCS, id="procs-empty")
+        self.disks = DiskFree(id="disks")
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="dash-body"):
-            yield MachineFacts("Probing the hardware…", id="facts")
-            yield NoticeBar(id="notices")
+            yield self.facts
+            yield self.notices
             with Horizontal(id="gauges"):
                 yield Vertical(id="gpus")
-                yield SystemPanel(window_s=HISTORY_S)
+                yield self.system
             with Vertical(id="procs-box", classes="panel"):
-                yield GpuProcessTable(id="procs")
-                yield LiveText(NO_PROCS, id="procs-empty")
-            yield DiskFree(id="disks")
+                yield self.processes
+                yield self.no_processes
+            yield self.disks
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#procs-box").border_title = "GPU memory"
         self._show_interval()
         self.probe_machine()
+
+    def on_unmount(self) -> None:
+        # Let the sampler thread end now instead of at its next tick (up to 10 s).
+        self._stopping = True
+        self._wake.set()
 
     # ------------------------------------------------------------------ workers
 
@@ -172,8 +183,25 @@ class DashboardScreen(Screen[None]):
         self._read(with_disks=False)
 
     @work(thread=True, exclusive=True, group="sample")
-    def take_sample(self) -> None:
-        self._read(with_disks=time.monotonic() - self._disks_read_at >= DISKS_EVERY_S)
+    def run_sampler(self) -> None:
+        """One thread for the screen's whole life: wait for the tick, read, post.
+
+        A loop in one thread, not a worker per tick: a tick then costs one
+        message instead of a worker's life cycle, and a driver call that hangs
+        holds up this thread alone instead of piling up new ones. Keys that
+        change the interval, pause or resume set `_wake`, which starts the
+        next reading at once.
+        """
+        worker = get_current_worker()
+        next_at = time.monotonic() + self.interval
+        while not (self._stopping or worker.is_cancelled):
+            timeout = None if self.paused else max(0.0, next_at - time.monotonic())
+            if self._wake.wait(timeout):
+                self._wake.clear()
+                next_at = time.monotonic()
+                continue
+            self._read(with_disks=time.monotonic() - self._disks_read_at >= DISKS_EVERY_S)
+            next_at = max(next_at + self.interval, time.monotonic())
 
     def _read(self, *, with_disks: bool) -> None:
         """Runs in a worker thread. The probe promises not to raise; this still keeps a broken one visible."""
@@ -204,21 +232,21 @@ class DashboardScreen(Screen[None]):
         self.info = info
         self._disks_read_at = time.monotonic()
         self.sub_title = self._subtitle()
-        self.query_one(MachineFacts).show_machine(info)
-        self.query_one(DiskFree).show_disks(info.disks)
+        self.facts.show_machine(info)
+        self.disks.show_disks(info.disks)
         self.set_class(not info.gpus, "-cpu-only")
         self.set_class(len(info.gpus) > 1, "-multi-gpu")
         self._panels = {gpu.index: GpuPanel(gpu, window_s=HISTORY_S) for gpu in info.gpus}
         await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
         self._show_notices()
-        self._start_timer()
+        self.run_sampler()
 
     @on(SampleTaken)
     def show_sample(self, message: SampleTaken) -> None:
         sample = message.sample
         self.last_sample = sample
         self._failure = None
-        self.query_one(SystemPanel).show(sample)
+        self.system.show(sample)
         processes: list[GpuProcess] = []
         for gpu in sample.gpus:
             panel = self._panels.get(gpu.index)
@@ -227,11 +255,11 @@ class DashboardScreen(Screen[None]):
                 brief = NOT_ANSWERING if gpu.error is not None and gpu.error in sample.notices else None
                 panel.show(gpu, sample.timestamp, error_text=brief)
             processes.extend(gpu.processes)
-        self.query_one(GpuProcessTable).show(processes)
+        self.processes.show(processes)
         self.set_class(not processes, "-no-procs")
         if not processes:
             unread = any(gpu.error is not None for gpu in sample.gpus)
-            self.query_one("#procs-empty", LiveText).show(NO_PROCS_UNREAD if unread else NO_PROCS)
+            self.no_processes.show(NO_PROCS_UNREAD if unread else NO_PROCS)
         self._sample_notices = sample.notices
         self._show_notices()
 
@@ -242,7 +270,7 @@ class DashboardScreen(Screen[None]):
 
     @on(DisksRead)
     def show_disks(self, message: DisksRead) -> None:
-        self.query_one(DiskFree).show_disks(message.disks)
+        self.disks.show_disks(message.disks)
 
     @on(BandwidthMeasured)
     def show_bandwidth(self, message: BandwidthMeasured) -> None:
@@ -271,17 +299,11 @@ class DashboardScreen(Screen[None]):
         """Change the sampling interval now (clamped to 0.25-10 s)."""
         self.interval = clamp_refresh(seconds)
         self._show_interval()
-        if self._timer is not None and not self.paused:
-            self._start_timer()
+        self._wake.set()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        if self.paused:
-            if self._timer is not None:
-                self._timer.stop()
-                self._timer = None
-        elif self.info is not None:
-            self._start_timer()
+        self._wake.set()
         self.set_class(self.paused, "-paused")
         self._show_interval()
 
@@ -295,16 +317,6 @@ class DashboardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ helpers
 
-    def _start_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_interval(self.interval, self._tick, name="dashboard-sample")
-
-    def _tick(self) -> None:
-        busy = self._sampler is not None and self._sampler.state in (WorkerState.PENDING, WorkerState.RUNNING)
-        if not busy:
-            self._sampler = self.take_sample()
-
     def _show_interval(self) -> None:
         self.sub_title = self._subtitle()
 
@@ -315,10 +327,9 @@ class DashboardScreen(Screen[None]):
 
     def _show_facts(self) -> None:
         if self.info is not None:
-            facts = self.query_one(MachineFacts)
-            facts.show_machine(self.info, bandwidth=self.bandwidth, measuring=self._measuring)
+            self.facts.show_machine(self.info, bandwidth=self.bandwidth, measuring=self._measuring)
 
     def _show_notices(self) -> None:
         static = self.info.notices if self.info is not None else ()
         failure = (self._failure,) if self._failure else ()
-        self.query_one(NoticeBar).show_notices((*static, *self._sample_notices, *failure))
+        self.notices.show_notices((*static, *self._sample_notices, *failure))

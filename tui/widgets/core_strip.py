@@ -7,6 +7,8 @@ the cell shows their peak, so a pegged core is never averaged away.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.segment import Segment
 from textual.strip import Strip
 from textual.widget import Widget
@@ -30,10 +32,25 @@ class CoreStrip(Widget):
         width: 1fr;
         color: $accent;
     }
+    CoreStrip > .core-strip--label {
+        color: $text-muted;
+    }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"core-strip--label"}
+
+    def __init__(
+        self,
+        label: str = "",
+        *,
+        label_width: int = 6,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.label = label
+        self.label_width = label_width if label else 0
         self._per_cpu: tuple[float, ...] = ()
         self._glyphs = ""
 
@@ -49,7 +66,7 @@ class CoreStrip(Widget):
         self._redraw()
 
     def _redraw(self) -> None:
-        glyphs = core_glyphs(self._per_cpu, self.content_size.width)
+        glyphs = core_glyphs(self._per_cpu, self.content_size.width - self.label_width)
         if glyphs != self._glyphs:
             self._glyphs = glyphs
             self.refresh()
@@ -59,4 +76,8 @@ class CoreStrip(Widget):
         base = self.visual_style.rich_style
         if y != 0:
             return Strip.blank(width, base)
-        return Strip([Segment(self._glyphs, base)]).adjust_cell_length(width, base)
+        segments = [Segment(self._glyphs, base)]
+        if self.label_width:
+            label_style = base + self.get_component_rich_style("core-strip--label", partial=True)
+            segments.insert(0, Segment(self.label[: self.label_width].ljust(self.label_width), label_style))
+        return Strip(segments).adjust_cell_length(width, base)

@@ -10,7 +10,7 @@ vanishes is easy to miss while one that says why is not.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 
 from core.models import GpuInfo, GpuSample
 from tui.widgets.history_sparkline import HistorySparkline
@@ -59,8 +59,8 @@ class GpuPanel(Vertical):
         self.util = Meter("Util", classes="util")
         self.temp = Meter("Temp", classes="temp")
         self.power = Meter("Power", classes="power")
-        self.util_history = HistorySparkline(window_s=window_s, classes="util-spark")
-        self.vram_history = HistorySparkline(window_s=window_s, classes="vram-spark")
+        self.util_history = HistorySparkline("util", window_s=window_s, classes="history-row util-spark")
+        self.vram_history = HistorySparkline("vram", window_s=window_s, classes="history-row vram-spark")
         self.details = LiveText(classes="gpu-details")
         self.error = LiveText(classes="gpu-error")
 
@@ -69,12 +69,8 @@ class GpuPanel(Vertical):
         yield self.util
         yield self.temp
         yield self.power
-        with Horizontal(classes="history-row util-history"):
-            yield LiveText("util", classes="history-label")
-            yield self.util_history
-        with Horizontal(classes="history-row vram-history"):
-            yield LiveText("vram", classes="history-label")
-            yield self.vram_history
+        yield self.util_history
+        yield self.vram_history
         yield self.details
         yield self.error
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import ClassVar
 
 from rich.segment import Segment
 from textual.strip import Strip
@@ -42,6 +43,11 @@ def slice_peaks(
         if 0 <= col < columns:
             current = peaks[col]
             peaks[col] = value if current is None else max(current, value)
+    return hold(peaks)
+
+
+def hold(peaks: list[float | None]) -> list[float | None]:
+    """Fill empty columns with the reading before them; leading empties stay empty."""
     held: float | None = None
     for col, peak in enumerate(peaks):
         if peak is None:
@@ -65,7 +71,12 @@ def draw_rows(peaks: list[float | None], maximum: float, height: int) -> list[st
 
 
 class HistorySparkline(Widget):
-    """The recent history of one reading; set `maximum=None` to scale to the data."""
+    """The recent history of one reading, with an optional label in front.
+
+    Set `maximum=None` to scale to the data. The label is drawn by the widget
+    itself rather than by a sibling, since a dashboard holds many of these
+    and every widget costs something on each screen update.
+    """
 
     DEFAULT_CSS = """
     HistorySparkline {
@@ -73,11 +84,18 @@ class HistorySparkline(Widget):
         width: 1fr;
         color: $accent;
     }
+    HistorySparkline > .history-sparkline--label {
+        color: $text-muted;
+    }
     """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"history-sparkline--label"}
 
     def __init__(
         self,
+        label: str = "",
         *,
+        label_width: int = 6,
         window_s: float = 180.0,
         maximum: float | None = 100.0,
         name: str | None = None,
@@ -85,11 +103,17 @@ class HistorySparkline(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        self.label = label
+        self.label_width = label_width if label else 0
         self.window_s = window_s
         self.maximum = maximum
         self._samples: deque[tuple[float, float]] = deque(maxlen=int(window_s / FASTEST_REFRESH_S) + 8)
         self._now = 0.0
         self._rows: list[str] = []
+        # Per-slice peaks for the current width, kept up to date on each push so
+        # a tick costs O(columns), not O(samples); rebuilt from _samples on resize.
+        self._columns = 0
+        self._slices: deque[list[float]] = deque()  # [slice index, peak]
 
     @property
     def values(self) -> list[float]:
@@ -101,6 +125,7 @@ class HistorySparkline(Widget):
         self._now = timestamp
         if value is not None:
             self._samples.append((timestamp, value))
+            self._add_to_slices(timestamp, value)
         while self._samples and self._samples[0][0] < timestamp - self.window_s:
             self._samples.popleft()
         self._redraw()
@@ -108,9 +133,36 @@ class HistorySparkline(Widget):
     def on_resize(self) -> None:
         self._redraw()
 
+    def _add_to_slices(self, timestamp: float, value: float) -> None:
+        if self._columns <= 0:
+            return
+        index = math.floor(timestamp / (self.window_s / self._columns))
+        if self._slices and self._slices[-1][0] == index:
+            self._slices[-1][1] = max(self._slices[-1][1], value)
+        else:
+            self._slices.append([index, value])
+
+    def _peaks(self, columns: int) -> list[float | None]:
+        if columns != self._columns:
+            self._columns = columns
+            self._slices.clear()
+            for timestamp, value in self._samples:
+                self._add_to_slices(timestamp, value)
+        if columns <= 0:
+            return []
+        now_index = math.floor(self._now / (self.window_s / columns))
+        while self._slices and self._slices[0][0] <= now_index - columns:
+            self._slices.popleft()
+        peaks: list[float | None] = [None] * columns
+        for index, peak in self._slices:
+            col = columns - 1 - (now_index - int(index))
+            if 0 <= col < columns:
+                peaks[col] = peak
+        return hold(peaks)
+
     def _redraw(self) -> None:
         size = self.content_size
-        peaks = slice_peaks(self._samples, self._now, self.window_s, size.width)
+        peaks = self._peaks(max(0, size.width - self.label_width))
         maximum = self.maximum
         if maximum is None:
             maximum = max((p for p in peaks if p is not None), default=0.0)
@@ -122,6 +174,11 @@ class HistorySparkline(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
         base = self.visual_style.rich_style
-        if 0 <= y < len(self._rows):
-            return Strip([Segment(self._rows[y], base)]).adjust_cell_length(width, base)
-        return Strip.blank(width, base)
+        if not 0 <= y < len(self._rows):
+            return Strip.blank(width, base)
+        segments = [Segment(self._rows[y], base)]
+        if self.label_width:
+            label = (self.label if y == 0 else "")[: self.label_width].ljust(self.label_width)
+            label_style = base + self.get_component_rich_style("history-sparkline--label", partial=True)
+            segments.insert(0, Segment(label, label_style))
+        return Strip(segments).adjust_cell_length(width, base)

@@ -89,6 +89,7 @@ class Meter(Widget):
         self.label = label
         self.label_width = label_width
         self.value_width = value_width
+        self._parts: dict[str, tuple[object, object, Style]] = {}
 
     @property
     def level(self) -> Level:
@@ -110,7 +111,15 @@ class Meter(Widget):
             return Strip.blank(width, base)
 
         def part(name: str) -> Style:
-            return base + self.get_component_rich_style(name, partial=True)
+            # Textual drops its component-style cache on every refresh; a gauge
+            # repaints every second, so keep ours until the styles themselves change.
+            styles, visual = self.get_component_styles(name), self.visual_style
+            cached = self._parts.get(name)
+            if cached is not None and cached[0] is styles and cached[1] is visual:
+                return cached[2]
+            style = base + styles.partial_rich_style
+            self._parts[name] = (styles, visual, style)
+            return style
 
         value = self.value_text
         value_width = max(self.value_width, len(value))

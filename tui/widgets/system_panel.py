@@ -9,7 +9,7 @@ is marked, because a model that spills into swap runs at disk speed.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 
 from core.models import SystemSample
 from tui.widgets.core_strip import CoreStrip
@@ -42,23 +42,17 @@ class SystemPanel(Vertical):
         self.ram = Meter("RAM", classes="ram")
         self.swap = Meter("Swap", classes="swap")
         self.load = LiveText(classes="load")
-        self.cores = CoreStrip(classes="cores")
-        self.cpu_history = HistorySparkline(window_s=window_s, classes="cpu-spark")
-        self.ram_history = HistorySparkline(window_s=window_s, classes="ram-spark")
+        self.cores = CoreStrip("cores", classes="cores")
+        self.cpu_history = HistorySparkline("cpu", window_s=window_s, classes="history-row cpu-spark")
+        self.ram_history = HistorySparkline("ram", window_s=window_s, classes="history-row ram-spark")
 
     def compose(self) -> ComposeResult:
         yield self.cpu
         yield self.ram
         yield self.swap
-        with Horizontal(classes="history-row cpu-history"):
-            yield LiveText("cpu", classes="history-label")
-            yield self.cpu_history
-        with Horizontal(classes="history-row ram-history"):
-            yield LiveText("ram", classes="history-label")
-            yield self.ram_history
-        with Horizontal(classes="cores-row"):
-            yield LiveText("cores", classes="history-label")
-            yield self.cores
+        yield self.cpu_history
+        yield self.ram_history
+        yield self.cores
         yield self.load
 
     def show(self, sample: SystemSample) -> None:
