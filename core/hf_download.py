@@ -8,8 +8,14 @@ applies to the next job.
 
 A listing gives sizes and, for LFS files, the Hub's sha256; after the
 download every file is checked against both (hashing is remembered, see
-`core.file_digest`). A cancelled download leaves huggingface_hub's
-`.incomplete` file in the cache on purpose: the next run resumes it.
+`core.file_digest`).
+
+Resume, honestly: within a run, huggingface_hub retries a dropped connection
+with a Range request from where it stopped. Across runs the unit is the file:
+finished files stay in the cache and are never fetched again, but the
+huggingface_hub versions this project uses (>= 1.x) write each download to a
+process-unique temporary file and delete it when the download is interrupted,
+so a cancelled shard starts over on the next run.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from core.errors import PipelineError
 from core.file_digest import file_digest
 from core.models import HfFile, HfRepoListing
 from core.progress_meter import ProgressMeter
+
+# huggingface_hub reads the body in DOWNLOAD_CHUNK_SIZE pieces (10 MB) and reports progress,
+# checks for a cancel, and keeps resumable bytes only per piece; 1 MiB keeps all three prompt.
+DOWNLOAD_CHUNK = 1 << 20
 
 # What convert_hf_to_gguf.py reads from a checkpoint folder.
 CONVERT_PATTERNS = (
@@ -182,8 +192,9 @@ async def download(
     log: Callable[[str], None],
 ) -> Path:
     """Fetch `files` into the Hub cache; returns the snapshot folder (the checkpoint dir)."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
 
+    constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, DOWNLOAD_CHUNK)
     total = sum(f.size or 0 for f in files)
     loop = asyncio.get_running_loop()
     stop = threading.Event()

@@ -13,7 +13,8 @@ queue. Cancelling — `job.cancel()`, or cancelling the task that iterates
 next await: the tool's process group is killed, the stage's `.part` file is
 removed, hashing and download threads stop at their next chunk. Finished
 intermediate files stay, and a rerun of the same job checks and skips them;
-a cancelled download leaves huggingface_hub's `.incomplete` file so it resumes.
+files already downloaded stay in the Hugging Face cache (the one being
+fetched when cancelled starts over, see `core.hf_download`).
 
 Failures never raise out of `events()`: a stage that fails yields a
 StageFailed (the sentence, the tool's last lines, a diagnosis) and the

@@ -51,6 +51,11 @@ class HubRepo:
         return entry
 
 
+def header(headers: dict[str, str], name: str) -> str:
+    """A recorded header by name, whatever case the client sent it in."""
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -107,7 +112,7 @@ class FakeHub:
 
     def ranges(self, path: str) -> list[str]:
         """The Range headers of the GETs for one file, in order (resume evidence)."""
-        return [h.get("Range", "") for m, p, h in self.requests if m == "GET" and p.endswith("/" + path)]
+        return [header(h, "Range") for m, p, h in self.requests if m == "GET" and p.endswith("/" + path)]
 
 
 _API = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+))?$")
