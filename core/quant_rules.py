@@ -185,8 +185,7 @@ def _use_more_bits(i: int, n: int) -> bool:
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
-@dataclass(frozen=True)
-class TensorSlot:
+class TensorSlot(NamedTuple):
     """One tensor as the rules see it: role, place in the walk, and the counters' values at it."""
 
     name: str
@@ -211,20 +210,26 @@ def build_slots(
     Returns the slots, n_attention_wv (how many attn_v-like tensors exist) and
     whether the embeddings are tied (there is no `output.weight`).
     """
-    order = walk_order([t[0] for t in tensors])
+    blocks = [block_index(t[0]) for t in tensors]
+    order = sorted(range(len(tensors)), key=lambda i: (blocks[i], tensors[i][0]))
     counters = {Category.FFN_DOWN: 0, Category.FFN_GATE: 0, Category.FFN_UP: 0}
     i_wv = 0
     n_wv = 0
     tied = True
     slots: list[TensorSlot] = []
+    seen: dict[tuple[str, int, bool], tuple[Category, bool]] = {}
     for idx in order:
         name, shape, src = tensors[idx]
-        cat = tensor_category(name)
+        # the rules read names only through substrings, so blk.0.x and blk.9.x classify alike
+        key = (_BLK.sub("blk.#.", name), n_dims(shape), name.endswith("weight"))
+        hit = seen.get(key)
+        if hit is None:
+            hit = seen[key] = (tensor_category(name), allows_quantization(name, shape, architecture))
+        cat, quantizable = hit
         if cat in _ATTN_V_LIKE:
             n_wv += 1
         if cat is Category.OUTPUT:
             tied = False
-        quantizable = allows_quantization(name, shape, architecture)
         counter = 0
         if quantizable:
             if cat in _ATTN_V_LIKE:
@@ -233,8 +238,7 @@ def build_slots(
             elif cat in counters:
                 counter = counters[cat]
                 counters[cat] += 1
-        layer = block_index(name)
-        slots.append(TensorSlot(name, tuple(shape), src.upper(), cat, layer, quantizable, counter))
+        slots.append(TensorSlot(name, tuple(shape), src.upper(), cat, blocks[idx], quantizable, counter))
     return slots, n_wv, tied
 
 

@@ -17,6 +17,8 @@ import weakref
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.errors import PlannerError
 from core.ggml_types import GGML_TYPES
 from core.models import ModelFacts
@@ -62,6 +64,7 @@ class WeightTable:
     n_weights: int
     layer_bytes: tuple[int, ...]
     layer_expert_bytes: tuple[int, ...]
+    layer_active_expert_bytes: tuple[int, ...]  # the experts one token uses (n_expert_used / n_expert)
     input_bytes: int
     output_bytes: int
     tied_output_bytes: int
@@ -76,10 +79,11 @@ class WeightTable:
 @dataclass
 class _Bucket:
     slot: TensorSlot  # a representative: every member gets the type this one gets
-    place: int  # block index, or n_layer for the output layer, n_layer + 1 for the input layer
     expert: bool
-    rows: Counter[int]  # rows per tensor -> how many tensors have that many rows
-    n_elements: int
+    rows: Counter[int]  # rows per tensor -> how many tensors have that many rows (for padding)
+    # place (block index, n_layer for the output layer, n_layer + 1 for the input layer) -> rows there
+    places: dict[int, int]
+    total_rows: int = 0
 
 
 class _Analysis:
@@ -99,8 +103,27 @@ class _Analysis:
         self.tied = tied
         self.n_wv = n_wv
         self.n_weights = sum(_elements(s.shape) for s in self.slots)
+        used = facts.n_expert_used
+        self.active_fraction = used / facts.n_expert if facts.n_expert > 1 and used else 1.0
+        # parameters per unit (blocks, then the output layer), for FLOP counts
+        self.unit_weights = [0] * (self.n_layer + 1)
+        self.unit_expert_weights = [0] * (self.n_layer + 1)
+        for slot in self.slots:
+            place = self.place(slot)
+            if place <= self.n_layer:
+                n_el = _elements(slot.shape)
+                self.unit_weights[place] += n_el
+                if slot.layer >= 0 and _EXPERT.search(slot.name):
+                    self.unit_expert_weights[place] += n_el
         self.buckets = self._bucket()
+        # rows of every bucket at every place, so a quant's per-layer bytes are one matrix product
+        self.rows_at = np.zeros((len(self.buckets), self.n_layer + 2), dtype=np.int64)
+        for i, b in enumerate(self.buckets):
+            for place, rows in b.places.items():
+                self.rows_at[i, place] = rows
+        self.expert_mask = np.array([b.expert for b in self.buckets], dtype=np.int64)
         self.tables: dict[tuple[str, bool], WeightTable] = {}
+        self.header: tuple[int, bool] | None = None
 
     def rules(self, imatrix: bool) -> RuleInputs:
         return RuleInputs(self.shape, self.n_wv, self.tied, imatrix)
@@ -149,13 +172,14 @@ class _Analysis:
         for slot in self.slots:
             place = self.place(slot)
             expert = slot.layer >= 0 and _EXPERT.search(slot.name) is not None
-            key = (*self._signature(slot), place, expert)
+            key = (*self._signature(slot), expert)
             b = found.get(key)
             if b is None:
-                b = found[key] = _Bucket(slot, place, expert, Counter(), 0)
-            n_el = _elements(slot.shape)
-            b.rows[n_el // slot.shape[0] if slot.shape else 1] += 1
-            b.n_elements += n_el
+                b = found[key] = _Bucket(slot, expert, Counter(), {})
+            rows = _elements(slot.shape) // slot.shape[0] if slot.shape else 1
+            b.rows[rows] += 1
+            b.places[place] = b.places.get(place, 0) + rows
+            b.total_rows += rows
         return list(found.values())
 
 
@@ -198,35 +222,33 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         return cached
     rules = an.rules(use_imatrix)
     n = an.n_layer
-    per_place = [0] * (n + 2)
-    expert = [0] * n
     total = padded = fallback = 0
     by_type: dict[str, list[int]] = {}
-    for b in an.buckets:
+    row_bytes = np.zeros(len(an.buckets), dtype=np.int64)
+    for i, b in enumerate(an.buckets):
         t, fell_back = choose_type(rules, fmt, b.slot)
-        gt = GGML_TYPES[t]
-        row = gt.row_bytes(b.slot.shape[0])
+        row = GGML_TYPES[t].row_bytes(b.slot.shape[0])
+        row_bytes[i] = row
         n_tensors = sum(b.rows.values())
-        size = 0
+        size = row * b.total_rows
         for rows, count in b.rows.items():
-            size += row * rows * count
             padded += _pad(row * rows) * count
         total += size
-        per_place[b.place] += size
-        if b.expert:
-            expert[b.place] += size
         if fell_back:
             fallback += n_tensors
         acc = by_type.setdefault(t, [0, 0])
         acc[0] += n_tensors
         acc[1] += size
+    per_place = (row_bytes @ an.rows_at).tolist()
+    expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()
     table = WeightTable(
         quant=fmt.name,
         tensor_bytes=total,
         padded_bytes=padded,
         n_weights=an.n_weights,
         layer_bytes=tuple(per_place[:n]),
-        layer_expert_bytes=tuple(expert),
+        layer_expert_bytes=tuple(expert[:n]),
+        layer_active_expert_bytes=tuple(int(x * an.active_fraction) for x in expert[:n]),
         input_bytes=per_place[n + 1],
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
@@ -256,3 +278,45 @@ def tensor_types(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         rows = _elements(slot.shape) // slot.shape[0] if slot.shape else 1
         out.append(TensorChoice(slot.name, t, GGML_TYPES[t].row_bytes(slot.shape[0]) * rows))
     return out
+
+
+def unit_weight_counts(facts: ModelFacts) -> tuple[list[int], list[int]]:
+    """Parameters per unit (blocks, then the output layer) and the routed-expert part of each."""
+    an = _analysis(facts)
+    return list(an.unit_weights), list(an.unit_expert_weights)
+
+
+def active_unit_weights(facts: ModelFacts) -> tuple[float, ...]:
+    """Parameters one token multiplies with, per unit: dense weights plus the experts in use."""
+    an = _analysis(facts)
+    frac = an.active_fraction
+    return tuple(w - e + e * frac for w, e in zip(an.unit_weights, an.unit_expert_weights, strict=True))
+
+
+def gguf_overhead(facts: ModelFacts) -> tuple[int, bool]:
+    """Bytes of a GGUF that are not tensor data (header, metadata, tensor infos, padding).
+
+    Measured from the source file when there is one (llama-quantize copies
+    its metadata and tensor infos, so a quantized file carries the same
+    header); otherwise estimated from the vocabulary, which dominates it.
+    The flag says whether the number was measured.
+    """
+    an = _analysis(facts)
+    if an.header is None:
+        an.header = _gguf_overhead(facts)
+    return an.header
+
+
+def _gguf_overhead(facts: ModelFacts) -> tuple[int, bool]:
+    if facts.source == "gguf" and facts.file_size and facts.tensors:
+        data = sum(_pad(t.n_bytes) for t in facts.tensors)
+        if 0 < facts.file_size - data < 256 * 1024**2:
+            return facts.file_size - data, True
+    meta = dict(facts.metadata)
+    tokenizer = str(meta.get("tokenizer.ggml.model", ""))
+    # per token: the string (8-byte length + ~7 bytes), its type (4), a score (4, SentencePiece)
+    # or its share of the BPE merges (~1-2 merges per token, ~20 bytes each)
+    per_token = {"llama": 23, "gpt2": 60}.get(tokenizer, 45)
+    infos = sum(24 + len(t.name) + 8 * len(t.shape) for t in facts.tensors)
+    template = len(facts.chat_template or "") + 8
+    return _pad(4096 + infos + template + per_token * facts.vocab_size), False

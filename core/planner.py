@@ -1,0 +1,342 @@
+"""Which quantization of a model runs on a machine, how fast, and with how much context.
+
+Pure math over a ModelFacts and a MachineSpec: no I/O, nothing printed. One
+QuantRow per quantization, built from the replayed tensor types
+(core.weights), llama.cpp's run-time buffers (core.memory), its layer
+placement (core.placement) and a bandwidth model of speed (core.speed). The
+CLI's `plan --json` and the planner screen both render exactly this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.errors import PlannerError
+from core.memory import (
+    ContextShape,
+    GraphDims,
+    KvLayout,
+    compute_estimate,
+    context_shape,
+    graph_dims,
+    kv_layout,
+    ollama_auto_batch,
+    output_buffer_bytes,
+    runtime_settings,
+)
+from core.models import (
+    MachineSpec,
+    MemoryBreakdown,
+    ModelFacts,
+    Plan,
+    PlanInputs,
+    QuantRow,
+    RuntimeSettings,
+)
+from core.placement import Placer
+from core.quants import DEFAULT_QUANTS, quant_format
+from core.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
+from core.weights import WeightTable, active_unit_weights, gguf_overhead, weight_table
+
+__all__ = [
+    "DEFAULT_QUANTS",
+    "blog_estimate",
+    "file_size",
+    "kv_cache_bytes",
+    "max_context_on_gpu",
+    "plan",
+]
+
+
+def file_size(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) -> int:
+    """Bytes of the GGUF llama-quantize writes: padded tensor data plus the header it copies."""
+    return weight_table(facts, quant, imatrix=imatrix).padded_bytes + gguf_overhead(facts)[0]
+
+
+def blog_estimate(facts: ModelFacts, quant: str) -> int:
+    """The usual rule of thumb, parameters x bytes per parameter x 1.2, shown beside the real plan.
+
+    Bytes per parameter come from the number in the quant's name (Q4_K_M: 4
+    bits, F16: 16), as the blog posts take them.
+    """
+    fmt = quant_format(quant)
+    m = re.search(r"(\d+)", fmt.name)
+    bits = int(m.group(1)) if m else 16
+    return int(facts.n_params * bits / 8 * 1.2)
+
+
+def kv_cache_bytes(
+    facts: ModelFacts,
+    *,
+    ctx: int,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+) -> int:
+    """The KV cache llama.cpp allocates for this context (all layers, all sequences)."""
+    s = runtime_settings(
+        facts, runtime=runtime, ctx=ctx, kv_type=kv_type, flash_attn=flash_attn, parallel=parallel
+    )
+    return sum(kv_layout(facts, s).layer_bytes(context_shape(facts, s)))
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    """Everything one row needs that does not depend on the quant."""
+
+    facts: ModelFacts
+    machine: MachineSpec
+    settings: RuntimeSettings
+    dims: GraphDims
+    active_weights: tuple[float, ...]
+    speed: SpeedModel
+    decode_depth: int
+    ctx_limit: int
+    layout: KvLayout
+    header: int
+
+
+def _ctx_for_settings(rc: _RowContext, s: RuntimeSettings) -> tuple[ContextShape, list[int]]:
+    shape = context_shape(rc.facts, s)
+    return shape, rc.layout.layer_bytes(shape)
+
+
+def _row_settings(rc: _RowContext, wt: WeightTable, kv_total: int) -> RuntimeSettings:
+    s = rc.settings
+    if s.runtime != "ollama" or not rc.machine.gpus or s.n_batch != 0:
+        return s
+    available = sum(g.memory for g in rc.machine.gpus)
+    b = ollama_auto_batch(s.n_ctx // s.n_seq, wt.tensor_bytes + kv_total, available, s.flash_attn)
+    return dataclasses.replace(s, n_batch=b, n_ubatch=b, n_outputs=min(b, s.n_seq))
+
+
+def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
+    fmt = quant_format(quant)
+    wt = weight_table(rc.facts, fmt.name, imatrix=imatrix)
+    s = rc.settings
+    if s.runtime == "ollama" and s.n_batch == 0:
+        _, kv0 = _ctx_for_settings(rc, dataclasses.replace(s, n_batch=512, n_ubatch=512))
+        s = _row_settings(rc, wt, sum(kv0))
+    shape, kv_layers = _ctx_for_settings(rc, s)
+    out_buf = output_buffer_bytes(rc.facts, s)
+    placer = Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, out_buf)
+    result = placer.place()
+    devs = result.devices
+    memory = MemoryBreakdown(
+        weights=sum(d.weights for d in devs),
+        kv_cache=sum(d.kv_cache for d in devs),
+        compute=sum(d.compute for d in devs),
+        output=sum(d.output for d in devs),
+        overhead=sum(d.overhead for d in devs),
+        devices=devs,
+    )
+    f = rc.facts
+    share = active_share(wt, rc.active_weights)
+    kv_read = None
+    if rc.decode_depth:
+        depth = dataclasses.replace(s, n_ctx=rc.decode_depth, n_seq=1, kv_unified=True)
+        kv_read = [*rc.layout.layer_bytes(context_shape(f, depth)), 0]
+    decode = prompt = None
+    if result.placement != "none":
+        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=kv_read, model=rc.speed)
+        prompt = prompt_tps(share, result.assignment, rc.machine, shape.n_ubatch, model=rc.speed)
+    notices: list[str] = []
+    if wt.n_fallback:
+        notices.append(
+            f"{wt.n_fallback} tensor(s) have rows that do not fill {fmt.base_type} blocks and fall back to "
+            "a 32-weight type, as llama-quantize does."
+        )
+    if fmt.needs_imatrix:
+        notices.append(f"llama-quantize makes {fmt.name} only with an importance matrix (--imatrix).")
+    n_layers = len(wt.layer_bytes)
+    a = result.assignment
+    return QuantRow(
+        quant=fmt.name,
+        file_size=wt.padded_bytes + rc.header,
+        tensor_bytes=wt.tensor_bytes,
+        bits_per_weight=wt.bits_per_weight,
+        memory=memory,
+        placement=result.placement,
+        n_gpu_layers=a.n_gpu_layers,
+        n_layers=n_layers,
+        tensor_split=result.tensor_split,
+        expert_layers_on_cpu=a.expert_layers_on_cpu,
+        decode_tps=decode,
+        prompt_tps=prompt,
+        ppl_delta=fmt.ppl_delta,
+        quality=fmt.hint,
+        max_ctx_on_gpu=_CtxProbe(rc, placer, s).max_ctx() if result.placement != "none" else None,
+        needs_imatrix=fmt.needs_imatrix,
+        notices=tuple(notices),
+    )
+
+
+class _CtxProbe:
+    """Answers "does the whole model still fit on the GPUs at context c?" in O(GPUs) per question.
+
+    The default split does not depend on the context, so weights and the
+    per-cell KV cost of each GPU are summed once; only the cell counts and
+    the compute buffer change with c.
+    """
+
+    def __init__(self, rc: _RowContext, placer: Placer, s: RuntimeSettings) -> None:
+        self.rc = rc
+        self.s = s
+        a = placer.default_split()
+        self.a = a
+        per_cell, is_swa = rc.layout.per_cell, rc.layout.is_swa
+        self.parts: list[tuple[int, int, int, bool, int]] = []
+        for d in range(len(placer.caps)):
+            w, _, _ = placer._gpu_parts(a, d, partial=False)
+            lo, hi = a.starts[d], min(a.ends[d], placer.n)
+            full = sum(per_cell[u] for u in range(lo, hi) if not is_swa[u])
+            swa = sum(per_cell[u] for u in range(lo, hi) if is_swa[u])
+            self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - s.gpu_overhead))
+
+    def fits(self, user_ctx: int) -> bool:
+        s = self.s
+        n_ctx = user_ctx * s.n_seq if s.runtime == "ollama" else user_ctx
+        trial = dataclasses.replace(s, n_ctx=n_ctx)
+        shape = context_shape(self.rc.facts, trial)
+        full_cells = shape.kv_size * shape.n_stream
+        swa_cells = shape.swa_size * shape.n_stream
+        for w, full, swa, has_out, cap in self.parts:
+            if not (w or full or has_out):
+                continue
+            compute = compute_estimate(self.rc.dims, shape, trial, on_gpu=True, has_output=has_out).peak
+            if w + full * full_cells + swa * swa_cells + compute > cap:
+                return False
+        return True
+
+    def max_ctx(self) -> int | None:
+        """The largest multiple of 256 up to the trained context that fits, by binary search."""
+        if not self.parts or not self.fits(256):
+            return None
+        lo, hi = 1, max(1, self.rc.ctx_limit // 256)
+        if self.fits(hi * 256):
+            return hi * 256
+        while lo < hi - 1:
+            mid = (lo + hi) // 2
+            if self.fits(mid * 256):
+                lo = mid
+            else:
+                hi = mid
+        return lo * 256
+
+
+def plan(
+    facts: ModelFacts,
+    machine: MachineSpec,
+    *,
+    ctx: int,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+    quants: Sequence[str] = DEFAULT_QUANTS,
+    imatrix: bool | None = None,
+    n_batch: int | None = None,
+    n_ubatch: int | None = None,
+    decode_depth: int = 0,
+    fit_margin: int | None = None,
+    gpu_overhead: int | None = None,
+    speed: SpeedModel = DEFAULT_SPEED,
+) -> Plan:
+    """One row per quant for `facts` on `machine` at context `ctx`.
+
+    `ctx` is in the runtime's own terms: llama-server's -c (shared by its
+    slots), Ollama's num_ctx (per request; the KV cache holds num_ctx x
+    parallel). `flash_attn=None` is llama.cpp's "auto", on for CUDA and CPU.
+    `imatrix=None` plans each quant the way it is made in practice: with an
+    importance matrix where llama-quantize requires one.
+    """
+    if ctx <= 0:
+        raise PlannerError("The context size must be a positive number of tokens.")
+    if not facts.tensors:
+        raise PlannerError(f"{facts.name} has no tensor table to plan from.")
+    settings = runtime_settings(
+        facts,
+        runtime=runtime,
+        ctx=ctx,
+        kv_type=kv_type,
+        flash_attn=flash_attn,
+        parallel=parallel,
+        n_batch=n_batch,
+        n_ubatch=n_ubatch,
+    )
+    if runtime == "ollama" and n_batch is None and n_ubatch is None:
+        settings = dataclasses.replace(settings, n_batch=0, n_ubatch=0)  # decided per row, as Ollama does
+    if fit_margin is not None:
+        settings = dataclasses.replace(settings, fit_margin=fit_margin)
+    if gpu_overhead is not None:
+        settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
+    trained = facts.context_length or 131072
+    header, measured = gguf_overhead(facts)
+    rc = _RowContext(
+        facts=facts,
+        machine=machine,
+        settings=settings,
+        dims=graph_dims(facts),
+        active_weights=active_unit_weights(facts),
+        speed=speed,
+        decode_depth=decode_depth,
+        ctx_limit=trained,
+        layout=kv_layout(facts, settings),
+        header=header,
+    )
+    rows = tuple(_build_row(rc, q, imatrix) for q in quants)
+    notices = list(machine.notices) + list(facts.notices)
+    if ctx > trained:
+        notices.append(f"{ctx} tokens is more than the {trained} {facts.name} was trained for.")
+    if not facts.known_architecture:
+        notices.append(
+            f"llamadeck does not know the {facts.architecture} architecture; planned with generic rules."
+        )
+    if not measured:
+        notices.append("File sizes include an estimated GGUF header (metadata and vocabulary).")
+    inputs = PlanInputs(
+        model=facts.name,
+        architecture=facts.architecture,
+        ctx=ctx,
+        kv_type=kv_type,
+        settings=rows_settings(settings),
+        machine=machine,
+        decode_depth=decode_depth,
+    )
+    return Plan(inputs=inputs, rows=rows, notices=tuple(notices))
+
+
+def rows_settings(s: RuntimeSettings) -> RuntimeSettings:
+    """The settings as the inputs show them (Ollama's per-row batch shows as its 512 default)."""
+    if s.n_batch == 0:
+        return dataclasses.replace(s, n_batch=512, n_ubatch=512, n_outputs=min(512, s.n_seq))
+    return s
+
+
+def max_context_on_gpu(
+    facts: ModelFacts,
+    machine: MachineSpec,
+    quant: str,
+    *,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+) -> int | None:
+    """The largest context for which `quant` still sits entirely on the GPUs, or None if none does."""
+    p = plan(
+        facts, machine, ctx=256, kv_type=kv_type, flash_attn=flash_attn, runtime=runtime,
+        parallel=parallel, quants=(quant,),
+    )  # fmt: skip
+    return p.rows[0].max_ctx_on_gpu
+
+
+def compute_breakdown(facts: ModelFacts, settings: RuntimeSettings, *, on_gpu: bool) -> dict[str, int]:
+    """The compute-buffer candidates for a device holding every layer, for benchmarks to compare."""
+    shape = context_shape(facts, settings)
+    est = compute_estimate(graph_dims(facts), shape, settings, on_gpu=on_gpu, has_output=True)
+    return {"attention": est.attention, "ffn": est.ffn, "output": est.output, "peak": est.peak}
