@@ -164,7 +164,9 @@ class GraphDims:
     """The widths that size a layer's intermediate tensors."""
 
     n_embd: int
-    q_width: int  # n_head x head_dim_k
+    q_width: int  # n_head x head_dim_k (for MLA: x (kv_lora_rank + rope), after absorption)
+    q_proj_width: int  # what the Q projection writes (MLA: n_head x (nope + rope) before absorption)
+    mla: bool
     k_width: int  # widest n_head_kv x head_dim_k
     v_width: int
     n_head: int
@@ -186,9 +188,14 @@ def graph_dims(facts: ModelFacts) -> GraphDims:
             n_ff_exp = t.shape[1]
         if n_ff and n_ff_exp:
             break
+    q_proj = 0
     if is_mla(facts):
         k_width = v_width = (facts.kv_lora_rank or 0) + (facts.rope_dim or 64)
         q_width = facts.n_head * k_width
+        for t in facts.tensors:
+            if t.name.endswith(("attn_q_b.weight", "attn_q.weight")) and len(t.shape) >= 2:
+                q_proj = t.shape[1]
+                break
     else:
         kv = max(facts.head_count_kv, default=facts.n_head)
         k_width, v_width = facts.head_dim_k * kv, facts.head_dim_v * kv
@@ -197,6 +204,8 @@ def graph_dims(facts: ModelFacts) -> GraphDims:
     return GraphDims(
         n_embd=facts.n_embd,
         q_width=q_width,
+        q_proj_width=q_proj or q_width,
+        mla=is_mla(facts),
         k_width=k_width,
         v_width=v_width,
         n_head=facts.n_head,
@@ -234,7 +243,11 @@ def compute_estimate(
     q = dims.q_width * t * F32
     kv = (dims.k_width + dims.v_width) * t * F32
     scores = 0 if s.flash_attn else attn_cells * t * dims.n_head * F32
-    attention = scores + mask + 3 * e + 2 * q + kv
+    if dims.mla:
+        # the absorbed query (n_head x (kv_lora_rank + rope)) exists beside the projected one
+        attention = scores + mask + 5 * e + 2 * q + dims.q_proj_width * t * F32
+    else:
+        attention = scores + mask + 3 * e + 2 * q + kv
     if dims.n_ff_moe:
         router = 2 * dims.n_expert * t * F32
         ffn = 3 * dims.n_ff_moe * t * F32 + dims.n_expert_used * e + router + 4 * e + mask

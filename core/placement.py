@@ -111,7 +111,7 @@ class Placer:
         self.output_buffer = output_buffer
         w_full = [*wt.layer_bytes, wt.output_bytes + wt.tied_output_bytes]
         w_exp = [*wt.layer_expert_bytes, 0]
-        kv = [*kv_layers, 0]
+        kv = [*kv_layers[:n], *([0] * (n - len(kv_layers))), 0]  # MTP layers hold weights but no cache
         self.pw = [0, *accumulate(w_full)]
         self.pe = [0, *accumulate(w_exp)]
         self.pkv = [0, *accumulate(kv)]

@@ -113,9 +113,11 @@ def test_rows_not_a_multiple_of_256_fall_back_in_the_file() -> None:
 
 
 def test_tied_embeddings_take_the_output_rule() -> None:
-    shape = {"n_layer": 4, "n_embd": 1024, "n_ff": 2816, "n_head": 16, "n_head_kv": 4, "head_dim": 64}
-    tied = llama_facts(**shape, vocab=32000, tied=True)
-    untied = llama_facts(**shape, vocab=32000)
+    def small(tied: bool) -> ModelFacts:
+        return llama_facts(n_layer=4, n_embd=1024, n_ff=2816, n_head=16, n_head_kv=4, head_dim=64,
+                           vocab=32000, tied=tied)  # fmt: skip
+
+    tied, untied = small(True), small(False)
     assert types_of(tied, "Q4_K_M")["token_embd.weight"] == "Q6_K"
     assert types_of(untied, "Q4_K_M")["token_embd.weight"] == "Q4_K"
     assert types_of(tied, "IQ2_XXS")["token_embd.weight"] == "Q5_K"
