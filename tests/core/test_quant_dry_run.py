@@ -1,0 +1,106 @@
+"""The replay against the real tools: `llama-quantize --dry-run` and llama.cpp's own buffer sizes.
+
+Hollow GGUFs (real shapes, no weights) of real architectures go through the
+pinned llama.cpp build. Every tensor's type must match, so the file size is
+exact; KV cache and compute buffers must match what `llama-fit-params`
+projects for the CPU backend.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from core.gguf_facts import facts_from_gguf
+from core.memory import compute_estimate, context_shape, graph_dims, kv_layout, runtime_settings
+from core.models import ModelFacts
+from core.quants import DEFAULT_QUANTS
+from core.weights import tensor_types, weight_table
+from tests.fakes.hollow_gguf import hollow_model
+from tests.support.llamacpp import LlamaCppTools, ensure_tools
+
+pytestmark = pytest.mark.e2e
+
+MODELS = ("llama-3.1-8b", "qwen2.5-0.5b", "gemma-3-4b", "qwen3-30b-a3b", "deepseek-r1")
+_LINE = re.compile(r"^\[\s*\d+/\s*\d+\]\s+(\S+)\s+- \[.*\], type =\s+(\S+), size =.*?(?:\((\w+)\))?$")
+MIB = 1024**2
+
+
+@pytest.fixture(scope="module")
+def tools() -> LlamaCppTools:
+    return ensure_tools()
+
+
+@pytest.fixture(scope="module")
+def hollow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, ModelFacts]]:
+    root = tmp_path_factory.mktemp("hollow")
+    out = {}
+    for mid in MODELS:
+        path = hollow_model(mid, root)
+        out[mid] = (path, facts_from_gguf(path))
+    return out
+
+
+def dry_run(tools: LlamaCppTools, path: Path, quant: str) -> tuple[dict[str, str], float]:
+    proc = subprocess.run(
+        [str(tools.tool("llama-quantize")), "--dry-run", str(path), quant],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    text = proc.stdout + proc.stderr
+    types = {}
+    for line in text.splitlines():
+        m = _LINE.match(line)
+        if m:
+            types[m.group(1)] = (m.group(3) or m.group(2)).upper()
+    size = re.search(r"quant size\s*=\s*([\d.]+) MiB", text)
+    assert types and size, text[-2000:]
+    return types, float(size.group(1))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_tensor_type_matches_llama_quantize(
+    tools: LlamaCppTools, hollow: dict[str, tuple[Path, ModelFacts]], model: str
+) -> None:
+    path, facts = hollow[model]
+    for quant in (*DEFAULT_QUANTS, "Q2_K_S", "IQ3_XS", "IQ2_S", "Q5_1", "Q4_1"):
+        real, mib = dry_run(tools, path, quant)
+        ours = {c.name: c.ggml_type for c in tensor_types(facts, quant, imatrix=False)}
+        assert ours == real, quant
+        assert weight_table(facts, quant, imatrix=False).tensor_bytes / MIB == pytest.approx(mib, abs=0.006)
+
+
+def fit_params(tools: LlamaCppTools, path: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [str(tools.tool("llama-fit-params")), "-m", str(path), "-v", "--no-repack", *args],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("model", "ctx", "kv", "fa"),
+    [
+        ("llama-3.1-8b", 4096, "f16", "on"),
+        ("llama-3.1-8b", 8192, "f16", "off"),
+        ("llama-3.1-8b", 8192, "q4_0", "on"),
+        ("gemma-3-4b", 32768, "f16", "on"),
+        ("gemma-3-4b", 8192, "q8_0", "on"),
+        ("qwen3-30b-a3b", 8192, "f16", "off"),
+        ("deepseek-r1", 32768, "f16", "on"),
+    ],
+)
+def test_kv_and_compute_match_llama_fit_params(
+    tools: LlamaCppTools, hollow: dict[str, tuple[Path, ModelFacts]], model: str, ctx: int, kv: str, fa: str
+) -> None:
+    path, facts = hollow[model]
+    text = fit_params(tools, path, "-c", str(ctx), "-ctk", kv, "-ctv", kv, "-fa", fa)
+    kv_real = sum(float(x) for x in re.findall(r"llama_kv_cache: size =\s*([\d.]+) MiB", text))
+    compute_real = max(float(x) for x in re.findall(r"CPU compute buffer size =\s*([\d.]+) MiB", text))
+    s = runtime_settings(facts, runtime="llama.cpp", ctx=ctx, kv_type=kv, flash_attn=fa == "on")
+    shape = context_shape(facts, s)
+    assert sum(kv_layout(facts, s).layer_bytes(shape)) / MIB == pytest.approx(kv_real, abs=0.01)
+    compute = compute_estimate(graph_dims(facts), shape, s, on_gpu=False, has_output=True).peak / MIB
+    assert compute == pytest.approx(compute_real, abs=16)
