@@ -13,6 +13,7 @@ from textual.screen import Screen
 from core.config import Settings
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
+from tui.screens.models import ModelsScreen
 from tui.screens.placeholder import PlaceholderScreen
 from tui.services import Services
 
@@ -25,7 +26,7 @@ SCREENS = Binding.Group("Screens", compact=True)
 class LlamadeckApp(App[None]):
     TITLE = "llamadeck"
     # Textual types CSS_PATH as an instance variable, so it cannot be a ClassVar here.
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss"]  # noqa: RUF012
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss", STYLES / "models.tcss"]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
@@ -45,7 +46,7 @@ class LlamadeckApp(App[None]):
         # has already copied the (empty) class-level MODES.
         modes: dict[str, Callable[[], Screen[None]]] = {
             "dashboard": lambda: DashboardScreen(settings, services),
-            "models": lambda: PlaceholderScreen("Models", "The model browser arrives with issue #3."),
+            "models": lambda: ModelsScreen(settings, services),
             "planner": lambda: PlaceholderScreen(
                 "Planner", "The quantization planner arrives with issue #4."
             ),
@@ -65,6 +66,20 @@ class LlamadeckApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    # Hand-offs between screens: the model browser (and later others) open the
+    # planner or chat with a model already chosen. The planner and chat screens
+    # replace these bodies when they arrive.
+
+    def open_planner(self, model: str, host: str | None = None) -> None:
+        """Show the planner with `model` (on Ollama host `host`) preselected."""
+        self.notify(f"The planner arrives with issue #4; it will open here with {model} preselected.",
+                    title="Planner", markup=False)
+
+    def open_chat(self, model: str, host: str | None = None) -> None:
+        """Show the chat screen talking to `model` on Ollama host `host`."""
+        self.notify(f"The chat screen arrives with issue #5; it will open here with {model}.", title="Chat",
+                    markup=False)
 
     def on_unmount(self) -> None:
         self.services.close()

@@ -7,19 +7,27 @@ module or an Ollama client pointed at the fake server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.config import Settings
+from core.config import HostConfig, Settings
 from core.hardware import HardwareProbe
+from core.ollama import OllamaClient
+
+# Builds the client for one configured host. Screens call it inside the app's
+# event loop (the client's connections belong to the loop that made them) and
+# close what they built.
+OllamaFactory = Callable[[HostConfig], OllamaClient]
 
 
 @dataclass
 class Services:
     hardware: HardwareProbe
+    ollama: OllamaFactory = OllamaClient
 
     def close(self) -> None:
         self.hardware.close()
 
 
 def build_services(settings: Settings) -> Services:
-    return Services(hardware=HardwareProbe.from_settings(settings))
+    return Services(hardware=HardwareProbe.from_settings(settings), ollama=OllamaClient)

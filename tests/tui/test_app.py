@@ -11,7 +11,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.placeholder import PlaceholderScreen
 
 PLACEHOLDERS = [
-    ("2", "Models", "issue #3"),
     ("3", "Planner", "issue #4"),
     ("4", "Chat", "issue #5"),
     ("5", "Jobs", "issue #6"),

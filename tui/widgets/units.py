@@ -8,6 +8,8 @@ A missing reading is "n/a", never a made-up zero.
 
 from __future__ import annotations
 
+from core.ollama_format import human_bytes
+
 NA = "n/a"
 
 _BINARY = (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
@@ -55,3 +57,49 @@ def format_rate(bytes_per_second: float | None) -> str:
 
 def format_percent(value: float | None) -> str:
     return NA if value is None else f"{value:.0f}%"
+
+
+# Ollama's own numbers. `ollama list` and `ollama ps` print decimal units
+# ("4.7 GB"), and a user compares the browser with them, so model sizes use
+# Ollama's formatter rather than the GiB above.
+
+def format_model_size(n: float | None) -> str:
+    """`5225388164` -> `5.2 GB`, exactly as `ollama list` prints it."""
+    return NA if n is None else human_bytes(n)
+
+
+_AGE_STEPS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m"))
+
+
+def format_age(seconds: float | None) -> str:
+    """How long ago, in a column-sized form: `5h ago`, `3d ago`, `2mo ago`, `just now`."""
+    if seconds is None:
+        return NA
+    if seconds < 60:
+        return "just now"
+    for size, unit in _AGE_STEPS:
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"  # unreachable: the last step is one minute
+
+
+FOREVER_S = 20 * 365 * 86400  # like `ollama ps`: further away than this is "Forever"
+
+
+def format_until(seconds: float | None) -> str:
+    """When a loaded model unloads, from the seconds left: `in 4 minutes`, `forever`, `stopping…`."""
+    if seconds is None:
+        return NA
+    if seconds > FOREVER_S:
+        return "forever"
+    if seconds <= 0:
+        return "stopping…"
+    if seconds < 60:
+        return f"in {int(seconds)} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
+    hours = int(seconds // 3600)
+    if hours < 48:
+        return "in 1 hour" if hours == 1 else f"in {hours} hours"
+    return f"in {hours // 24} days"

@@ -1,0 +1,126 @@
+"""The server health view: is Ollama there, who can reach it, where its models live, does it use the GPU.
+
+It answers the questions behind the classic failures: "connection refused"
+(reachable?), a server open to the whole network (where it listens, and
+whether the connection carries a token), a full disk (the models folder and
+its free space) and a model silently running on the CPU (a loaded model with
+nothing in VRAM on a machine whose NVIDIA GPU the hardware probe sees).
+The warnings are whole sentences from core.ollama_health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.models import DiskInfo, GpuInfo, RunningModel, ServerHealth
+from tui.widgets.disk_free import is_low
+from tui.widgets.units import format_bytes
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Everything the view shows, gathered by the screen (server, hardware probe, last poll)."""
+
+    health: ServerHealth
+    gpus: tuple[GpuInfo, ...] = ()  # NVIDIA GPUs this machine has (meaningful for a local server)
+    models_disk: DiskInfo | None = None
+    running: tuple[RunningModel, ...] = ()
+    cpu_notice: str | None = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(w for w in (self.health.exposure_warning, self.cpu_notice) if w)
+
+
+def _listens(health: ServerHealth) -> Text:
+    if not health.is_local:
+        return Text("on the remote host (not visible from here)", style="dim")
+    if not health.listen_addresses:
+        return Text("unknown (the listening sockets could not be read)", style="dim")
+    text = Text(", ".join(health.listen_addresses))
+    if health.exposure_warning is None:
+        text.append("  loopback only", style="green")
+    else:
+        text.append("  beyond loopback", style="bold yellow")
+    return text
+
+
+def _models_dir(report: HealthReport) -> Text:
+    if not report.health.is_local:
+        return Text("on the remote host (not visible from here)", style="dim")
+    disk = report.models_disk
+    if disk is None:
+        return Text("reading…", style="dim")
+    text = Text(disk.path)
+    if not disk.exists:
+        text.append("  not found here; set paths.ollama_models_dir if Ollama runs as a service",
+                    style="yellow")
+    if disk.free is not None:
+        text.append(f"  {format_bytes(disk.free)} free of {format_bytes(disk.total)}",
+                    style="bold yellow" if is_low(disk) else "")
+        if is_low(disk):
+            text.append(" LOW", style="bold yellow")
+    return text
+
+
+def _gpu(report: HealthReport) -> Text:
+    if not report.health.is_local:
+        return Text("the server's GPUs are not visible from here; see Processor under Running", style="dim")
+    if not report.gpus:
+        return Text("no NVIDIA GPU seen on this machine", style="dim")
+    names = ", ".join(f"{g.name} ({format_bytes(g.memory_total)})" for g in report.gpus)
+    text = Text(names)
+    on_cpu = [m for m in report.running if m.on_cpu_only]
+    if on_cpu:
+        text.append(f"  {len(on_cpu)} loaded model(s) on the CPU only", style="bold red")
+    elif report.running:
+        text.append("  loaded models use it", style="green")
+    return text
+
+
+def health_renderable(report: HealthReport) -> RenderableType:
+    h = report.health
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    table.add_row("Server", Text(f"{h.host_name}  {h.url}"))
+    if h.reachable:
+        table.add_row("Status", Text.assemble(("reachable", "green"), f"  Ollama {h.version}"))
+    else:
+        table.add_row("Status", Text(h.error or "not reachable", style="bold red"))
+    table.add_row("Listens", _listens(h))
+    table.add_row("Models", _models_dir(report))
+    table.add_row("GPU", _gpu(report))
+    parts: list[RenderableType] = [table]
+    for warning in report.warnings:
+        parts += [Text(""), Text("! " + warning, style="bold yellow")]
+    return Group(*parts)
+
+
+class HealthPanel(VerticalScroll):
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.report: HealthReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Checking the server…", id="health-body", markup=False)
+
+    def on_mount(self) -> None:
+        self.border_title = "Server health"
+
+    def show_report(self, report: HealthReport) -> None:
+        self.report = report
+        self.set_class(bool(report.warnings) or not report.health.reachable, "-warn")
+        self.query_one("#health-body", Static).update(health_renderable(report))
+
+
+def nvidia_gpus(gpus: Sequence[GpuInfo]) -> tuple[GpuInfo, ...]:
+    return tuple(g for g in gpus if g.vendor == "nvidia")

@@ -1,0 +1,128 @@
+"""A pull in progress: the whole download, each layer, speed and ETA, and how it ended.
+
+Speed and ETA come from core.ollama_pull (bytes that arrived while we
+watched, over the last seconds), printed in Ollama's decimal units and Go
+durations like `ollama pull` does. A pull that was cancelled or broke says
+that pulling again resumes, because Ollama keeps the bytes it has; a pull
+that did resume says from where, so the user sees it did not start over.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.models import PullLayer, PullProgress
+from core.ollama_format import go_duration, human_bytes
+
+BAR_WIDTH = 24
+RESUME_HINT = "Press p again to resume: Ollama keeps what it downloaded."
+
+
+def bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
+    done = 0 if fraction is None else round(max(0.0, min(1.0, fraction)) * width)
+    text = Text("▕")
+    text.append("█" * done, style="green")
+    text.append("░" * (width - done), style="dim")
+    text.append("▏")
+    return text
+
+
+def _percent(fraction: float | None) -> str:
+    return "  --%" if fraction is None else f"{int(fraction * 100):4d}%"
+
+
+def summary_line(p: PullProgress) -> Text:
+    """`▕████░░▏  48%  2.5 GB/5.2 GB  118 MB/s  ETA 23s`."""
+    line = bar(p.fraction)
+    line.append(f" {_percent(p.fraction)}  {human_bytes(p.completed_bytes)}/{human_bytes(p.total_bytes)}")
+    if p.speed:
+        line.append(f"  {human_bytes(p.speed)}/s")
+    if p.eta is not None and p.speed:
+        line.append(f"  ETA {go_duration(p.eta)}")
+    return line
+
+
+def layer_line(layer: PullLayer) -> Text:
+    short = layer.digest.removeprefix("sha256:")[:12]
+    fraction = layer.completed / layer.total if layer.total else None
+    line = Text("  ")
+    line.append("✓ " if layer.done else "  ", style="green")
+    line.append(short)
+    line.append(f"  {human_bytes(layer.total):>8}  ")
+    if not layer.done:
+        line.append(bar(fraction, 12))
+        line.append(_percent(fraction))
+    return line
+
+
+class PullPanel(VerticalScroll):
+    """`start(name)`, then `show_progress(...)` per line, then one of `finished` / `cancelled` / `failed`."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.name_pulled: str | None = None
+        self.progress: PullProgress | None = None
+        self.resumed_from = 0
+        self.outcome: str | None = None  # None while running, else "done" / "cancelled" / "failed"
+        self.outcome_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="pull-body", markup=False)
+
+    def start(self, name: str) -> None:
+        self.name_pulled = name
+        self.progress = None
+        self.resumed_from = 0
+        self.outcome = None
+        self.outcome_text = ""
+        self.border_title = Text(f"Pull {name}")
+        self.set_class(False, "-done", "-failed")
+        self._repaint()
+
+    def show_progress(self, progress: PullProgress, resumed_from: int) -> None:
+        self.progress = progress
+        self.resumed_from = resumed_from
+        self._repaint()
+
+    def finished(self, text: str) -> None:
+        self._end("done", text)
+
+    def cancelled(self, text: str) -> None:
+        self._end("cancelled", text)
+
+    def failed(self, text: str) -> None:
+        self._end("failed", text)
+
+    def _end(self, outcome: str, text: str) -> None:
+        self.outcome = outcome
+        self.outcome_text = text
+        self.set_class(outcome == "done", "-done")
+        self.set_class(outcome != "done", "-failed")
+        self._repaint()
+
+    def _repaint(self) -> None:
+        self.query_one("#pull-body", Static).update(self.renderable())
+
+    def renderable(self) -> RenderableType:
+        p = self.progress
+        parts: list[RenderableType] = []
+        status = p.status if p is not None else "connecting…"
+        parts.append(Text.assemble(("Status  ", "bold"), status))
+        if p is not None and p.total_bytes:
+            parts.append(summary_line(p))
+        if self.resumed_from:
+            done = f" ({self.resumed_from / p.total_bytes:.0%})" if p is not None and p.total_bytes else ""
+            parts.append(Text(f"Resumed at {human_bytes(self.resumed_from)}{done}: the bytes from the last "
+                              "try were kept.", style="cyan"))
+        if p is not None:
+            parts.extend(layer_line(layer) for layer in p.layers)
+        if self.outcome is None:
+            parts.append(Text("x cancels; pulling again later resumes.", style="dim"))
+        else:
+            style = "bold green" if self.outcome == "done" else "bold red"
+            parts.append(Text(self.outcome_text, style=style))
+        return Group(*parts)

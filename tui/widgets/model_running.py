@@ -1,0 +1,104 @@
+"""The models loaded in memory, the way `ollama ps` lists them, refreshed by the screen's poll.
+
+The PROCESSOR column is `RunningModel.processor`, the exact string `ollama ps`
+prints ("100% GPU", "48%/52% CPU/GPU"), so what a user reads here matches
+what they see in a shell. A model entirely on the CPU is shown in the error
+colour: that is the silent fallback the health view explains.
+
+A poll that changes nothing but the countdown rewrites only those cells;
+the rows are rebuilt only when the set of loaded models changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import DataTable
+
+from core.models import RunningModel
+from tui.widgets.live_text import LiveText
+from tui.widgets.model_table import ellipsize
+from tui.widgets.units import format_model_size, format_until
+
+NOTHING_LOADED = "Nothing is loaded. Press l to load the highlighted model."
+COLUMNS = (("name", "Name", 0), ("size", "Size", 6), ("vram", "VRAM", 6), ("processor", "Processor", 15),
+           ("context", "Context", 7), ("until", "Until", 13))
+
+
+def processor_text(model: RunningModel) -> Text:
+    return Text(model.processor, style="bold red" if model.on_cpu_only else "")
+
+
+class RunningPanel(Vertical):
+    """`show(running)` after every poll; `show_error(sentence)` when the poll failed."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(id=id, classes=classes)
+        self.clock = clock
+        self.running: tuple[RunningModel, ...] = ()
+        self._names: tuple[str, ...] | None = None
+        self._name_width = 12
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str | Text] = DataTable(id="running-table", cursor_type="none", show_cursor=False)
+        table.can_focus = False
+        yield table
+        yield LiveText(NOTHING_LOADED, id="running-empty")
+
+    def on_mount(self) -> None:
+        self.border_title = "Running"
+        self.add_class("-empty")
+
+    def show(self, running: Sequence[RunningModel]) -> None:
+        self.running = tuple(running)
+        self.remove_class("-error")
+        self.set_class(not running, "-empty")
+        self.query_one("#running-empty", LiveText).show(NOTHING_LOADED)
+        table: DataTable[str | Text] = self.query_one("#running-table", DataTable)
+        names = tuple(m.name for m in running)
+        if names != self._names:
+            self._rebuild(table, running)
+            self._names = names
+            return
+        for model in running:
+            for column, value in self._cells(model).items():
+                if table.get_cell(model.name, column) != value:
+                    table.update_cell(model.name, column, value)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.running:
+            self._rebuild(self.query_one("#running-table", DataTable), self.running)
+
+    def show_error(self, sentence: str) -> None:
+        """The last poll failed; keep the last known rows out of sight rather than show stale ones."""
+        self.add_class("-error", "-empty")
+        self.query_one("#running-empty", LiveText).show(sentence)
+        self._names = None
+
+    def _cells(self, model: RunningModel) -> dict[str, str | Text]:
+        left = model.expires_at.timestamp() - self.clock() if model.expires_at is not None else None
+        return {
+            "name": ellipsize(model.name, self._name_width),
+            "size": format_model_size(model.size),
+            "vram": format_model_size(model.size_vram),
+            "processor": processor_text(model),
+            "context": str(model.context_length) if model.context_length is not None else "-",
+            "until": format_until(left),
+        }
+
+    def _rebuild(self, table: DataTable[str | Text], running: Sequence[RunningModel]) -> None:
+        table.clear(columns=True)
+        fixed = sum(width + 2 for _, _, width in COLUMNS[1:]) + 2
+        longest = max((len(m.name) for m in running), default=12)
+        room = self.content_region.width - fixed
+        self._name_width = max(12, min(longest, room)) if room > 0 else longest
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=self._name_width if key == "name" else width)
+        for model in running:
+            table.add_row(*self._cells(model).values(), key=model.name)
