@@ -154,10 +154,14 @@ def test_compute_buffer_matches_llama_cpp(
 def test_full_logits_cost_hundreds_of_mib() -> None:
     # a plain context reserves logits for the whole micro-batch, llama-server one row per slot
     facts = llama31_8b()
-    plain = compute_mib(facts, settings(facts, "llama.cpp", 8192))
-    server = compute_mib(facts, settings(facts, "llama-server", 8192))
-    assert plain - server > 100
-    assert plain - server == pytest.approx((128256 * (512 - 4) * 4 - 4096 * 512 * 4 * 2 + 0) / MIB, rel=0.6)
+    dims = graph_dims(facts)
+    plain_s = settings(facts, "llama.cpp", 8192)
+    plain = compute_estimate(dims, context_shape(facts, plain_s), plain_s, on_gpu=True, has_output=True)
+    server_s = settings(facts, "llama-server", 8192)
+    server = compute_estimate(dims, context_shape(facts, server_s), server_s, on_gpu=True, has_output=True)
+    assert plain.peak == plain.output >= 128256 * 512 * 4  # 250 MiB of logits alone
+    assert server.output < 4 * MIB
+    assert (plain.peak - server.peak) / MIB > 100
 
 
 def test_compute_grows_with_the_micro_batch() -> None:
