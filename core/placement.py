@@ -17,9 +17,9 @@ with prefix sums: a 70B table stays within its time budget.
 
 Simplifications: llama.cpp may also fit a fraction of one more MoE layer (its
 up/gate projections), which is ignored (at most one layer's experts); a
-machine whose GPUs hold nothing is planned as a pure CPU run; the weights a
-prompt batch copies to the GPU for CPU-resident layers (op offload) are
-counted once, as the largest layer plus its KV.
+machine whose GPUs hold nothing is planned as a pure CPU run; the weight a
+prompt batch copies to the GPU for a CPU-resident layer (op offload) is
+counted as the largest block tensor on the main GPU.
 """
 
 from __future__ import annotations
@@ -121,8 +121,9 @@ class Placer:
         self.cpu_compute = compute_estimate(dims, ctx, s, on_gpu=False, has_output=True).peak
         self.host_inputs = host_input_bytes(dims, ctx, s)
         self.partial_host_extra = 2 * dims.n_embd * ctx.n_tokens * 4
-        biggest = max(range(n), key=lambda i: w_full[i]) if n else 0
-        self.offload_copy = (w_full[biggest] + kv[biggest]) if (n and s.op_offload) else 0
+        # a prompt batch runs CPU-resident layers' products on the GPU, one weight copy at a time
+        # (ggml-backend starts a new split per offloaded weight so the copies reuse one slot)
+        self.offload_copy = wt.largest_block_tensor if s.op_offload else 0
         # what --fit lets a GPU fill; the runtime's own overhead comes out of it too
         self.caps = [max(0, g.memory - s.fit_margin) for g in machine.gpus]
         self.cpu_cap = max(0, machine.ram - s.fit_margin)
@@ -253,22 +254,36 @@ class Placer:
                 starts[d] = ends[d] = min([end, *(s for s, e in zip(starts, ends, strict=True) if e > s)])
         return Assignment(self.units, tuple(starts), tuple(ends), tuple(full))
 
+    def _pull_forward(self, a: Assignment, d: int, cur: int, k: int) -> Assignment:
+        """GPU d takes layers [cur, cur + k) with their experts, then keeps its own dense-only run."""
+        s2, e2, f2 = list(a.starts), list(a.ends), list(a.full)
+        own_end = max(a.ends[d], cur)
+        s2[d], e2[d], f2[d] = cur, max(own_end, cur + k), k
+        for j in range(d + 1, len(s2)):  # later GPUs give up the layers pulled forward
+            s2[j] = max(s2[j], e2[d])
+            e2[j] = max(e2[j], s2[j])
+        return Assignment(self.units, tuple(s2), tuple(e2), tuple(f2))
+
     def _convert_front_to_back(self, a: Assignment) -> Assignment:
-        """common/fit.cpp step 4 (MoE): give whole layers their experts back, first layers first."""
-        full = list(a.full)
+        """common/fit.cpp step 4 (MoE): whole layers, first layers first, GPU 0 first.
+
+        Each GPU in turn takes as many leading layers *with* their experts as
+        it can hold, pulling them from the dense-only ranges of the GPUs after
+        it (which only get lighter), and keeps its own dense-only layers after
+        those. The output layer stays on the last GPU.
+        """
+        cur = 0
         for d in range(len(self.caps)):
-            blocks = min(a.ends[d], self.n) - a.starts[d]
-            lo, hi = 0, max(0, blocks)
+            lo, hi = 0, max(0, self.n - cur)
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                trial = list(full)
-                trial[d] = mid
-                if self.fits(Assignment(self.units, a.starts, a.ends, tuple(trial)), only=d):
+                if self.fits(self._pull_forward(a, d, cur, mid), only=d):
                     lo = mid
                 else:
                     hi = mid - 1
-            full[d] = lo
-        return Assignment(self.units, a.starts, a.ends, tuple(full))
+            a = self._pull_forward(a, d, cur, lo)
+            cur = a.ends[d]
+        return a
 
     def place(self) -> PlacementResult:
         if not self.caps:

@@ -192,7 +192,7 @@ class _CtxProbe:
         self.parts: list[tuple[int, int, int, bool, int]] = []
         for d in range(len(placer.caps)):
             w, _, _ = placer._gpu_parts(a, d, partial=False)
-            lo, hi = a.starts[d], min(a.ends[d], placer.n)
+            lo, hi = a.starts[d], min(a.ends[d], placer.n, len(per_cell))  # MTP layers have no cache
             full = sum(per_cell[u] for u in range(lo, hi) if not is_swa[u])
             swa = sum(per_cell[u] for u in range(lo, hi) if is_swa[u])
             self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - s.gpu_overhead))

@@ -68,6 +68,7 @@ class WeightTable:
     input_bytes: int
     output_bytes: int
     tied_output_bytes: int
+    largest_block_tensor: int  # the biggest single weight inside the blocks (what op offload copies at once)
     types: tuple[tuple[str, int, int], ...]  # (ggml type, tensors, bytes), largest first
     n_fallback: int  # tensors whose rows did not fit the mix's type (llama-quantize warns about each)
 
@@ -225,6 +226,7 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     total = padded = fallback = 0
     by_type: dict[str, list[int]] = {}
     row_bytes = np.zeros(len(an.buckets), dtype=np.int64)
+    largest = 0
     for i, b in enumerate(an.buckets):
         t, fell_back = choose_type(rules, fmt, b.slot)
         row = GGML_TYPES[t].row_bytes(b.slot.shape[0])
@@ -233,6 +235,8 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         size = row * b.total_rows
         for rows, count in b.rows.items():
             padded += _pad(row * rows) * count
+        if b.slot.layer >= 0:
+            largest = max(largest, row * max(b.rows))
         total += size
         if fell_back:
             fallback += n_tensors
@@ -252,6 +256,7 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         input_bytes=per_place[n + 1],
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
+        largest_block_tensor=largest,
         types=tuple(sorted(((k, v[0], v[1]) for k, v in by_type.items()), key=lambda x: -x[2])),
         n_fallback=fallback,
     )
