@@ -43,6 +43,9 @@ class Category(Enum):
     OUTPUT = "output"
     OTHER = "other"
 
+    # members are singletons, so identity hashing is exact, and C-fast in the per-quant loops
+    __hash__ = object.__hash__
+
 
 _ATTN_V_LIKE = frozenset({Category.ATTENTION_V, Category.ATTENTION_QKV, Category.ATTENTION_KV_B})
 

@@ -85,6 +85,8 @@ class _Bucket:
     # place (block index, n_layer for the output layer, n_layer + 1 for the input layer) -> rows there
     places: dict[int, int]
     total_rows: int = 0
+    n_tensors: int = 0
+    max_rows: int = 0
 
 
 class _Analysis:
@@ -181,6 +183,8 @@ class _Analysis:
             b.rows[rows] += 1
             b.places[place] = b.places.get(place, 0) + rows
             b.total_rows += rows
+            b.n_tensors += 1
+            b.max_rows = max(b.max_rows, rows)
         return list(found.values())
 
 
@@ -231,12 +235,12 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         t, fell_back = choose_type(rules, fmt, b.slot)
         row = GGML_TYPES[t].row_bytes(b.slot.shape[0])
         row_bytes[i] = row
-        n_tensors = sum(b.rows.values())
+        n_tensors = b.n_tensors
         size = row * b.total_rows
         for rows, count in b.rows.items():
             padded += _pad(row * rows) * count
-        if b.slot.layer >= 0:
-            largest = max(largest, row * max(b.rows))
+        if b.slot.layer >= 0 and row * b.max_rows > largest:
+            largest = row * b.max_rows
         total += size
         if fell_back:
             fallback += n_tensors
