@@ -314,3 +314,22 @@ def test_live_machine_uses_what_nvml_and_the_benchmark_said() -> None:
     unmeasured = MachineSpec.from_machine_info(info)
     assert unmeasured.gpus[0].memory == 24 * GIB
     assert any("RAM bandwidth" in n for n in unmeasured.notices)
+
+
+def test_moe_on_two_gpus_gives_gpu0_whole_layers_first() -> None:
+    r = row(qwen3_moe(), machine([12, 12]), "Q8_0")
+    assert r.placement == "partial" and r.n_gpu_layers == 49
+    gpu0, gpu1, _ = r.memory.devices
+    assert gpu0.layers > 0 and gpu1.has_output_layer
+    assert 0 < r.expert_layers_on_cpu < 48
+    assert sum(r.tensor_split) == 49
+
+
+def test_ollama_raises_its_batch_for_long_contexts_when_vram_allows() -> None:
+    facts = llama31_8b()
+    auto = row(facts, machine(80), "Q4_K_M", ctx=16384, runtime="ollama")
+    pinned = row(facts, machine(80), "Q4_K_M", ctx=16384, runtime="ollama", n_batch=512)
+    assert auto.memory.compute > pinned.memory.compute  # a 1024-token micro-batch
+    cramped = row(facts, machine(8), "Q4_K_M", ctx=16384, runtime="ollama")
+    same_card = row(facts, machine(8), "Q4_K_M", ctx=16384, runtime="ollama", n_batch=512)
+    assert cramped.memory.compute == same_card.memory.compute  # no headroom: stays at 512
