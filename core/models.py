@@ -1011,6 +1011,8 @@ class QuantRow:
     max_ctx_on_gpu: int | None  # the largest -c that keeps this row fully on GPU
     needs_imatrix: bool = False
     notices: tuple[str, ...] = ()
+    settings: RuntimeSettings | None = None  # what this row runs with (Ollama picks its batch per model)
+    expert_cpu_layers: tuple[int, ...] = ()  # MoE: the blocks whose routed experts stay in RAM
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from core.models import (
 from core.placement import Placer
 from core.quants import DEFAULT_QUANTS, quant_format
 from core.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
-from core.weights import WeightTable, active_unit_weights, gguf_overhead, weight_table
+from core.weights import WeightTable, active_unit_weights, gguf_overhead, tensor_types, weight_table
 
 __all__ = [
     "DEFAULT_QUANTS",
@@ -48,6 +48,7 @@ __all__ = [
     "kv_cache_bytes",
     "max_context_on_gpu",
     "plan",
+    "tensor_types",
 ]
 
 
@@ -172,6 +173,8 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         max_ctx_on_gpu=_CtxProbe(rc, placer, s).max_ctx() if result.placement != "none" else None,
         needs_imatrix=fmt.needs_imatrix,
         notices=tuple(notices),
+        settings=s,
+        expert_cpu_layers=tuple(u for u, on_cpu in enumerate(a.unit_map()[1][:n_layers]) if on_cpu),
     )
 
 
