@@ -124,6 +124,11 @@ class Job:
         """Process ids of the tool running now (for tests and a "kill -9" escape hatch)."""
         return tuple(self._tool_ctx.pids) if self._tool_ctx is not None else ()
 
+    @property
+    def tool_seconds(self) -> tuple[tuple[str, float], ...]:
+        """(tool, seconds) of every tool run so far: what the job's wall time owes to the tools."""
+        return tuple(self._tool_ctx.runs) if self._tool_ctx is not None else ()
+
     async def events(self) -> AsyncIterator[JobEvent]:
         if self._task is not None:
             raise PipelineError("A job's events can be read only once; make a new Job to run it again.")

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class ToolContext:
     env: Mapping[str, str] | None = None
     progress_interval: float = 0.1
     pids: list[int] = field(default_factory=list)  # the running tool, for tests that watch it
+    runs: list[tuple[str, float]] = field(default_factory=list)  # (tool, seconds) of each finished run
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ async def run_tool(
     except PermissionError:
         raise StageError(f"{cmd[0]} is not executable (permission denied); `chmod +x` it.") from None
     ctx.pids.append(proc.pid)
+    started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
 
     def handle(text: str, logged: bool) -> None:
@@ -129,6 +132,8 @@ async def run_tool(
         if buf:
             handle(buf.decode(errors="replace"), logged=True)
         returncode = await proc.wait()
+        script = len(cmd) > 1 and cmd[1].endswith(".py")  # "python convert_hf_to_gguf.py ..."
+        ctx.runs.append((Path(cmd[1] if script else cmd[0]).name, time.monotonic() - started))
         return ToolRun(returncode, tuple(tail))
     finally:
         if proc.returncode is None:
@@ -247,7 +252,7 @@ async def convert(
     parser = ConvertProgress(n_tensors, expected_size)
     env = dict(ctx.env if ctx.env is not None else os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")  # log lines as they happen, not in 8 KiB lumps
-    tool_ctx = ToolContext(ctx.emit, ctx.child_setup, env, ctx.progress_interval, ctx.pids)
+    tool_ctx = ToolContext(ctx.emit, ctx.child_setup, env, ctx.progress_interval, ctx.pids, ctx.runs)
     ok = False
     try:
         run = await run_tool(convert_command(python, script, model_dir, part, outtype),
