@@ -32,7 +32,7 @@ class SpeedModel:
     cpu_efficiency: float = 0.85  # share of measured RAM bandwidth decode reaches
     gpu_token_overhead: float = 0.003  # seconds per token, fixed
     cpu_token_overhead: float = 0.0005
-    gpu_prompt_efficiency: float = 0.50  # share of dense FP16 tensor TFLOPS prompt processing reaches
+    gpu_prompt_efficiency: float = 0.80  # share of dense FP16 tensor TFLOPS prompt processing reaches
     cpu_prompt_efficiency: float = 0.35
     op_offload_min_batch: int = 32  # micro-batches this large run CPU layers' products on the GPU
 
