@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,29 @@ async def test_log_lines_carry_the_tools_output(tiny_gguf_f16: Path, tmp_path: P
                                settings))
     texts = [e.text for e in events if isinstance(e, LogLine) and e.stage == "quantize"]
     assert any("llama_model_quantize_impl: quant size" in t for t in texts)
+
+
+async def test_a_split_gguf_is_quantized_into_one_file(tiny_hf_model: Path, tmp_path: Path, settings,
+                                                      llamacpp_tools: LlamaCppTools, converter_python: Path,
+                                                      fake_ollama: FakeOllama) -> None:
+    split = tmp_path / "split"
+    split.mkdir()
+    subprocess.run([str(converter_python), str(llamacpp_tools.convert_script), str(tiny_hf_model),
+                    "--outfile", str(split / "tiny-llama-F16.gguf"), "--outtype", "f16",
+                    "--split-max-tensors", "16"], check=True, capture_output=True)
+    parts = sorted(split.glob("*.gguf"))
+    assert [p.name for p in parts] == [f"tiny-llama-F16-0000{i}-of-00003.gguf" for i in (1, 2, 3)]
+
+    # As it is, Ollama cannot take it: said before anything runs.
+    as_is = await run_job(Job(spec(parts[1], tmp_path / "o1", quant="F16"), settings))
+    assert finished(as_is).status == "failed"
+    assert "split" in finished(as_is).message and "llama-gguf-split --merge" in finished(as_is).message
+
+    out = tmp_path / "out"
+    events = await run_job(Job(spec(parts[0], out, quant="Q4_K_M"), settings))
+    done = finished(events)
+    assert done.status == "succeeded", done.message
+    final = out / "tiny-llama-Q4_K_M.gguf"
+    assert [p.name for p in out.iterdir()] == [final.name]
+    assert read_header(final).metadata.get("split.count") in (None, 0)
+    assert fake_ollama.find("tiny-llama:q4_k_m") is not None
