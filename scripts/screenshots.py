@@ -122,9 +122,13 @@ async def shoot_dashboard(workdir: Path) -> str:
                 while (screen.last_sample is None or screen.last_sample.timestamp < 1_700_000_000.0
                        + readings * STEP_S) and time.monotonic() < deadline:
                     await pilot.pause(0.1)
+                # Back to the default 1 s; that takes one reading at once, and the
+                # picture is taken well before the next.
+                before = screen.last_sample
                 screen.set_interval_seconds(1.0)
-                await app.workers.wait_for_complete()
-                await pilot.pause(0.3)
+                while screen.last_sample is before and time.monotonic() < deadline:
+                    await pilot.pause(0.05)
+                await pilot.pause(0.2)
                 return app.export_screenshot(title="llamadeck")
     finally:
         stop(runner_process)
