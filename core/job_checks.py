@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import Settings
-from core.errors import ModelFactsError, OllamaError, PipelineError
+from core.errors import LlamadeckError, ModelFactsError, OllamaError, PipelineError
 from core.ggml_types import tensor_bytes
 from core.gguf_facts import facts_from_config, facts_from_hf_dir
 from core.hf_checkpoint import read_json
@@ -43,6 +43,7 @@ from core.quants import quant_format
 # Ollama model names: an optional namespace, a name, an optional tag (server/model/name.go, loosely).
 _OLLAMA_NAME = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*(?::[\w][\w.\-]{0,127})?$")
 _HEADER_ESTIMATE = 2 << 20  # vocabulary, merges and metadata of a converted GGUF, roughly
+FIT_CONTEXT = 4096  # Ollama's default num_ctx and a common llama-server -c
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,14 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
         checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
         checks.extend(_check_quant(plan, spec, facts))
     writes = _writes(plan, settings, facts, download_bytes)
-    checks.extend(await _check_ollama(plan, spec, settings, writes))
+    ollama_checks, remote = await _check_ollama(plan, spec, settings, writes)
+    checks.extend(ollama_checks)
+    final_quant = plan.quant or plan.converted_file_type or (facts.file_type if facts is not None else None)
+    if remote:
+        checks.append(skip("fit", "The model runs on a remote Ollama: fit on this machine is not checked."))
+    elif final_quant is not None:
+        runtime = "ollama" if "import" in plan.stages else "llama-server"
+        checks.append(await asyncio.to_thread(fit_check, facts, final_quant, settings, runtime=runtime))
     disk = await asyncio.to_thread(disk_needs, writes)
     checks.extend(check_disk(disk))
     return PreflightReport(plan, tuple(checks), disk, facts, listing, files)
@@ -221,13 +229,45 @@ def _check_quant(plan: JobPlan, spec: JobSpec, facts: ModelFacts | None) -> list
     if plan.allow_requantize:
         out.append(warn("quant", f"Quantizing from Q8_0 to {plan.quant} (requantizing) loses a little more "
                                  "quality than starting from F16/BF16."))
-    size = predicted_size(facts, plan.quant)
+    size = predicted_size(facts, plan.quant, imatrix=spec.imatrix is not None or None)
     if size is not None and facts is not None and facts.n_params:
         bpw = size * 8 / facts.n_params
         out.append(ok("quant", f"{plan.quant}: {format_size(size)} predicted ({bpw:.2f} bits/weight)."))
     else:
-        out.append(ok("quant", f"{plan.quant}: size not predicted (the planner has no tensor table yet)."))
+        out.append(skip("quant", f"{plan.quant}: the size cannot be predicted before the checkpoint's "
+                                 "tensor table is known."))
     return out
+
+
+def fit_check(facts: ModelFacts | None, quant: str, settings: Settings, *, runtime: str,
+              ctx: int = FIT_CONTEXT) -> PreflightCheck:
+    """Where the result would run on this machine, from the planner (blocking: probes the GPUs)."""
+    from core.hardware import HardwareProbe
+    from core.models import MachineSpec
+    from core.planner import plan as make_rows
+
+    if facts is None or not facts.tensors:
+        return skip("fit", "Fit on this machine not checked: the model's tensor table is not known yet.")
+    probe = HardwareProbe.from_settings(settings)
+    try:
+        machine = MachineSpec.from_machine_info(probe.machine_info())
+    finally:
+        probe.close()
+    try:
+        row = make_rows(facts, machine, ctx=ctx, runtime=runtime, quants=(quant,)).rows[0]
+    except LlamadeckError as exc:
+        return skip("fit", f"Fit on this machine not checked: {exc}")
+    speed = f", about {row.decode_tps:.0f} tokens/s" if row.decode_tps else ""
+    where = {
+        "gpu": f"fits entirely on the GPU at {ctx} tokens of context{speed}",
+        "partial": f"fits partly on the GPU ({row.n_gpu_layers} of {row.n_layers + 1} layers) at {ctx} "
+                   f"tokens of context{speed}",
+        "cpu": f"runs on the CPU at {ctx} tokens of context{speed}",
+    }.get(row.placement)
+    if where is None:
+        return warn("fit", f"{quant} does not fit in this machine's memory at {ctx} tokens of context; "
+                           "pick a smaller quant (`llamadeck plan` shows which fit).")
+    return ok("fit", f"{quant} {where} ({runtime}).")
 
 
 def _converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
@@ -274,13 +314,16 @@ def _final_size(plan: JobPlan, facts: ModelFacts | None, writes: list[tuple[str,
 
 
 async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
-                        writes: list[tuple[str, Path, int]]) -> list[PreflightCheck]:
-    """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy."""
+                        writes: list[tuple[str, Path, int]]) -> tuple[list[PreflightCheck], bool]:
+    """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy.
+
+    Also says whether the server is remote (then neither its disk nor the fit is this machine's).
+    """
     from core.ollama import OllamaClient
     from core.ollama_host import select_host
 
     if "import" not in plan.stages:
-        return [skip("ollama", "Not importing into Ollama (--no-import).")]
+        return [skip("ollama", "Not importing into Ollama (--no-import).")], False
     name = plan.ollama_name or ""
     out: list[PreflightCheck] = []
     if not _OLLAMA_NAME.match(name):
@@ -293,9 +336,9 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
             local = client.endpoint.is_loopback
             url = client.url
     except (OllamaError, PipelineError) as exc:
-        return [*out, fail("ollama", str(exc))]
+        return [*out, fail("ollama", str(exc))], False
     except Exception as exc:  # a config problem (bad URL) surfaces here as well
-        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")]
+        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False
     out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}."))
     size = _final_size(plan, None, writes)
     if not local:
@@ -304,7 +347,7 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
                                   "blob store."))
     elif size is not None:
         writes.append(("Ollama blob copy", settings.ollama_models_dir, size))
-    return out
+    return out, not local
 
 
 # --------------------------------------------------------------------------- download

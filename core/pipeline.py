@@ -71,16 +71,16 @@ class _Skipped(Exception):
         self.reason = reason
 
 
-def predicted_size(facts: ModelFacts | None, quant: str | None) -> int | None:
-    """The planner's exact size of `facts` quantized as `quant`, when the planner can tell."""
-    if facts is None or quant is None:
+def predicted_size(facts: ModelFacts | None, quant: str | None, *, imatrix: bool | None = None) -> int | None:
+    """The planner's size of `facts` quantized as `quant`: exact from a GGUF's facts (its header
+    is known), within the header estimate from a checkpoint's. None when there is nothing to
+    replay (no tensor table)."""
+    from core.planner import file_size
+
+    if facts is None or quant is None or not facts.tensors:
         return None
     try:
-        from core.planner import file_size  # type: ignore[attr-defined, import-not-found, unused-ignore]
-    except ImportError:
-        return None
-    try:
-        return int(file_size(facts, quant))
+        return file_size(facts, quant, imatrix=imatrix)
     except LlamadeckError:
         return None
 
@@ -212,8 +212,9 @@ class Job:
         self.outputs = JobOutputs(model_dir=source.path if source.kind == "hf-dir" else None,
                                   converted=plan.converted, quantized=plan.final,
                                   ollama_model=plan.ollama_name)
-        emit(JobPlanned(self.id, source, plan.stages, plan.quant, predicted_size(facts, plan.quant),
-                        self.outputs))
+        imatrix = spec.imatrix is not None or None
+        emit(JobPlanned(self.id, source, plan.stages, plan.quant,
+                        predicted_size(facts, plan.quant, imatrix=imatrix), self.outputs))
 
         listing: HfRepoListing | None = None
         files: tuple[HfFile, ...] = ()
@@ -295,7 +296,8 @@ class Job:
         assert source is not None
         headers = await asyncio.to_thread(read_model_headers, source)
         tensor_bytes = {t.name: t.n_bytes for h in headers for t in h.tensors}
-        expected = predicted_size(await asyncio.to_thread(facts_from_gguf, source), plan.quant)
+        expected = predicted_size(await asyncio.to_thread(facts_from_gguf, source), plan.quant,
+                                  imatrix=self.spec.imatrix is not None or None)
         problem = await asyncio.to_thread(_existing_problem, plan.final, plan.quant, expected)
         if problem is None:
             raise _Skipped(f"{plan.final.name} is already there, complete and of the predicted size")

@@ -1,8 +1,8 @@
 """The whole pipeline on the tiny model: real converter, real llama-quantize, the fake Ollama's HTTP API.
 
-The quantized file is compared with the planner's prediction: the tensor data
-to the byte (weights.weight_table replays llama-quantize's type choice), and
-the whole file where the planner's `file_size` is available.
+The quantized file is compared with the planner's prediction, to the byte:
+the tensor data (weights.weight_table replays llama-quantize's type choice)
+and the whole file (planner.file_size, header included).
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ async def test_hf_checkpoint_to_ollama(tiny_hf_model: Path, tmp_path: Path, sett
     assert stage_outcomes(events) == dict.fromkeys(planned.stages, "finished")
     report = next(e for e in events if isinstance(e, PreflightReported))
     names = {c.name for c in report.checks}
-    assert report.ok and names >= {"shards", "architecture", "converter", "quantize", "disk", "ollama"}
+    assert report.ok and names >= {"shards", "architecture", "converter", "quantize", "quant", "fit", "disk",
+                                   "ollama"}
 
     final = out / "tiny-llama-Q4_K_M.gguf"
     converted = out / "tiny-llama-F16.gguf"
@@ -78,11 +79,12 @@ async def test_hf_checkpoint_to_ollama(tiny_hf_model: Path, tmp_path: Path, sett
     header = read_header(final)
     facts = facts_from_gguf(converted)
     assert header.file_size - header.data_offset == weight_table(facts, "Q4_K_M").padded_bytes
-    expected = predicted_size(facts, "Q4_K_M")
-    if expected is not None:
-        assert final.stat().st_size == expected
-    else:
-        print(f"planner file_size not available yet; data part matches, header {header.data_offset} bytes")
+    assert final.stat().st_size == predicted_size(facts, "Q4_K_M")
+    assert any(isinstance(e, LogLine) and "exactly as the planner predicted" in e.text for e in events)
+    quant_check = next(c for c in report.checks if c.name == "quant")
+    assert quant_check.status == "ok" and "predicted" in quant_check.message
+    fit = next(c for c in report.checks if c.name == "fit")
+    assert fit.status in ("ok", "warn") and "Q4_K_M" in fit.message
 
     # Ollama got the file (its digest checked by the server) and a model made from it.
     digest = _sha(final)
