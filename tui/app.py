@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from core.config import Settings
+from tui.screens.chat import ChatScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.screens.models import ModelsScreen
@@ -26,7 +27,8 @@ SCREENS = Binding.Group("Screens", compact=True)
 class LlamadeckApp(App[None]):
     TITLE = "llamadeck"
     # Textual types CSS_PATH as an instance variable, so it cannot be a ClassVar here.
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss", STYLES / "models.tcss"]  # noqa: RUF012
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss", STYLES / "models.tcss",  # noqa: RUF012
+                STYLES / "chat.tcss"]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
@@ -50,11 +52,12 @@ class LlamadeckApp(App[None]):
             "planner": lambda: PlaceholderScreen(
                 "Planner", "The quantization planner arrives with issue #4."
             ),
-            "chat": lambda: PlaceholderScreen("Chat", "Streaming chat arrives with issue #5."),
+            "chat": self._chat_screen,
             "jobs": lambda: PlaceholderScreen(
                 "Jobs", "The HF -> GGUF -> Ollama pipeline arrives with issue #6."
             ),
         }
+        self._chat: ChatScreen | None = None
         for mode, screen in modes.items():
             self.add_mode(mode, screen)
 
@@ -78,8 +81,13 @@ class LlamadeckApp(App[None]):
 
     def open_chat(self, model: str, host: str | None = None) -> None:
         """Show the chat screen talking to `model` on Ollama host `host`."""
-        self.notify(f"The chat screen arrives with issue #5; it will open here with {model}.", title="Chat",
-                    markup=False)
+        self._chat_screen().use_model(model, host)
+        self.switch_mode("chat")
+
+    def _chat_screen(self) -> ChatScreen:
+        if self._chat is None:
+            self._chat = ChatScreen(self.settings, self.services)
+        return self._chat
 
     def on_unmount(self) -> None:
         self.services.close()

@@ -10,20 +10,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.chat import ChatBackend, backend_for
 from core.config import HostConfig, Settings
 from core.hardware import HardwareProbe
+from core.history import HistoryStore
 from core.ollama import OllamaClient
 
 # Builds the client for one configured host. Screens call it inside the app's
 # event loop (the client's connections belong to the loop that made them) and
 # close what they built.
 OllamaFactory = Callable[[HostConfig], OllamaClient]
+# The chat screen's two: a streaming backend per host (same loop rule as the
+# client), and the chat history, which it opens in a thread (the file may be
+# checked and moved aside) and closes when it goes.
+ChatBackendFactory = Callable[[HostConfig], ChatBackend]
+HistoryOpener = Callable[[], HistoryStore]
 
 
 @dataclass
 class Services:
     hardware: HardwareProbe
     ollama: OllamaFactory = OllamaClient
+    chat_backend: ChatBackendFactory = backend_for
+    history: HistoryOpener = HistoryStore.open
 
     def close(self) -> None:
         self.hardware.close()
