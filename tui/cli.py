@@ -15,10 +15,24 @@ from pathlib import Path
 from core import __version__
 from core.config import load_settings
 from core.errors import LlamadeckError
-from tui.commands import COMMANDS
+from tui.commands import COMMANDS, load
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_in(argv: list[str]) -> str | None:
+    """The subcommand named in argv, found without importing any command module."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--config":
+            skip = True
+        elif not token.startswith("-"):
+            return token if token in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser for `command`; the other subcommands are listed by name and help only."""
     parser = argparse.ArgumentParser(
         prog="llamadeck",
         description="A terminal deck for running local LLMs with Ollama and llama.cpp.",
@@ -27,13 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, metavar="PATH",
                         help="config file (default: the platform config dir, or $LLAMADECK_CONFIG)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(sub)
+    for name, help_text in COMMANDS.items():
+        if name == command:
+            load(name).register(sub)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)

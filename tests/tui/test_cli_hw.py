@@ -22,7 +22,7 @@ TOP_LEVEL = {"host", "timestamp", "cpu", "memory", "gpus", "disks", "notices"}
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    return cli.build_parser().parse_args(["hw", *argv])
+    return cli.build_parser("hw").parse_args(["hw", *argv])
 
 
 @pytest.fixture

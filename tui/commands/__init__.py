@@ -1,5 +1,26 @@
-"""Subcommands of the `llamadeck` CLI, one module each, in help order."""
+"""Subcommands of the `llamadeck` CLI, one module each, in help order.
 
-from tui.commands import chat, convert, hw, ls, ps, pull, rm
+Only the one-line help lives here: a subcommand's module (and what it
+imports: the Ollama client, numpy, the pipeline) is loaded only when that
+subcommand runs, so `llamadeck` starts the TUI without paying for them.
+Each module has `register(subparsers)` that sets `func(args, settings) -> int`.
+"""
 
-COMMANDS = [hw, ls, ps, pull, rm, chat, convert]
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+COMMANDS: dict[str, str] = {
+    "hw": "print GPU, CPU, RAM and disk facts and a live sample",
+    "ls": "list the models on an Ollama server",
+    "ps": "list the models loaded in memory on an Ollama server",
+    "pull": "download a model into an Ollama server",
+    "rm": "delete models from an Ollama server",
+    "chat": "stream one reply from a model to stdout (saved to the chat history)",
+    "convert": "convert a Hugging Face model to a quantized GGUF and import it into Ollama",
+}
+
+
+def load(name: str) -> ModuleType:
+    return importlib.import_module(f"tui.commands.{name}")
