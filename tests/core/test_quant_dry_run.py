@@ -21,11 +21,11 @@ from core.quants import DEFAULT_QUANTS
 from core.weights import tensor_types, weight_table
 from tests.fakes.hollow_gguf import hollow_model
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
+from tests.support.llamacpp_output import parse_dry_run
 
 pytestmark = pytest.mark.e2e
 
 MODELS = ("llama-3.1-8b", "qwen2.5-0.5b", "gemma-3-4b", "qwen3-30b-a3b", "deepseek-r1")
-_LINE = re.compile(r"^\[\s*\d+/\s*\d+\]\s+(\S+)\s+- \[.*\], type =\s+(\S+), size =.*?(?:\((\w+)\))?$")
 MIB = 1024**2
 
 
@@ -49,15 +49,8 @@ def dry_run(tools: LlamaCppTools, path: Path, quant: str) -> tuple[dict[str, str
         [str(tools.tool("llama-quantize")), "--dry-run", str(path), quant],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    text = proc.stdout + proc.stderr
-    types = {}
-    for line in text.splitlines():
-        m = _LINE.match(line)
-        if m:
-            types[m.group(1)] = (m.group(3) or m.group(2)).upper()
-    size = re.search(r"quant size\s*=\s*([\d.]+) MiB", text)
-    assert types and size, text[-2000:]
-    return types, float(size.group(1))
+    report = parse_dry_run(proc.stdout + proc.stderr)
+    return report.types, report.quant_mib
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -1,0 +1,165 @@
+"""The real llama.cpp tools, run the way the planner benchmarks need them.
+
+Each call starts one tool as a subprocess (argument list, own process
+group, killed on the way out), waits for the lines it needs and hands the
+text to the parsers in tests.support.llamacpp_output. Nothing here knows the
+planner: the benchmarks put the two side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.llamacpp import LlamaCppTools
+from tests.support.llamacpp_output import (
+    BenchResult,
+    BufferReport,
+    DryRunReport,
+    parse_buffer_log,
+    parse_dry_run,
+    parse_fit_print,
+    parse_llama_bench_json,
+)
+
+
+def _run(cmd: list[str | Path], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def dry_run(tools: LlamaCppTools, model: Path, quant: str, *, imatrix: Path | None = None) -> DryRunReport:
+    """`llama-quantize --dry-run`: the per-tensor types it would write, nothing written."""
+    extra: list[str | Path] = ["--imatrix", imatrix] if imatrix else []
+    proc = _run([tools.tool("llama-quantize"), "--dry-run", *extra, model, quant], timeout=120)
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama-quantize --dry-run {quant} failed:\n{proc.stderr[-1500:]}")
+    return parse_dry_run(proc.stdout + proc.stderr)
+
+
+def quantize(
+    tools: LlamaCppTools, src: Path, dst: Path, quant: str, *, imatrix: Path | None = None, threads: int = 2
+) -> Path:
+    """A real `llama-quantize` run; returns `dst`."""
+    extra: list[str | Path] = ["--imatrix", imatrix] if imatrix else []
+    proc = _run([tools.tool("llama-quantize"), *extra, src, dst, quant, str(threads)], timeout=600)
+    if proc.returncode != 0 or not dst.exists():
+        raise RuntimeError(f"llama-quantize {quant} failed ({proc.returncode}):\n{proc.stderr[-1500:]}")
+    return dst
+
+
+def kv_args(ctx: int, kv_type: str, flash_attn: bool) -> list[str]:
+    return ["-c", str(ctx), "-ctk", kv_type, "-ctv", kv_type, "-fa", "on" if flash_attn else "off"]
+
+
+def fit_params(tools: LlamaCppTools, model: Path, args: list[str]) -> BufferReport:
+    """What llama.cpp would allocate, without allocating: `llama-fit-params -v --no-repack`.
+
+    The verbose log has the KV and compute sizes to 0.01 MiB. That log can be
+    cut short when the tool exits, so it is run again, and when its lines
+    are still missing the `--fit-print on` projection (whole MiB, the same
+    numbers rounded down) fills in; `BufferReport.whole_mib` says so.
+    """
+    base: list[str | Path] = [tools.tool("llama-fit-params"), "-m", model, "--no-repack", *args]
+    report: BufferReport | None = None
+    for _ in range(3):  # the log is cut short now and then; another run usually has it all
+        proc = _run([*base, "-v"], timeout=300)
+        try:
+            report = parse_buffer_log(proc.stdout + proc.stderr)
+        except ValueError:
+            continue
+        if report.model is not None or report.breakdown_model is not None:
+            return report
+    proc = _run([*base, "--fit-print", "on"], timeout=300)
+    host = parse_fit_print(proc.stdout)["Host"]
+    if report is not None:  # the fine KV/compute lines came through; only the model total was cut off
+        return dataclasses.replace(report, breakdown_model=host.model)
+    return BufferReport(
+        model=None,
+        kv=host.context,
+        compute=host.compute,
+        output=0.0,
+        breakdown_model=host.model,
+        whole_mib=True,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_buffers(
+    tools: LlamaCppTools, model: Path, args: list[str], *, timeout: float = 60
+) -> BufferReport:
+    """The buffer lines `llama-server -lv 4 --no-repack` logs while it loads `model`.
+
+    The server is stopped as soon as it says it is listening: the buffers are
+    all allocated by then. `--no-warmup` keeps it from running a token through
+    the weights (which would page a hollow file's zeros in).
+    """
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"llamadeck-bench-server-{os.getpid()}.log"
+    cmd = [
+        str(tools.tool("llama-server")),
+        "-m",
+        str(model),
+        "-lv",
+        "4",
+        "--no-repack",
+        "--no-warmup",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(_free_port()),
+        *args,
+    ]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = log_path.read_text(errors="replace")
+            if "model loaded" in text or "listening on http" in text:
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama-server exited ({proc.returncode}):\n{text[-1500:]}")
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"llama-server did not come up in {timeout:.0f} s")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    text = log_path.read_text(errors="replace")
+    log_path.unlink(missing_ok=True)
+    return parse_buffer_log(text)
+
+
+def llama_bench(
+    tools: LlamaCppTools, model: Path, *, n_gen: int = 64, threads: int = 2, repetitions: int = 5
+) -> BenchResult:
+    """Decode speed as llama-bench measures it (`-p 0 -n N`, CPU, weights repacked as usual)."""
+    cmd: list[str | Path] = [
+        tools.tool("llama-bench"),
+        "-m",
+        model,
+        "-p",
+        "0",
+        "-n",
+        str(n_gen),
+        "-t",
+        str(threads),
+        "-r",
+        str(repetitions),
+        "-o",
+        "json",
+    ]
+    proc = _run(cmd, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama-bench failed ({proc.returncode}):\n{proc.stderr[-1500:]}")
+    return parse_llama_bench_json(proc.stdout)[0]

@@ -1,0 +1,243 @@
+"""Issue #4 targets: decode tokens/s vs llama-bench, a 70B plan table in <= 20 ms, facts in <= 50 ms.
+
+    .venv/bin/python -m bench.planner_speed [--runs 60] [--threads 2] [--no-llama-bench]
+
+1. Decode speed. The planner's tokens/s for this machine (the live probe,
+   RAM bandwidth measured here with the same thread count) against
+   `llama-bench -p 0 -n 64` on the CPU. The tiny real models fit in the L3
+   cache, so they test the fixed per-token cost rather than bandwidth; a
+   hollow Qwen2.5-0.5B (1 GB in F16, zeros computed at full cost) is the
+   bandwidth-bound case. No GPU is lent to this benchmark, so the GPU side
+   is not measured here.
+2. Planner speed: the full table (every default quant, placement, speed and
+   the largest context on GPU per row) for 70B models, in-process, median
+   of many runs. "New model" plans a fresh ModelFacts each run (the per-model
+   tensor analysis included, as when a user picks a model); "re-plan" keeps
+   the facts and changes the context (as when the user edits it).
+3. Facts from a GGUF header: hollow GGUFs with vocabularies of the real size
+   (bench.facts_speed's models), `facts_from_gguf` per call, file in the
+   page cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench._hollow import hollow
+from bench._llamacpp import llama_bench, quantize
+from bench._report import heading, machine_line, table
+from bench.facts_speed import MODELS as FACTS_MODELS
+from core import catalog
+from core.bandwidth import measure_ram_bandwidth
+from core.gguf_facts import facts_from_gguf
+from core.hardware import HardwareProbe
+from core.machine_spec import hypothetical_spec, spec_from_machine_info
+from core.models import MachineSpec, ModelFacts
+from core.planner import plan
+from tests.fakes.hollow_gguf import hollow_model
+from tests.fakes.tiny_models import VARIANTS, ensure_gguf
+from tests.support.llamacpp import LlamaCppTools, ensure_tools
+
+PLAN_TARGET_MS = 20.0
+FACTS_TARGET_MS = 50.0
+N_GEN = 64
+
+
+# --------------------------------------------------------------------------- decode vs llama-bench
+
+
+def this_machine(threads: int) -> tuple[MachineSpec, float]:
+    info = HardwareProbe().machine_info()
+    bw = measure_ram_bandwidth(threads=threads).bytes_per_second
+    return spec_from_machine_info(info, bw), bw
+
+
+def decode_cases(tools: LlamaCppTools, work: Path) -> list[tuple[str, Path, ModelFacts, str]]:
+    """(label, file llama-bench runs, facts the planner plans from, quant)."""
+    cases = []
+    tiny = ensure_gguf(VARIANTS["tiny-llama"])
+    tiny_facts = facts_from_gguf(tiny)
+    cases.append(("tiny-llama", tiny, tiny_facts, "F16"))
+    cases.append(
+        ("tiny-llama", quantize(tools, tiny, work / "tiny-Q4_K_M.gguf", "Q4_K_M"), tiny_facts, "Q4_K_M")
+    )
+    for name in ("tiny-llama-gqa-tied", "tiny-llama-odd"):
+        path = ensure_gguf(VARIANTS[name])
+        cases.append((name, path, facts_from_gguf(path), "F16"))
+    qwen = hollow("qwen2.5-0.5b", work)
+    qwen_facts = facts_from_gguf(qwen)
+    cases.append(("qwen2.5-0.5b (hollow)", qwen, qwen_facts, "F16"))
+    cases.append(
+        ("qwen2.5-0.5b (hollow)", quantize(tools, qwen, work / "qwen-Q8_0.gguf", "Q8_0"), qwen_facts, "Q8_0")
+    )
+    return cases
+
+
+def decode_table(tools: LlamaCppTools, machine: MachineSpec, threads: int, work: Path) -> str:
+    body = []
+    for label, path, facts, quant in decode_cases(tools, work):
+        row = plan(facts, machine, ctx=N_GEN * 4, runtime="llama.cpp", quants=(quant,),
+                   decode_depth=N_GEN // 2).rows[0]  # fmt: skip
+        measured = llama_bench(tools, path, n_gen=N_GEN, threads=threads, repetitions=5)
+        predicted = row.decode_tps or 0.0
+        body.append([label, quant, f"{row.file_size / 1024**2:,.1f}", row.placement,
+                     f"{predicted:,.1f}", f"{measured.mean_tps:,.1f} ± {measured.stddev_tps:,.1f}",
+                     f"{predicted / measured.mean_tps:.2f}"])  # fmt: skip
+        print(f"decode {label} {quant}: done", file=sys.stderr, flush=True)
+    header = [
+        "model",
+        "quant",
+        "file MiB",
+        "placement",
+        "planner tok/s",
+        f"llama-bench tg{N_GEN} tok/s",
+        "planner / measured",
+    ]
+    return table(header, body, "llrlrrr")
+
+
+# --------------------------------------------------------------------------- planner speed
+
+MACHINES: dict[str, MachineSpec] = {
+    "RTX 4090 + 64 GB": hypothetical_spec(["RTX 4090"], 64, ram_bandwidth_gbs=60),
+    "2x RTX 3090 + 128 GB": hypothetical_spec(["2x RTX 3090"], 128, ram_bandwidth_gbs=80),
+    "CPU only, 64 GB": hypothetical_spec([], 64, ram_bandwidth_gbs=60),
+}
+# (catalog model, machine, runtime): the 70B target cases first, then the big MoE models
+PLAN_CASES = (
+    ("llama-3.3-70b", "RTX 4090 + 64 GB", "llama-server"),
+    ("llama-3.3-70b", "RTX 4090 + 64 GB", "ollama"),
+    ("llama-3.3-70b", "2x RTX 3090 + 128 GB", "llama-server"),
+    ("llama-3.3-70b", "CPU only, 64 GB", "llama-server"),
+    ("deepseek-r1-distill-llama-70b", "RTX 4090 + 64 GB", "llama-server"),
+    ("qwen3-235b-a22b", "2x RTX 3090 + 128 GB", "llama-server"),
+    ("deepseek-r1", "2x RTX 3090 + 128 GB", "llama-server"),
+)
+
+
+def _median_ms(fn: Callable[[int], object], runs: int) -> tuple[float, float]:
+    times = []
+    for i in range(runs):
+        t0 = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+
+
+def plan_table(runs: int) -> tuple[str, float]:
+    body = []
+    worst = 0.0
+    contexts = (4096, 8192, 16384, 32768)
+    for model, mname, runtime in PLAN_CASES:
+        base = catalog.facts(model)
+        machine = MACHINES[mname]
+        fresh = [dataclasses.replace(base) for _ in range(runs)]  # new objects: nothing cached
+        first = plan(base, machine, ctx=8192, runtime=runtime)
+
+        def new_model(
+            i: int, fresh: list[ModelFacts] = fresh, machine: MachineSpec = machine, runtime: str = runtime
+        ) -> object:
+            return plan(fresh[i], machine, ctx=8192, runtime=runtime)
+
+        def replan(
+            i: int, base: ModelFacts = base, machine: MachineSpec = machine, runtime: str = runtime
+        ) -> object:
+            return plan(base, machine, ctx=contexts[i % len(contexts)], runtime=runtime)
+
+        cold, cold95 = _median_ms(new_model, runs)
+        warm, warm95 = _median_ms(replan, runs)
+        if model.endswith("70b"):
+            worst = max(worst, cold)
+        q4 = first.row("Q4_K_M")
+        body.append([model, mname, runtime, len(first.rows), f"{q4.placement}, {q4.n_gpu_layers} ngl",
+                     f"{cold:.1f}", f"{cold95:.1f}", f"{warm:.1f}", f"{warm95:.1f}"])  # fmt: skip
+        print(f"plan {model} {mname} {runtime}: done", file=sys.stderr, flush=True)
+    header = [
+        "model",
+        "machine",
+        "runtime",
+        "rows",
+        "Q4_K_M at 8k",
+        "new model median ms",
+        "p95",
+        "re-plan median ms",
+        "p95",
+    ]
+    return table(header, body, "llllrrrrr"), worst
+
+
+# --------------------------------------------------------------------------- facts from a header
+
+
+def facts_table(rounds: int, work: Path) -> tuple[str, float]:
+    body = []
+    worst = 0.0
+    for name, vocabulary in FACTS_MODELS.items():
+        path = hollow_model(name, work, vocabulary=vocabulary)
+        facts = facts_from_gguf(path)
+
+        def read(_i: int, path: Path = path) -> object:
+            return facts_from_gguf(path)
+
+        median, p95 = _median_ms(read, rounds)
+        worst = max(worst, median)
+        header_mib = path.stat().st_blocks * 512 / 1024**2
+        body.append([name, f"{vocabulary[0]:,} / {vocabulary[1]:,}", f"{header_mib:.1f}", len(facts.tensors),
+                     f"{median:.1f}", f"{p95:.1f}"])  # fmt: skip
+    header = ["model", "tokens / merges", "header MiB", "tensors", "median ms", "p95 ms"]
+    return table(header, body, "lrrrrr"), worst
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=60, help="plan() runs per configuration and kind")
+    ap.add_argument("--rounds", type=int, default=20, help="facts_from_gguf calls per model")
+    ap.add_argument("--threads", type=int, default=2, help="llama-bench threads (and bandwidth test threads)")
+    ap.add_argument("--no-llama-bench", action="store_true")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    start = machine_line()
+    sections = []
+    with tempfile.TemporaryDirectory(prefix="llamadeck-speed-") as tmp:
+        work = Path(tmp)
+        if not args.no_llama_bench:
+            tools = ensure_tools()
+            machine, bw = this_machine(args.threads)
+            t = time.perf_counter()
+            decode = decode_table(tools, machine, args.threads, work)
+            sections.append(
+                f"#### Decode tokens/s: planner vs llama-bench -p 0 -n {N_GEN} -t {args.threads} (CPU)\n\n"
+                f"RAM bandwidth measured {bw / 1e9:.1f} GB/s ({args.threads} threads); "
+                f"{time.perf_counter() - t:.0f} s.\n\n{decode}"
+            )
+        t = time.perf_counter()
+        plans, worst_plan = plan_table(args.runs)
+        sections.append(
+            f"#### Full plan table ({args.runs} runs each; target <= {PLAN_TARGET_MS:g} ms for 70B)\n\n"
+            f"{time.perf_counter() - t:.0f} s.\n\n{plans}\n\n"
+            f"70B worst median (new model): {worst_plan:.2f} ms: "
+            f"{'OK' if worst_plan <= PLAN_TARGET_MS else 'OVER TARGET'}"
+        )
+        t = time.perf_counter()
+        facts, worst_facts = facts_table(args.rounds, work)
+        sections.append(
+            f"#### Facts from a GGUF header ({args.rounds} calls each; target <= {FACTS_TARGET_MS:g} ms)\n\n"
+            f"{time.perf_counter() - t:.0f} s.\n\n{facts}\n\n"
+            f"worst median: {worst_facts:.1f} ms: {'OK' if worst_facts <= FACTS_TARGET_MS else 'OVER TARGET'}"
+        )
+    print(heading("Planner speed: decode tok/s vs llama-bench, plan table, facts (issue #4)"))
+    print(f"\n{start}; took {time.perf_counter() - t0:.0f} s")
+    for s in sections:
+        print("\n" + s)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""What the real llama.cpp tools print, parsed: one place for the tests and the benchmarks.
+
+The planner is checked against llama.cpp's own numbers, so the lines read
+here are the contract: `llama-quantize --dry-run`'s per-tensor listing, the
+buffer lines llama.cpp logs while it sets a model up (`llama-server -lv 4`,
+`llama-fit-params -v`), `llama-fit-params --fit-print on`'s projection and
+`llama-bench -o json`. Each parser raises ValueError with the end of the
+text when the lines it needs are missing, because a silent zero would read
+as a perfect match.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MIB = 1024**2
+
+# "[ 12/ 292] blk.1.attn_v.weight - [ 4096, 1024, 1, 1], type = f16, size = 8.00 MiB -> 3.28 MiB (q6_K)"
+# Tensors kept as they are carry no "(type)": their type is the one after "type =".
+DRY_RUN_LINE = re.compile(
+    r"^\[\s*\d+/\s*(\d+)\]\s+(\S+)\s+- \[.*\], type =\s+(\S+), size =.*?(?:\((\w+)\))?$", re.M
+)
+_QUANT_SIZE = re.compile(r"quant size\s*=\s*([\d.]+) MiB")
+_MODEL_SIZE = re.compile(r"model size\s*=\s*([\d.]+) MiB")
+_FALLBACKS = re.compile(r"(\d+) of (\d+) tensor\(s\) required fallback quantization")
+
+
+def _tail(text: str, n: int = 1500) -> str:
+    return text[-n:]
+
+
+@dataclass(frozen=True)
+class DryRunReport:
+    """`llama-quantize --dry-run`: the type of every tensor and the totals it prints (MiB, 2 decimals)."""
+
+    types: dict[str, str]  # tensor name -> ggml type, upper case ("Q4_K", "F32")
+    quant_mib: float  # tensor data after quantization
+    model_mib: float  # tensor data of the input
+    n_tensors: int  # what the listing says the model has
+    n_fallback: int  # tensors whose rows did not fit the chosen type
+
+
+def parse_dry_run(text: str) -> DryRunReport:
+    types: dict[str, str] = {}
+    total = 0
+    for m in DRY_RUN_LINE.finditer(text):
+        total = int(m.group(1))
+        types[m.group(2)] = (m.group(4) or m.group(3)).upper()
+    quant = _QUANT_SIZE.search(text)
+    model = _MODEL_SIZE.search(text)
+    if not types or quant is None or model is None:
+        raise ValueError(f"not a llama-quantize --dry-run listing:\n{_tail(text)}")
+    fb = _FALLBACKS.search(text)
+    return DryRunReport(types, float(quant.group(1)), float(model.group(1)), total,
+                        int(fb.group(1)) if fb else 0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BufferReport:
+    """The buffers llama.cpp logs while setting a model up, in MiB (2 decimals), summed over devices.
+
+    `model` is None where nothing was allocated to log (llama-fit-params
+    projects without allocating); `breakdown_model` is the model column of
+    the memory-breakdown table it prints instead (whole MiB, host).
+    """
+
+    model: float | None
+    kv: float
+    compute: float
+    output: float
+    breakdown_model: int | None = None
+    whole_mib: bool = False  # from the --fit-print projection: each figure rounded down to a MiB
+
+    @property
+    def total(self) -> float:
+        model = self.model if self.model is not None else float(self.breakdown_model or 0)
+        return model + self.kv + self.compute + self.output
+
+
+_MODEL_BUF = re.compile(r"load_tensors:\s+(\S+) model buffer size\s*=\s*([\d.]+) MiB")
+_KV_SIZE = re.compile(r"llama_kv_cache: size\s*=\s*([\d.]+) MiB")
+_COMPUTE_BUF = re.compile(r"(\S+) compute buffer size\s*=\s*([\d.]+) MiB")
+_OUTPUT_BUF = re.compile(r"(\S+)\s+output buffer size\s*=\s*([\d.]+) MiB")
+_BREAKDOWN_HOST = re.compile(r"\|\s+- Host\s+\|\s+(\d+) = (\d+) \+\s+(\d+) \+\s+(\d+)")
+
+
+def parse_buffer_log(text: str) -> BufferReport:
+    """Sizes from a `llama-server -lv 4` / `llama-fit-params -v` log.
+
+    The KV cache line is summed (models with sliding-window layers have two
+    caches, each with its own line); a compute buffer may be reserved more
+    than once, so the last line per device counts. With repacking on, the
+    CPU log lists repacked weights in an extra CPU_REPACK buffer on top of the
+    mapped one; run with `--no-repack` for a model size that means anything.
+    """
+    models = [(dev, float(v)) for dev, v in _MODEL_BUF.findall(text)]
+    kv = [float(v) for v in _KV_SIZE.findall(text)]
+    compute: dict[str, float] = {dev: float(v) for dev, v in _COMPUTE_BUF.findall(text)}
+    output = [float(v) for _, v in _OUTPUT_BUF.findall(text)]
+    if not kv or not compute:
+        raise ValueError(f"no KV cache or compute buffer line in the llama.cpp log:\n{_tail(text)}")
+    hosts = _BREAKDOWN_HOST.findall(text)
+    breakdown = int(hosts[-1][1]) if hosts else None
+    allocated = sum(v for _, v in models)
+    return BufferReport(
+        model=allocated if allocated > 0 else None,
+        kv=sum(kv),
+        compute=sum(compute.values()),
+        output=sum(output),
+        breakdown_model=breakdown,
+    )
+
+
+@dataclass(frozen=True)
+class FitPrint:
+    """One line of `llama-fit-params --fit-print on`: whole MiB, rounded down."""
+
+    device: str
+    model: int
+    context: int  # KV cache (and recurrent state)
+    compute: int
+
+
+def parse_fit_print(stdout: str) -> dict[str, FitPrint]:
+    """Device name ("Host", "CUDA0", ...) -> its projected memory."""
+    out = {}
+    for m in re.finditer(r"^(\S+) (\d+) (\d+) (\d+)\s*$", stdout, flags=re.M):
+        out[m.group(1)] = FitPrint(m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4)))
+    if "Host" not in out:
+        raise ValueError(f"no Host line in llama-fit-params --fit-print output:\n{_tail(stdout)}")
+    return out
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One `llama-bench` test: tokens per second over its repetitions."""
+
+    n_prompt: int
+    n_gen: int
+    n_threads: int
+    mean_tps: float
+    stddev_tps: float
+    samples: tuple[float, ...]
+
+
+def parse_llama_bench_json(stdout: str) -> list[BenchResult]:
+    try:
+        doc = json.loads(stdout)
+    except ValueError as exc:
+        raise ValueError(f"llama-bench did not print JSON ({exc}):\n{_tail(stdout)}") from None
+    rows: Sequence[dict[str, object]] = doc if isinstance(doc, list) else [doc]
+    out = []
+    for r in rows:
+        samples = r.get("samples_ts") or ()
+        assert isinstance(samples, list | tuple)
+        out.append(BenchResult(
+            int(str(r["n_prompt"])), int(str(r["n_gen"])), int(str(r["n_threads"])),
+            float(str(r["avg_ts"])), float(str(r["stddev_ts"])), tuple(float(x) for x in samples),
+        ))  # fmt: skip
+    if not out:
+        raise ValueError(f"llama-bench printed no results:\n{_tail(stdout)}")
+    return out
