@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "rm": "delete models from an Ollama server",
     "chat": "stream one reply from a model to stdout (saved to the chat history)",
     "convert": "convert a Hugging Face model to a quantized GGUF and import it into Ollama",
+    "plan": "which quantization of a model fits this machine, how fast, with what context",
 }
 
 
