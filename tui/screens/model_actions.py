@@ -21,7 +21,7 @@ from textual.worker import Worker
 from core.models import LocalModel
 from core.ollama import OllamaClient
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.copy_dialog import CopyDialog
+from tui.screens.copy_dialog import CopyDialog, full_name
 from tui.screens.model_messages import ActionFailed, ActionFinished, PullEnded, PullProgressed
 from tui.screens.model_workers import ModelWorkers
 from tui.screens.pull_dialog import PullDialog
@@ -47,6 +47,7 @@ class ModelActions(ModelWorkers):
     offline: str | None
     pulling: str | None
     interrupted_pull: str | None
+    select_after_list: str | None  # the model to highlight once the next list arrives
     _pull_worker: Worker[None] | None
     _ps_worker: Worker[None] | None
 
@@ -55,8 +56,13 @@ class ModelActions(ModelWorkers):
         return self.query_one("#models-table", ModelTable)
 
     def _switch_lower(self, pane: str) -> None:
-        """Show the details, the health view or the pull in the lower pane."""
+        """Show the details, the health view or the pull in the lower pane.
+
+        Health is a view of the server, not of a model: it takes the table's
+        room too, so its sentences fit a 24-line terminal without scrolling.
+        """
         self.query_one("#lower", ContentSwitcher).current = pane
+        self.set_class(pane == "health", "-health")
 
     # ------------------------------------------------------------------ outcomes
 
@@ -74,6 +80,7 @@ class ModelActions(ModelWorkers):
         self.refresh_bindings()
         if message.outcome == "done":
             self.interrupted_pull = None
+            self.select_after_list = full_name(message.name)
             panel.finished(message.text)
             self.say(message.text, title="Pull")
             self.list_models()
@@ -157,6 +164,7 @@ class ModelActions(ModelWorkers):
         def named(destination: str | None) -> None:
             if not destination:
                 return
+            self.select_after_list = full_name(destination)
             if not rename:
                 self.act_on_model(lambda c: c.copy(source, destination), f"Copied {source} to {destination}.",
                                 relist=True)

@@ -59,6 +59,7 @@ class ModelWorkers(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._shown: dict[tuple[int, str, str], ShowInfo] = {}
+        self.details_key: tuple[str, str] | None = None  # (name, digest) the details pane shows or awaits
 
     @property
     def host(self) -> HostConfig:
@@ -185,4 +186,6 @@ class ModelWorkers(Screen[None]):
             self.post_message(ActionFinished(gen, done, relist=relist, repoll=repoll))
 
     def forget_details(self) -> None:
+        """Ask `/api/show` again next time (after a retry, or when models changed)."""
         self._shown.clear()
+        self.details_key = None

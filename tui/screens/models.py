@@ -110,11 +110,13 @@ class ModelsScreen(ModelActions):
         self.client: OllamaClient | None = None
         self.generation = 0
         self.offline: str | None = None
+        self.unreachable = False  # offline because nothing answers (the poll brings it back) or it erred
         self.running: tuple[RunningModel, ...] = ()
         self.health: ServerHealth | None = None
         self.report: HealthReport | None = None
         self.pulling: str | None = None
         self.interrupted_pull: str | None = None
+        self.select_after_list: str | None = None
         self.polls = 0
         self._ps_timer: Timer | None = None
         self._ps_worker: Worker[None] | None = None
@@ -165,7 +167,7 @@ class ModelsScreen(ModelActions):
         try:
             self.client = self.services.ollama(self.host)
         except ConfigError as exc:
-            self._go_offline(str(exc))
+            self._go_offline(str(exc), unreachable=False)
             return
         self._show_subtitle()
         self.list_models()
@@ -193,7 +195,7 @@ class ModelsScreen(ModelActions):
             return
         self._ps_worker = self.poll_running()
         self.polls += 1
-        if self.polls % RELIST_EVERY == 0 and self.offline is None:
+        if self.polls % RELIST_EVERY == 0 and not self.unreachable:
             self.list_models()
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
@@ -204,8 +206,9 @@ class ModelsScreen(ModelActions):
             self._start_polling()
             self._ps_worker = self.poll_running()
 
-    def _go_offline(self, sentence: str) -> None:
+    def _go_offline(self, sentence: str, *, unreachable: bool) -> None:
         self.offline = sentence
+        self.unreachable = unreachable
         self.add_class("-offline")
         self.running = ()
         self.query_one(RunningPanel).show(())
@@ -220,6 +223,7 @@ class ModelsScreen(ModelActions):
         if self.offline is None:
             return
         self.offline = None
+        self.unreachable = False
         self.remove_class("-offline")
         self.say(f"Ollama at {self.host_url} answers again.", title="Back")
         self.list_models()
@@ -235,6 +239,8 @@ class ModelsScreen(ModelActions):
         if [(m.name, m.digest) for m in message.models] != [(m.name, m.digest) for m in table.models] \
                 or not self._listed_once:
             table.show_models(message.models)
+        if self.select_after_list is not None and table.select(self.select_after_list):
+            self.select_after_list = None
         self._listed_once = True
         self._go_online()
         self._show_table_title()
@@ -243,13 +249,13 @@ class ModelsScreen(ModelActions):
     @on(ModelsListFailed)
     def show_list_failure(self, message: ModelsListFailed) -> None:
         if self._current(message):
-            self._go_offline(str(message.error))
+            self._go_offline(str(message.error), unreachable=isinstance(message.error, OllamaUnreachable))
 
     @on(RunningListed)
     def show_running(self, message: RunningListed) -> None:
         if not self._current(message):
             return
-        if self.offline is not None:
+        if self.unreachable:
             self._go_online()
         self.running = tuple(message.running)
         self.query_one(RunningPanel).show(self.running)
@@ -262,7 +268,7 @@ class ModelsScreen(ModelActions):
         if not self._current(message):
             return
         if isinstance(message.error, OllamaUnreachable):
-            self._go_offline(str(message.error))
+            self._go_offline(str(message.error), unreachable=True)
         else:
             self.query_one(RunningPanel).show_error(str(message.error))
 
@@ -290,7 +296,7 @@ class ModelsScreen(ModelActions):
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         lower = self.query_one("#lower", ContentSwitcher)
         if lower.current == "pull" and self.pulling is None:
-            lower.current = "details"
+            self._switch_lower("details")
         self._show_highlighted()
 
     @on(DataTable.RowSelected, "#models-table")
@@ -373,9 +379,12 @@ class ModelsScreen(ModelActions):
             elif self._listed_once:
                 pane.show_message("No models on this server yet. Press p to pull one, such as qwen3:8b.")
             return
-        if pane.info is not None and pane.info.name == model.name:
+        key = (model.name, model.digest)
+        if key == self.details_key:  # shown, or asked for (an error stays until r asks again)
             return
-        pane.show_message(f"Asking for the details of {model.name}…", title=model.name)
+        self.details_key = key
+        if pane.info is None or pane.info.name != model.name:
+            pane.show_message(f"Asking for the details of {model.name}…", title=model.name)
         self.show_model(model.name, model.digest)
 
     def _update_report(self) -> None:

@@ -99,9 +99,15 @@ def health_renderable(report: HealthReport) -> RenderableType:
     table.add_row("Listens", _listens(h))
     table.add_row("Models", _models_dir(report))
     table.add_row("GPU", _gpu(report))
-    parts: list[RenderableType] = [table]
+    loaded = Text("nothing", style="dim")
+    if report.running:
+        loaded = Text(", ".join(f"{m.name} {m.processor}" for m in report.running))
+    table.add_row("Loaded", loaded)
+    # The diagnoses first: they are why a user opens this view, and a short terminal shows them.
+    parts: list[RenderableType] = []
     for warning in report.warnings:
-        parts += [Text(""), Text("! " + warning, style="bold yellow")]
+        parts += [Text("! " + warning, style="bold yellow"), Text("")]
+    parts.append(table)
     return Group(*parts)
 
 

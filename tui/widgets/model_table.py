@@ -154,6 +154,14 @@ class ModelTable(DataTable[str | Text]):
             return None
         return self.shown[self.cursor_row]
 
+    def select(self, name: str) -> bool:
+        """Put the cursor on `name` if it is shown; False when it is not."""
+        for index, model in enumerate(self.shown):
+            if model.name == name:
+                self.move_cursor(row=index, animate=False, scroll=True)
+                return True
+        return False
+
     def find(self, name: str) -> LocalModel | None:
         for model in self.models:
             if model.name == name:
@@ -209,7 +217,4 @@ class ModelTable(DataTable[str | Text]):
                 ellipsize(d.family or "-", 10), format_age(modified), key=model.name,
             )
         if keep is not None:
-            for index, model in enumerate(self.shown):
-                if model.name == keep:
-                    self.move_cursor(row=index, animate=False, scroll=True)
-                    break
+            self.select(keep)
