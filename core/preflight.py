@@ -256,7 +256,9 @@ def check_shards(folder: Path) -> PreflightCheck:
     if short:
         return fail("shards", f"{len(short)} weight file{'s are' if len(short) > 1 else ' is'} incomplete: "
                               f"{', '.join(short)}. Download {'them' if len(short) > 1 else 'it'} again.")
-    return ok("shards", f"All {len(files)} weight file{'s' if len(files) > 1 else ''} present and complete.")
+    if len(files) == 1:
+        return ok("shards", f"The weight file {files[0]} is present and complete.")
+    return ok("shards", f"All {len(files)} weight files are present and complete.")
 
 
 # --------------------------------------------------------------------------- disk

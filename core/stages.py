@@ -259,7 +259,8 @@ async def convert(
                              stage="convert", ctx=tool_ctx, parse=parser.feed, meter=meter)
         if run.returncode != 0:
             raise _failure("convert_hf_to_gguf.py", run, output, python=str(python))
-        meter.update(1.0, expected_size, expected_size, "done", force=True)
+        written = part.stat().st_size if part.exists() else expected_size
+        meter.update(1.0, written, written, "done", force=True)
         _finish(part, output, file_type=OUTTYPE_FILE_TYPES.get(outtype))
         ok = True
         return output

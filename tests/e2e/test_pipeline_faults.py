@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -87,8 +88,6 @@ async def test_a_missing_shard_stops_the_job_before_conversion(checkpoint: Path,
 
 
 async def test_missing_tools_are_named(checkpoint: Path, tmp_path: Path, settings) -> None:
-    from dataclasses import replace
-
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     broken = replace(settings, llamacpp=LlamaCppConfig(bin_dir=empty, convert_script=tmp_path / "nope.py",
@@ -109,6 +108,27 @@ async def test_an_unreachable_ollama_fails_the_preflight(f16: Path, tmp_path: Pa
     assert done.status == "failed" and failure(events).stage == "preflight"
     assert "Ollama is not running at" in done.message
     assert not (tmp_path / "out").exists()
+
+
+async def test_not_enough_disk_is_said_before_anything_runs(f16: Path, tmp_path: Path, settings,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The free space is the one input faked here (a full disk cannot be made without root)."""
+    from core import preflight
+
+    real = preflight.disk_info
+
+    def nearly_full(label: str, path: Path):  # type: ignore[no-untyped-def]
+        info, notice = real(label, path)
+        return replace(info, free=1 << 20), notice
+
+    monkeypatch.setattr(preflight, "disk_info", nearly_full)
+    out = tmp_path / "out"
+    events = await run_job(Job(spec(f16, out, quant="Q8_0"), settings))
+    done = finished(events)
+    assert done.status == "failed" and failure(events).stage == "preflight"
+    assert "Not enough disk: need" in done.message and f"on {out}, have 1.0 MiB" in done.message
+    assert "Q8_0 GGUF" in done.message
+    assert not out.exists()
 
 
 # --------------------------------------------------------------------------- the tools fail
