@@ -7,8 +7,17 @@ Usage, from a Textual worker or the CLI alike:
         ...
     job.cancel()                          # from anywhere, any thread: ends with JobFinished("cancelled")
 
-The job runs in a task of its own that feeds a queue; `events()` reads the
-queue. Cancelling — `job.cancel()`, or cancelling the task that iterates
+In a Textual screen, an async worker consumes it and wraps each event in a
+message; StageProgress says `can_replace = True`, so its message should too:
+
+    @work(group="jobs")
+    async def run_job(self, job: Job) -> None:
+        async for event in job.events():
+            self.post_message(JobEventArrived(job.id, event))
+
+Retry is a new `Job` with the same spec: finished stages are checked and
+skipped. The job runs in a task of its own that feeds a queue; `events()`
+reads the queue. Cancelling — `job.cancel()`, or cancelling the task that iterates
 `events()` (a Textual worker's cancel) — interrupts the running stage at its
 next await: the tool's process group is killed, the stage's `.part` file is
 removed, hashing and download threads stop at their next chunk. Finished
