@@ -101,7 +101,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+s", "sessions", "Chats", tooltip="Search, open, rename, delete, export chats"),
         Binding("ctrl+g", "copy", "Copy", tooltip="Copy the last reply or a code block (OSC 52)"),
         Binding("ctrl+f", "compare", "Compare", tooltip="One prompt to several models, side by side"),
-        Binding("ctrl+n", "new_chat", "New", show=False, tooltip="Start a new chat (this one stays in Chats)"),
+        Binding("ctrl+n", "new_chat", "New", show=False, tooltip="A new chat (this one stays in Chats)"),
         Binding("f1", "app.help", "Keys", show=False),
     ]
 
@@ -126,6 +126,7 @@ class ChatScreen(Screen[None]):
         self._draft = ""
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
+        self._ready = False  # composed and mounted: widgets can be queried
 
     # -- layout ---------------------------------------------------------------------
 
@@ -142,6 +143,7 @@ class ChatScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._ready = True
         self.title = "Chat"
         self.backend = self.services.chat_backend(self.host)
         if self.host.kind == "ollama":
@@ -295,7 +297,7 @@ class ChatScreen(Screen[None]):
 
     def use_model(self, name: str, host: str | None = None) -> None:
         """Talk to `name` from the next prompt on (the model browser hands off here)."""
-        if not self.is_mounted:
+        if not self._ready:
             self._handoff = (name, host)
             return
         if host and host != self.host.name:

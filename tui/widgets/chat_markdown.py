@@ -226,10 +226,11 @@ class StreamingMarkdown(Vertical):
         self._parts.append(text)
         self._pending.append(text)
         if self._timer is None and self.is_attached:
-            wait = max(0.0, self._last_flush + self.flush_every - time.monotonic())
-            self._timer = self.set_timer(wait, self._on_timer, name="markdown-flush")
+            # Textual's Timer cannot take a zero delay.
+            wait = max(0.001, self._last_flush + self.flush_every - time.monotonic())
+            self._timer = self.set_timer(wait, self._flush_due, name="markdown-flush")
 
-    async def _on_timer(self) -> None:
+    async def _flush_due(self) -> None:
         self._timer = None
         await self.flush()
 
@@ -240,7 +241,7 @@ class StreamingMarkdown(Vertical):
         self._reset = True
         self.streaming = True
         if self._timer is None and self.is_attached:
-            self._timer = self.set_timer(0, self._on_timer, name="markdown-flush")
+            self._timer = self.set_timer(0.001, self._flush_due, name="markdown-flush")
 
     async def _do_reset(self) -> None:
         self._reset = False
