@@ -11,11 +11,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from core.config import Settings
+from core.plan_source import OLLAMA_PREFIX
 from tui.screens.chat import ChatScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
+from tui.screens.jobs import JobsScreen
 from tui.screens.models import ModelsScreen
+from tui.screens.new_job import Prefill
 from tui.screens.placeholder import PlaceholderScreen
+from tui.screens.planner import PlannerScreen
 from tui.services import Services
 
 STYLES = Path(__file__).parent / "styles"
@@ -28,7 +32,7 @@ class LlamadeckApp(App[None]):
     TITLE = "llamadeck"
     # Textual types CSS_PATH as an instance variable, so it cannot be a ClassVar here.
     CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss", STYLES / "models.tcss",  # noqa: RUF012
-                STYLES / "chat.tcss"]
+                STYLES / "chat.tcss", STYLES / "jobs.tcss", STYLES / "planner.tcss"]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
@@ -49,15 +53,13 @@ class LlamadeckApp(App[None]):
         modes: dict[str, Callable[[], Screen[None]]] = {
             "dashboard": lambda: DashboardScreen(settings, services),
             "models": lambda: ModelsScreen(settings, services),
-            "planner": lambda: PlaceholderScreen(
-                "Planner", "The quantization planner arrives with issue #4."
-            ),
+            "planner": self._planner_screen,
             "chat": self._chat_screen,
-            "jobs": lambda: PlaceholderScreen(
-                "Jobs", "The HF -> GGUF -> Ollama pipeline arrives with issue #6."
-            ),
+            "jobs": self._jobs_screen,
         }
         self._chat: ChatScreen | None = None
+        self._planner: PlannerScreen | None = None
+        self._jobs: JobsScreen | None = None
         for mode, screen in modes.items():
             self.add_mode(mode, screen)
 
@@ -75,14 +77,30 @@ class LlamadeckApp(App[None]):
     # replace these bodies when they arrive.
 
     def open_planner(self, model: str, host: str | None = None) -> None:
-        """Show the planner with `model` (on Ollama host `host`) preselected."""
-        self.notify(f"The planner arrives with issue #4; it will open here with {model} preselected.",
-                    title="Planner", markup=False)
+        """Show the planner with the Ollama model `model` (on host `host`) preselected."""
+        self._planner_screen().use_model(OLLAMA_PREFIX + model, host)
+        self.switch_mode("planner")
 
     def open_chat(self, model: str, host: str | None = None) -> None:
         """Show the chat screen talking to `model` on Ollama host `host`."""
         self._chat_screen().use_model(model, host)
         self.switch_mode("chat")
+
+    def open_pipeline(self, source: str | None = None, quant: str | None = None,
+                      host: str | None = None) -> None:
+        """Show the jobs screen with the new-job form filled in: `source` to `quant`, into `host`."""
+        self.switch_mode("jobs")
+        self._jobs_screen().new_job(Prefill(source, quant, host))
+
+    def _jobs_screen(self) -> JobsScreen:
+        if self._jobs is None:
+            self._jobs = JobsScreen(self.settings, self.services)
+        return self._jobs
+
+    def _planner_screen(self) -> PlannerScreen:
+        if self._planner is None:
+            self._planner = PlannerScreen(self.settings, self.services)
+        return self._planner
 
     def _chat_screen(self) -> ChatScreen:
         if self._chat is None:
