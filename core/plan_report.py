@@ -102,14 +102,19 @@ def format_params(n: int | None) -> str:
     return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
 
 
-def model_summary(model: PlannedModel) -> str:
-    """`Llama 3.1 8B Instruct · catalog · llama · 8.0B params · 32 layers · trained for 128k`."""
+def model_summary(model: PlannedModel, *, short: bool = False) -> str:
+    """`Llama 3.1 8B Instruct · catalog · llama · 8.0B params · 32 layers · trained for 128k · ...`.
+
+    `short` keeps the name, source, architecture and size: a border title's worth.
+    """
     f = model.facts
     params = format_params(f.n_params)
     if f.n_params_active:
         params += f" ({format_params(f.n_params_active)} active)"
-    parts = [model.label, model.kind, f.architecture, f"{params} params", f"{f.n_layers} layers",
-             f"trained for {format_ctx(f.context_length)}"]
+    parts = [model.label, model.kind, f.architecture, f"{params} params"]
+    if short:
+        return " · ".join(parts)
+    parts += [f"{f.n_layers} layers", f"trained for {format_ctx(f.context_length)}"]
     if f.file_type:
         parts.append(f"stored as {f.file_type}")
     return " · ".join(parts)
@@ -130,9 +135,17 @@ def settings_summary(plan: Plan, flash_attn: str = "auto") -> str:
     return f"{s.runtime} {ctx} · KV {plan.inputs.kv_type} · flash attention {fa}"
 
 
+def _card_name(name: str) -> str:
+    """`GPU0 NVIDIA GeForce RTX 4090` -> `RTX 4090`: the index and the vendor's brand words go."""
+    words = name.split()
+    if words and re.fullmatch(r"GPU\d+", words[0]):
+        words = words[1:]
+    return " ".join(w for w in words if w not in ("NVIDIA", "GeForce", "AMD", "Radeon")) or name
+
+
 def machine_summary(machine: MachineSpec, size: SizeFormat) -> str:
     """`RTX 4090 24GB 24.0 GiB + 62.7 GiB RAM (this machine)`."""
-    gpus = " + ".join(f"{g.name.split(' ', 1)[-1]} {size(g.memory)}" for g in machine.gpus) or "no GPU"
+    gpus = " + ".join(f"{_card_name(g.name)} {size(g.memory)}" for g in machine.gpus) or "no GPU"
     where = "hypothetical" if machine.is_hypothetical else \
         f"this machine, {machine.name}" if machine.name else "this machine"
     return f"{gpus} + {size(machine.ram)} RAM ({where})"

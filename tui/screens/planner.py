@@ -1,0 +1,375 @@
+"""The quantization planner: which quant of a model runs on a machine, how fast, with what context.
+
+Inputs on top (model, machine, RAM; context, KV type, flash attention,
+runtime, slots), one row per quant in the middle, and the selected row in
+full below: where it runs and why, memory per device, and the exact
+`llama-server` command and Ollama settings. Every number, verdict and
+command comes from the same core functions `llamadeck plan` prints.
+
+The plan is recomputed in a thread on every change of an input; lookups that
+can fail (a corrupt GGUF, a missing shard, a model Ollama lacks) put their
+sentence where the table was, and the screen keeps taking input.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Input
+
+from core import catalog
+from core.cards import CARDS
+from core.config import Settings
+from core.models import MachineInfo, Plan, QuantRow, SystemSample
+from core.ollama_host import select_host
+from core.plan_report import (
+    FLASH_ATTN,
+    KV_TYPES,
+    RUNTIMES,
+    format_params,
+    llama_server_command,
+    machine_summary,
+    model_summary,
+    next_ctx_preset,
+    ollama_lines,
+)
+from core.plan_source import OLLAMA_PREFIX, PlannedModel
+from tui.screens.planner_picker import PickerScreen, PickItem
+from tui.screens.planner_workers import (
+    MachineProbed,
+    ModelLoaded,
+    ModelLoadFailed,
+    PlanComputed,
+    PlanFailed,
+    PlannerWorkers,
+    PlanRequest,
+)
+from tui.services import Services
+from tui.widgets.live_text import LiveText
+from tui.widgets.plan_detail import PlanDetail
+from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
+from tui.widgets.plan_table import PlanTable
+from tui.widgets.units import format_bytes, format_model_size, format_rate
+
+MODEL = Binding.Group("Model", compact=True)
+SETTINGS = Binding.Group("Inputs", compact=True)
+ROW = Binding.Group("Row", compact=True)
+DEFAULT_QUANT = "Q4_K_M"
+TMUX_HINT = "Copied with OSC 52; inside tmux add `set -g set-clipboard on` to ~/.tmux.conf."
+INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server), or press i and type "
+         "a .gguf path, a Hugging Face folder or org/repo id, or ollama:NAME, then Enter.\n\n"
+         "c/C step the context, k the KV cache type, a flash attention, r the runtime, g the machine. "
+         "Enter on a row shows it in full here; y copies its llama-server command.")
+
+
+class PlannerScreen(PlannerWorkers):
+    AUTO_FOCUS = "#plan-table"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "pick_model", "Pick a model", group=MODEL,
+                tooltip="Catalog and Ollama models, filter as you type"),
+        Binding("i", "edit_model", "Type a model", group=MODEL,
+                tooltip="A .gguf path, HF folder or org/repo, catalog name or ollama:NAME; Enter plans it"),
+        Binding("c", "ctx(1)", "Next context preset", group=SETTINGS,
+                tooltip="2k 4k 8k 16k 32k 128k; any size can be typed in Ctx"),
+        Binding("C", "ctx(-1)", "Previous context preset", group=SETTINGS),
+        Binding("k", "cycle('kv')", "KV cache type", group=SETTINGS, tooltip="f16, q8_0, q4_0"),
+        Binding("a", "cycle('fa')", "Flash attention", group=SETTINGS, tooltip="auto, on, off"),
+        Binding("r", "cycle('runtime')", "Runtime", group=SETTINGS,
+                tooltip="llama-server's defaults (4 slots) or Ollama's (1 slot, batch 512)"),
+        Binding("g", "pick_machine", "Machine", group=SETTINGS,
+                tooltip="This machine, its free memory now, or a hypothetical card and RAM"),
+        Binding("y", "copy_command", "Copy the llama-server command", group=ROW),
+        Binding("o", "copy_ollama", "Copy the Ollama settings", group=ROW),
+        Binding("p", "quantize", "Quantize to this", group=ROW,
+                tooltip="Open the pipeline to make this quantization of the model"),
+        Binding("z", "zoom", "Zoom the details", group=ROW, tooltip="Again to go back"),
+        Binding("R", "reprobe", "Read this machine again", show=False),
+    ]
+
+    def __init__(self, settings: Settings, services: Services) -> None:
+        super().__init__()
+        self.settings = settings
+        self.services = services
+        self.probe = services.hardware
+        self.title = "Planner"
+        self.choices = PlanChoices()
+        self.model: PlannedModel | None = None
+        self.plan: Plan | None = None
+        self.info: MachineInfo | None = None
+        self.sample: SystemSample | None = None
+        self.ollama_host: str | None = None  # the Ollama host of the last hand-off, else the default
+        self.preferred: str | None = None  # the quant to put the cursor on when a new model's plan arrives
+        self.model_number = 0
+        self.plan_number = 0
+        self._pending: tuple[str, str | None] | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield PlanInputsBar(id="plan-inputs")
+        yield LiveText("", id="plan-problem")
+        with Vertical(id="plan-box"):
+            yield PlanTable(id="plan-table")
+            yield LiveText("", id="plan-error")
+        yield PlanDetail(id="plan-detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#plan-box").border_title = "Plan"
+        self.query_one(PlanDetail).show_message(INTRO, title="Start here")
+        self.add_class("-empty")
+        self.probe_machine()
+        if self._pending is not None:
+            spec, host = self._pending
+            self._pending = None
+            self.use_model(spec, host)
+
+    # ------------------------------------------------------------------ entry points
+
+    def use_model(self, spec: str, host: str | None = None) -> None:
+        """Plan `spec` (what the model field accepts); `host` is the Ollama host for `ollama:` names."""
+        if not self.is_mounted:
+            self._pending = (spec, host)
+            return
+        self.ollama_host = host
+        self.query_one(PlanInputsBar).set_model_text(spec)
+        self._load(spec)
+
+    def _load(self, spec: str) -> None:
+        self.model_number += 1
+        self.query_one("#plan-box").border_title = Text(f"Reading {spec.strip() or '…'}…")
+        self.add_class("-loading")
+        self.load_model(self.model_number, spec, self.ollama_host)
+
+    def replan(self) -> None:
+        """Plan again with the current model, inputs and machine (a no-op until all three are there)."""
+        if self.model is None or (self.choices.cards is None and self.info is None):
+            return
+        self.plan_number += 1
+        self.compute_plan(PlanRequest(self.plan_number, self.model, self.choices, self.info, self.sample))
+
+    # ------------------------------------------------------------------ messages
+
+    @on(PlanInputsBar.ModelSubmitted)
+    def model_submitted(self, message: PlanInputsBar.ModelSubmitted) -> None:
+        if message.text.strip():
+            self._load(message.text)
+            self.query_one(PlanTable).focus()
+
+    @on(PlanInputsBar.Changed)
+    def inputs_changed(self, message: PlanInputsBar.Changed) -> None:
+        self.choices = message.choices
+        self.replan()
+
+    @on(PlanInputsBar.Problem)
+    def inputs_problem(self, message: PlanInputsBar.Problem) -> None:
+        self.query_one("#plan-problem", LiveText).show(message.text)
+        self.set_class(bool(message.text), "-problem")
+
+    @on(FieldInput.Left)
+    def field_left(self) -> None:
+        self.query_one(PlanTable).focus()
+
+    @on(MachineProbed)
+    def machine_probed(self, message: MachineProbed) -> None:
+        self.info, self.sample = message.info, message.sample
+        self.replan()
+
+    @on(ModelLoaded)
+    def model_loaded(self, message: ModelLoaded) -> None:
+        if message.number != self.model_number:
+            return
+        self.remove_class("-loading")
+        self.model = message.model
+        stored = (message.model.facts.file_type or "").upper()
+        # A file or an Ollama model starts on the quant it is stored in; a catalog or HF model is
+        # stored in 16 bits, which is rarely the question, so it starts on the usual Q4_K_M.
+        self.preferred = stored if stored and message.model.kind in ("gguf", "ollama") else DEFAULT_QUANT
+        self.query_one(PlanTable).move_cursor(row=0)
+        self.query_one(PlanTable).plan = None  # the cursor goes to `preferred`, not the old model's row
+        self.replan()
+
+    @on(ModelLoadFailed)
+    def model_failed(self, message: ModelLoadFailed) -> None:
+        if message.number != self.model_number:
+            return
+        self.remove_class("-loading")
+        self.model = None
+        self.plan = None
+        self._fail(message.sentence, title=message.spec.strip())
+        self.query_one(PlanDetail).show_message(
+            "Pick another model with m, or press i to edit the one above.", title="No plan")
+
+    @on(PlanComputed)
+    def plan_computed(self, message: PlanComputed) -> None:
+        if message.request.number != self.plan_number or self.model is None:
+            return
+        self.plan = message.plan
+        self.remove_class("-failed", "-empty")
+        table = self.query_one(PlanTable)
+        table.show_plan(message.plan, prefer=self.preferred)
+        self.preferred = None
+        box = self.query_one("#plan-box")
+        box.border_title = Text(model_summary(self.model, short=True))
+        box.border_subtitle = Text(machine_summary(message.plan.inputs.machine, format_bytes))
+        self._show_selected()
+
+    @on(PlanFailed)
+    def plan_failed(self, message: PlanFailed) -> None:
+        if message.request.number != self.plan_number:
+            return
+        self.plan = None
+        self._fail(message.sentence, title=model_summary(message.request.model, short=True))
+        self.query_one(PlanDetail).show_message("Change the input above that the sentence names.",
+                                                title="No plan")
+
+    @on(DataTable.RowHighlighted, "#plan-table")
+    def row_highlighted(self) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowSelected, "#plan-table")
+    def row_selected(self) -> None:
+        self.query_one(PlanDetail).focus()
+
+    # ------------------------------------------------------------------ actions
+
+    def action_pick_model(self) -> None:
+        items = [PickItem(e.name, e.name, _catalog_detail(e)) for e in catalog.entries()]
+        host = select_host(self.settings, self.ollama_host)
+        self.app.push_screen(
+            PickerScreen("Model: catalog, then Ollama", items, more=lambda: self._ollama_items(host.name),
+                         more_label=f"Asking Ollama at {host.url} for its models…"),
+            self._model_picked)
+
+    async def _ollama_items(self, host_name: str) -> list[PickItem]:
+        host = select_host(self.settings, host_name)
+        async with self.services.ollama(host) as client:
+            models = await client.list_models()
+        return [PickItem(OLLAMA_PREFIX + m.name, m.name,
+                         f"Ollama {host.name} · {m.details.quantization_level or '?'} · "
+                         f"{format_model_size(m.size)}") for m in models]
+
+    def _model_picked(self, value: str | None) -> None:
+        if value:
+            self.use_model(value, self.ollama_host)
+
+    def action_edit_model(self) -> None:
+        self.query_one("#plan-model", Input).focus()
+
+    def action_pick_machine(self) -> None:
+        live = machine_summary(self.plan.inputs.machine, format_bytes) \
+            if self.plan is not None and self.choices.cards is None else "the GPUs and RAM the probe sees"
+        items = [PickItem(THIS_MACHINE, "This machine", live),
+                 PickItem(FREE_NOW, "This machine, memory free now", "what other programs leave free"),
+                 PickItem("cpu", "No GPU", "CPU and RAM only")]
+        items += [PickItem(c.name, c.name, f"{c.memory_gib:g} GiB · {format_rate(c.bandwidth)}")
+                  for c in CARDS]
+        self.app.push_screen(PickerScreen("Machine (RAM is its own field)", items), self._machine_picked)
+
+    def _machine_picked(self, value: str | None) -> None:
+        if value:
+            self.query_one(PlanInputsBar).set_machine_text(value)
+
+    def action_ctx(self, step: int) -> None:
+        bar = self.query_one(PlanInputsBar)
+        bar.set_ctx(next_ctx_preset(bar.choices.ctx, step))
+
+    def action_cycle(self, name: str) -> None:
+        options = {"kv": KV_TYPES, "fa": FLASH_ATTN, "runtime": RUNTIMES}[name]
+        key = {"kv": "kv_type", "fa": "flash_attn", "runtime": "runtime"}[name]
+        bar = self.query_one(PlanInputsBar)
+        current = getattr(bar.choices, key)
+        bar.set_select(name, options[(options.index(current) + 1) % len(options)])
+
+    def action_copy_command(self) -> None:
+        row, model = self._selected()
+        if row is None or model is None or self.plan is None:
+            return
+        command = llama_server_command(self.plan, row, model)
+        if command is None:
+            self.notify(f"{row.quant} does not fit this machine, so there is no command to run it.",
+                        severity="warning")
+            return
+        self.app.copy_to_clipboard(command)
+        self.notify(TMUX_HINT, title="Copied the llama-server command", markup=False)
+
+    def action_copy_ollama(self) -> None:
+        row, model = self._selected()
+        if row is None or model is None or self.plan is None:
+            return
+        lines = ollama_lines(self.plan, row, model)
+        if lines is None:
+            self.notify(f"{row.quant} does not fit this machine, so there are no settings to run it.",
+                        severity="warning")
+            return
+        self.app.copy_to_clipboard("# environment of `ollama serve`\n" + lines[0] + "\n\n# Modelfile\n"
+                                   + "\n".join(lines[1:]) + "\n")
+        self.notify(TMUX_HINT, title="Copied the Ollama settings", markup=False)
+
+    def action_quantize(self) -> None:
+        row, model = self._selected()
+        if row is None or model is None:
+            return
+        if model.pipeline_source is None:
+            self.notify(f"{model.label} comes from Ollama, which keeps no checkpoint to quantize again; plan "
+                        "its Hugging Face repo or catalog entry and press p there.", severity="warning")
+            return
+        opener = getattr(self.app, "open_pipeline", None)
+        if not callable(opener):
+            self.notify("The pipeline screen arrives with issue #6.", title="Quantize", markup=False)
+            return
+        opener(model.pipeline_source, row.quant)
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.query_one(PlanDetail))
+
+    def action_reprobe(self) -> None:
+        self.probe_machine()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("copy_command", "copy_ollama", "quantize", "zoom"):
+            return self.plan is not None  # greyed out until there is a row to act on
+        return True
+
+    # ------------------------------------------------------------------ helpers
+
+    def _selected(self) -> tuple[QuantRow | None, PlannedModel | None]:
+        row = self.query_one(PlanTable).selected
+        if row is None:
+            self.notify("No quantization is highlighted.")
+        return row, self.model
+
+    def _show_selected(self) -> None:
+        row = self.query_one(PlanTable).selected
+        if row is not None and self.plan is not None and self.model is not None:
+            self.query_one(PlanDetail).show_row(self.plan, row, self.model)
+        self.refresh_bindings()
+
+    def _fail(self, sentence: str, *, title: str) -> None:
+        self.add_class("-failed")
+        self.remove_class("-empty")
+        self.query_one(PlanTable).clear_plan()
+        box = self.query_one("#plan-box")
+        box.border_title = Text(title)
+        box.border_subtitle = Text("")
+        self.query_one("#plan-error", LiveText).show(sentence)
+        self.refresh_bindings()
+
+
+def _catalog_detail(entry: catalog.CatalogEntry) -> str:
+    params = format_params(int(entry.published_params))
+    if entry.published_active_params:
+        params += f" ({format_params(int(entry.published_active_params))} active)"
+    aliases = ", ".join(entry.aliases)
+    return " · ".join(p for p in (params, entry.family, aliases) if p)

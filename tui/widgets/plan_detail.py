@@ -1,0 +1,98 @@
+"""The selected quantization in full: where it runs and why, memory per device, the commands, notices.
+
+The sentences, the breakdown and both commands come from core.plan_report,
+exactly what `llamadeck plan --quant Q` prints. The pane also stands in for
+the whole plan when there is none yet or a lookup failed: `show_message`
+puts the sentence here (`-error` colours it), and the screen keeps working.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.models import Plan, QuantRow
+from core.plan_report import VERDICTS, breakdown, explain, llama_server_command, ollama_lines, quality
+from core.plan_source import PlannedModel
+from tui.widgets.plan_table import VERDICT_STYLES
+from tui.widgets.units import format_bytes
+
+HEADINGS = ("weights", "KV", "compute", "output", "overhead", "total", "of")
+
+
+def _heading(title: str) -> Text:
+    return Text(title, style="bold underline")
+
+
+def memory_table(row: QuantRow) -> Table:
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    table.add_column("Memory", no_wrap=True)
+    for h in HEADINGS:
+        table.add_column(h, justify="right", no_wrap=True)
+    for name, *values in breakdown(row.memory):
+        over = values[-2] > values[-1]  # total > what the device can hold
+        cells = [Text(format_bytes(v), style="bold red" if over and i == len(values) - 2 else "")
+                 for i, v in enumerate(values)]
+        table.add_row(Text(name), *cells)
+    return table
+
+
+def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel) -> RenderableType:
+    head = Text()
+    head.append(row.quant, style="bold")
+    head.append("  ")
+    head.append(VERDICTS[row.placement], style=VERDICT_STYLES[row.placement])
+    head.append(f"  ·  file {format_bytes(row.file_size)}  ·  {row.bits_per_weight:.2f} bits/weight  ·  ")
+    head.append(f"quality {quality(row)} ppl ({row.quality})" if row.ppl_delta is not None else row.quality)
+    if model.kind in ("gguf", "ollama") and (model.facts.file_type or "").upper() == row.quant:
+        head.append(f"  ·  this is how {model.label} is stored", style="italic")
+    parts: list[RenderableType] = [head, Text("\n".join(explain(plan, row, format_bytes)))]
+    parts += [Text(""), memory_table(row)]
+    command = llama_server_command(plan, row, model)
+    if command is not None:
+        parts += [Text(""), _heading("llama-server"), Text(command, style="bold")]
+        lines = ollama_lines(plan, row, model) or []
+        runtime = plan.inputs.settings.runtime
+        note = "" if runtime == "ollama" else \
+            f" (memory planned for {runtime}; r plans for Ollama's defaults)"
+        parts += [Text(""), _heading("Ollama") + Text(note, style="dim"),
+                  Text("server:    ", style="dim") + Text(lines[0] if lines else "")]
+        parts += [Text("Modelfile: " if i == 0 else "           ", style="dim") + Text(line)
+                  for i, line in enumerate(lines[1:])]
+    notices = (*row.notices, *plan.notices)
+    if notices:
+        parts += [Text(""), _heading("Notices"), Text("\n".join(f"! {n}" for n in notices))]
+    return Group(*parts)
+
+
+class PlanDetail(VerticalScroll):
+    """Scrollable: focus it (Enter on a row) and use the arrow keys."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.row: QuantRow | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="plan-detail-body", markup=False)
+
+    def show_row(self, plan: Plan, row: QuantRow, model: PlannedModel) -> None:
+        same = self.row is not None and self.row.quant == row.quant
+        self.row = row
+        self.border_title = Text(f"{row.quant} on {plan.inputs.machine.name or 'this machine'}")
+        self.remove_class("-message", "-error")
+        self.query_one("#plan-detail-body", Static).update(detail_renderable(plan, row, model))
+        if not same:
+            self.scroll_home(animate=False)
+
+    def show_message(self, text: str, *, title: str = "Details", error: bool = False) -> None:
+        self.row = None
+        self.border_title = Text(title)
+        self.add_class("-message")
+        self.set_class(error, "-error")
+        self.query_one("#plan-detail-body", Static).update(Text(text))
+        self.scroll_home(animate=False)
+

@@ -1,0 +1,233 @@
+"""The planner's inputs on two lines: model, machine, RAM; context, KV type, flash attention, runtime, slots.
+
+Each field is validated as it is typed with the same parsers the CLI uses
+(core.plan_report), so `8k` means 8192 on both. A field that does not parse
+is marked `-invalid` and its sentence goes up in `Problem`; the last good
+value stays in force, so a half-typed "409" never wipes a plan off screen.
+The model is only looked up on Enter: a lookup may read a 100 GB file's
+header or ask a server, which is not something to do per keystroke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select
+
+from core import catalog
+from core.cards import CARDS
+from core.errors import LlamadeckError, PlannerError
+from core.machine_spec import hypothetical_spec
+from core.plan_report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, format_ctx, parse_ctx
+
+THIS_MACHINE = "this machine"
+FREE_NOW = "free now"
+LIVE = {"": THIS_MACHINE, "this": THIS_MACHINE, THIS_MACHINE: THIS_MACHINE, "free": FREE_NOW,
+        FREE_NOW: FREE_NOW, "this machine, free now": FREE_NOW}
+DEFAULT_RAM_GB = 64.0
+
+
+@dataclass(frozen=True)
+class PlanChoices:
+    """What the inputs say now; `cards` is None for the live machine."""
+
+    ctx: int = 8192
+    kv_type: str = "f16"
+    flash_attn: str = "auto"
+    runtime: str = "llama-server"
+    parallel: int | None = None
+    cards: tuple[str, ...] | None = None
+    free_now: bool = False
+    ram_gb: float = DEFAULT_RAM_GB
+
+
+def machine_choice(text: str) -> tuple[tuple[str, ...] | None, bool]:
+    """(cards or None for this machine, plan with the memory free now)."""
+    live = LIVE.get(text.strip().lower())
+    if live is not None:
+        return None, live == FREE_NOW
+    return card_list(text), False
+
+
+def _ram(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise PlannerError(f"{text!r} is not a RAM size in GB.") from None
+    if not 0 < value <= 1 << 20:
+        raise PlannerError("RAM must be more than 0 GB.")
+    return value
+
+
+def _parallel(text: str) -> int | None:
+    if not text.strip() or text.strip().lower() == "auto":
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise PlannerError(f"{text!r} is not a number of parallel slots.")
+    return int(text)
+
+
+class FieldInput(Input):
+    """An input that gives the focus back to the plan table on Escape."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", "Back to the table", show=False)]
+
+    class Left(Message):
+        pass
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left())
+
+
+class PlanInputsBar(Widget):
+    """Posts `Changed` (new choices), `ModelSubmitted` (Enter in the model field), `Problem` (bad text)."""
+
+    DEFAULT_CSS = """
+    PlanInputsBar { height: auto; }
+    PlanInputsBar Horizontal { height: 1; }
+    PlanInputsBar Label { padding: 0 1 0 1; color: $text-muted; }
+    PlanInputsBar Input.-invalid { color: $text-error; }
+    """
+
+    class Changed(Message):
+        def __init__(self, choices: PlanChoices) -> None:
+            super().__init__()
+            self.choices = choices
+
+    class ModelSubmitted(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Problem(Message):
+        """`text` is the sentence for the field that does not parse, or "" when every field is fine."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.choices = PlanChoices()
+        self._problems: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        models = SuggestFromList([e.name for e in catalog.entries()] + catalog.names(), case_sensitive=False)
+        machines = SuggestFromList([THIS_MACHINE, FREE_NOW, "cpu", *(c.name for c in CARDS)],
+                                   case_sensitive=False)
+        with Horizontal(id="plan-line1"):
+            yield Label("Model")
+            yield FieldInput(placeholder="catalog name, .gguf, HF folder or org/repo, ollama:NAME",
+                             id="plan-model", suggester=models, compact=True)
+            yield Label("Machine")
+            yield FieldInput(THIS_MACHINE, id="plan-machine", suggester=machines, compact=True,
+                             tooltip="this machine, free now, cpu, 4090, 2x 3090, 4060 Ti 16GB + 3060")
+            yield Label("RAM")
+            yield FieldInput(f"{DEFAULT_RAM_GB:g}", id="plan-ram", compact=True, restrict=r"[0-9.]*",
+                             tooltip="GB of system RAM of the hypothetical machine")
+        with Horizontal(id="plan-line2"):
+            yield Label("Ctx")
+            yield FieldInput(format_ctx(self.choices.ctx), id="plan-ctx", compact=True,
+                             tooltip="tokens: 8192, 8k, 32k, 128k")
+            yield Label("KV")
+            yield Select([(k, k) for k in KV_TYPES], value="f16", allow_blank=False, compact=True,
+                         id="plan-kv")
+            yield Label("FA")
+            yield Select([(f, f) for f in FLASH_ATTN], value="auto", allow_blank=False, compact=True,
+                         id="plan-fa")
+            yield Label("Runtime")
+            yield Select([(r, r) for r in RUNTIMES], value="llama-server", allow_blank=False, compact=True,
+                         id="plan-runtime")
+            yield Label("Slots")
+            yield FieldInput("", placeholder="auto", id="plan-parallel", compact=True, restrict=r"[0-9a-z]*",
+                             tooltip="parallel sequences: -np for llama-server, OLLAMA_NUM_PARALLEL")
+
+    def on_mount(self) -> None:
+        self.query_one("#plan-ram", Input).disabled = True
+
+    # ------------------------------------------------------------------ setters (keys on the screen)
+
+    def set_model_text(self, text: str) -> None:
+        field = self.query_one("#plan-model", Input)
+        with field.prevent(Input.Changed):
+            field.value = text
+        field.cursor_position = len(text)
+
+    def set_ctx(self, ctx: int) -> None:
+        self.query_one("#plan-ctx", Input).value = format_ctx(ctx)  # Input.Changed applies it
+
+    def set_machine_text(self, text: str) -> None:
+        self.query_one("#plan-machine", Input).value = text
+
+    def set_select(self, name: str, value: str) -> None:
+        self.query_one(f"#plan-{name}", Select).value = value  # Select.Changed applies it
+
+    # ------------------------------------------------------------------ events
+
+    @on(Input.Submitted, "#plan-model")
+    def _model_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.ModelSubmitted(event.value))
+
+    @on(Input.Changed)
+    def _field_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        field = event.input.id or ""
+        if field == "plan-model":
+            return
+        try:
+            choices = self._parse(field, event.value)
+        except LlamadeckError as exc:
+            self._problems[field] = exc.message
+            event.input.add_class("-invalid")
+        else:
+            self._problems.pop(field, None)
+            event.input.remove_class("-invalid")
+            if choices != self.choices:
+                self.choices = choices
+                self.post_message(self.Changed(choices))
+        self.post_message(self.Problem(next(iter(self._problems.values()), "")))
+
+    def _parse(self, field: str, value: str) -> PlanChoices:
+        c = self.choices
+        if field == "plan-ctx":
+            return replace(c, ctx=parse_ctx(value))
+        if field == "plan-ram":
+            return replace(c, ram_gb=_ram(value))
+        if field == "plan-parallel":
+            return replace(c, parallel=_parallel(value))
+        if field == "plan-machine":
+            cards, free = machine_choice(value)
+            if cards is not None:
+                hypothetical_spec(cards, c.ram_gb)  # an unknown card is a sentence now, not at plan time
+            self.query_one("#plan-ram", Input).disabled = cards is None
+            return replace(c, cards=cards, free_now=free)
+        return c
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = event.value
+        if not isinstance(value, str):
+            return
+        c = self.choices
+        name = (event.select.id or "").removeprefix("plan-")
+        if name == "kv":
+            choices = replace(c, kv_type=value)
+        elif name == "fa":
+            choices = replace(c, flash_attn=value)
+        elif name == "runtime":
+            choices = replace(c, runtime=value)
+        else:
+            return
+        if choices != c:
+            self.choices = choices
+            self.post_message(self.Changed(choices))

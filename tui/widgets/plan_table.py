@@ -1,0 +1,84 @@
+"""One row per quantization: where it runs (coloured by verdict), speed, memory per device, size, quality.
+
+Columns come from core.plan_report in priority order, so at 80 columns the
+verdict, speed and memory are on screen and the rest is a scroll to the
+right. A new plan for the same model and machine rewrites only the cells
+that changed, so the cursor, the scroll position and the highlight stay put
+while the user steps through contexts and KV types.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from core.models import Plan, QuantRow
+from core.plan_report import cells, columns
+from tui.widgets.units import format_bytes
+
+# The verdict is also in the words ("GPU", "-ngl 43/81", "CPU", "won't fit"); colour only repeats it.
+VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold dark_orange",
+                  "none": "bold red"}
+LEFT_COLUMNS = 2  # Quant and Runs on; numbers are right-aligned
+
+
+def styled_cells(row: QuantRow) -> list[Text]:
+    texts = []
+    for i, cell in enumerate(cells(row, format_bytes)):
+        if i == 1:
+            style = VERDICT_STYLES[row.placement]
+        else:
+            style = "dim" if row.placement == "none" and i > 1 else ""
+        texts.append(Text(cell, style=style, justify="left" if i < LEFT_COLUMNS else "right"))
+    return texts
+
+
+class PlanTable(DataTable[Text]):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.plan: Plan | None = None
+        self._columns: list[str] = []
+        self._shown: dict[str, list[Text]] = {}
+
+    @property
+    def selected(self) -> QuantRow | None:
+        """The row under the cursor."""
+        if self.plan is None or not self.plan.rows or not 0 <= self.cursor_row < len(self.plan.rows):
+            return None
+        return self.plan.rows[self.cursor_row]
+
+    def show_plan(self, plan: Plan, prefer: str | None = None) -> None:
+        """Show `plan`, keeping the cursor on the same quant (or `prefer` the first time)."""
+        keep = self.selected.quant if self.selected is not None else prefer
+        titles = columns(plan)
+        rows = {r.quant: styled_cells(r) for r in plan.rows}
+        same_shape = titles == self._columns and list(rows) == list(self._shown)
+        self.plan = plan
+        if same_shape:
+            for quant, new in rows.items():
+                for col, (old, text) in enumerate(zip(self._shown[quant], new, strict=True)):
+                    if (old.plain, old.style) != (text.plain, text.style):
+                        self.update_cell(quant, titles[col], text)
+        else:
+            scroll_x = self.scroll_x
+            self.clear(columns=True)
+            for i, title in enumerate(titles):
+                self.add_column(Text(title, justify="left" if i < LEFT_COLUMNS else "right"), key=title)
+            for quant, texts in rows.items():
+                self.add_row(*texts, key=quant)
+            self._columns = titles
+            self.scroll_x = scroll_x
+        self._shown = rows
+        quants = list(rows)
+        if keep in quants:
+            target = quants.index(keep)
+            if target != self.cursor_row:
+                self.move_cursor(row=target, animate=False)
+        elif quants:
+            self.move_cursor(row=0, animate=False)
+
+    def clear_plan(self) -> None:
+        self.plan = None
+        self._columns = []
+        self._shown = {}
+        self.clear(columns=True)
