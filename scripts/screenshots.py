@@ -19,6 +19,14 @@ before the picture is taken. The hostname is fixed to `gpu-box` and the
 model folders live in a temporary directory, so nothing about the user who
 runs this ends up in the SVG. The PID of the runner and this machine's
 CPU/RAM readings do change from run to run.
+
+The model browser is shot against the fake Ollama server from
+`tests/fakes/fake_ollama.py` holding a realistic store (sizes, parameter
+counts and architecture numbers as the real library models report them),
+with two models loaded the way `ollama ps` would show them on a 24 GiB card:
+qwen3:8b entirely on the GPU, gemma3:27b split between CPU and GPU. It
+listens on 127.0.0.1:11434 when that port is free, so the header shows
+Ollama's usual address. Model ages are relative to the moment of the shot.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import tempfile
 import time
 import types
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -39,13 +48,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import hardware  # noqa: E402
-from core.config import Settings  # noqa: E402
+from core.config import HostConfig, Settings  # noqa: E402
 from core.hardware import HardwareProbe  # noqa: E402
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB  # noqa: E402
+from tests.fakes.fake_ollama import FakeOllama  # noqa: E402
+from tests.fakes.fake_ollama_models import FakeModel, demo_models  # noqa: E402
 from tests.tui.conftest import start_fake_runner, stop  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.screens.dashboard import HISTORY_S, DashboardScreen  # noqa: E402
+from tui.screens.models import ModelsScreen  # noqa: E402
 from tui.services import Services  # noqa: E402
+from tui.widgets.model_details import ModelDetailsPane  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (100, 30)
@@ -134,8 +147,83 @@ async def shoot_dashboard(workdir: Path) -> str:
         stop(runner_process)
 
 
+# name, size, family/arch, params, quant, n_params, ctx, embd, layers, heads, kv heads, capabilities, age
+STORE = [
+    ("deepseek-r1:14b", 8_988_112_040, "qwen2", "14.8B", "Q4_K_M", 14_770_033_664, 131072, 5120, 48, 40, 8,
+     ["completion", "thinking"], timedelta(hours=2)),
+    ("llama3.1:8b", 4_920_753_328, "llama", "8.0B", "Q4_K_M", 8_030_261_248, 131072, 4096, 32, 32, 8,
+     ["completion", "tools"], timedelta(days=12)),
+    ("gemma3:27b", 17_396_936_230, "gemma3", "27.4B", "Q4_K_M", 27_432_406_640, 131072, 5376, 62, 32, 16,
+     ["completion", "vision"], timedelta(days=6)),
+    ("qwen2.5-coder:7b", 4_683_087_332, "qwen2", "7.6B", "Q4_K_M", 7_615_616_512, 32768, 3584, 28, 28, 4,
+     ["completion", "tools", "insert"], timedelta(days=21)),
+    ("mistral-small3.2:24b", 15_177_841_434, "mistral3", "24.0B", "Q4_K_M", 24_011_361_280, 131072, 5120, 40,
+     32, 8, ["completion", "tools", "vision"], timedelta(days=30)),
+]
+
+
+def model_store() -> list[FakeModel]:
+    """The demo store (qwen3:8b, llama3.2, deepseek-r1:7b, nomic-embed-text) plus common bigger models."""
+    now = datetime.now(UTC)
+    models = demo_models()
+    for name, size, family, params, quant, n, ctx, embd, layers, heads, kv, caps, age in STORE:
+        models.append(FakeModel(
+            name=name, size=size, family=family, architecture=family, parameter_size=params,
+            quantization_level=quant, parameter_count=n, context_length=ctx, embedding_length=embd,
+            block_count=layers, head_count=heads, head_count_kv=kv, capabilities=caps, modified_at=now - age,
+        ))
+    return models
+
+
+def fake_ollama_server(workdir: Path) -> FakeOllama:
+    for port in (11434, 0):
+        fake = FakeOllama(port=port, blob_dir=workdir / "blobs")
+        try:
+            return fake.start()
+        except OSError:  # a real Ollama (or anything) holds 11434
+            continue
+    raise RuntimeError("unreachable: port 0 always binds")
+
+
+async def shoot_models(workdir: Path) -> str:
+    (workdir / "blobs").mkdir()
+    fake = fake_ollama_server(workdir)
+    try:
+        for model in model_store():
+            fake.add_model(model)
+        fake.set_running("qwen3:8b", size=6_358_000_000, size_vram=6_358_000_000, context_length=8192,
+                         expires_in=290)
+        fake.set_running("gemma3:27b", size=21_430_000_000, size_vram=16_501_100_000, context_length=8192,
+                         expires_in=-1)
+        models = workdir / "ollama-models"
+        models.mkdir()
+        settings = Settings(ollama_models_dir=models, hf_cache_dir=workdir / "hf-cache",
+                            hosts=(HostConfig(name="local", url=fake.url),), default_host="local")
+        probe = HardwareProbe.from_settings(settings, nvml=FakeNvml([FakeGpu(memory_used=23 * GiB)]))
+        app = make_app(settings, Services(hardware=probe))
+        with mock.patch("socket.gethostname", return_value=HOSTNAME):
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("2")
+                screen = app.screen
+                assert isinstance(screen, ModelsScreen)
+                deadline = time.monotonic() + 60
+                while not (screen.table.select("qwen3:8b") and len(screen.running) == 2) \
+                        and time.monotonic() < deadline:
+                    await pilot.pause(0.1)
+                details = screen.query_one(ModelDetailsPane)
+                while details.info is None or details.info.name != "qwen3:8b":
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the details of qwen3:8b never arrived")
+                    await pilot.pause(0.1)
+                await pilot.pause(0.3)
+                return app.export_screenshot(title="llamadeck")
+    finally:
+        fake.close()
+
+
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
+    "models": shoot_models,
 }
 
 
