@@ -264,3 +264,17 @@ async def test_the_planner_hand_off_is_announced_until_the_planner_exists(
         # Until the planner screen (issue #4) exists, the key says so instead of doing nothing.
         assert app.screen is screen
         assert any("planner arrives with issue #4" in n and "qwen3:8b" in n for n in notes(app))
+
+
+async def test_a_wide_terminal_puts_the_details_beside_the_list(
+        settings: Settings, fake_ollama: FakeOllama) -> None:
+    fake_ollama.set_running("qwen3:8b")
+    app = models_app(settings, fake_ollama)
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = await open_browser(pilot)
+        await wait_for(pilot, lambda: bool(running_panel(screen).running))
+        assert screen.has_class("-wide")
+        lines = screen_text(app).splitlines()
+        row = next(line for line in lines if "qwen3:8b" in line and "5.2 GB" in line)
+        assert "Context" in row and "40,960" in row  # a list row and a details line share the screen row
+        assert "100% GPU" in screen_text(app)

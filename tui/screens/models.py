@@ -77,7 +77,7 @@ def ollama_hosts(settings: Settings) -> tuple[HostConfig, ...]:
 
 class ModelsScreen(ModelActions):
     AUTO_FOCUS = "#models-table"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -60,10 +60,11 @@ def capabilities_text(capabilities: tuple[str, ...]) -> Text:
 
 def facts_table(info: ShowInfo) -> Table:
     table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(no_wrap=True)
+    # Labels keep their width; values give way (with an ellipsis) in a narrow pane.
+    table.add_column(style="bold", no_wrap=True, min_width=len("Architecture"))
+    table.add_column(no_wrap=True, overflow="ellipsis")
+    table.add_column(style="bold", no_wrap=True, min_width=len("Parameters"))
+    table.add_column(no_wrap=True, overflow="ellipsis")
     d = info.details
     quant = " · ".join(p for p in (d.quantization_level, d.format) if p) or "n/a"
     table.add_row("Architecture", info.architecture or "n/a", "Parameters", _parameters(info))
