@@ -31,7 +31,7 @@ from core.chat import ChatBackend
 from core.chat_session import ChatSession, ReplyStream
 from core.chat_stats import context_warning
 from core.config import HostConfig, Settings
-from core.errors import LlamadeckError, OllamaError
+from core.errors import LlamadeckError, ModelNotFound, OllamaError
 from core.history import HistoryStore
 from core.models import ChatOptions, ShowInfo, StoredMessage, StreamDone, StreamFailed
 from core.ollama import OllamaClient
@@ -77,9 +77,10 @@ class ModelsFailed(Message):
 
 
 class ModelDescribed(Message):
-    def __init__(self, info: ShowInfo) -> None:
+    def __init__(self, info: ShowInfo, contexts: dict[str, int]) -> None:
         super().__init__()
         self.info = info
+        self.contexts = contexts  # loaded models' context lengths (/api/ps)
 
 
 class ChatScreen(Screen[None]):
@@ -178,10 +179,17 @@ class ChatScreen(Screen[None]):
     @property
     def context_length(self) -> int | None:
         """What the server runs the model with: the chat's num_ctx, else /api/ps, else the trained length."""
+        return self.known_context or self.trained_context
+
+    @property
+    def known_context(self) -> int | None:
+        """The context the server really uses, when known (num_ctx, or the loaded model's in /api/ps)."""
         if self.options.num_ctx:
             return self.options.num_ctx
-        if self.model and self.model in self.running_context:
-            return self.running_context[self.model]
+        return self.running_context.get(self.model or "")
+
+    @property
+    def trained_context(self) -> int | None:
         info = self.facts.get(self.model or "")
         return info.context_length if info is not None else None
 
@@ -192,8 +200,10 @@ class ChatScreen(Screen[None]):
                         else str(think)),
             f"history {self.options.history_limit or 'all'}",
         ]
-        if self.context_length:
-            parts.append(f"ctx {self.context_length:,}")
+        if self.known_context:
+            parts.append(f"ctx {self.known_context:,}")
+        elif self.trained_context:  # Ollama runs it with less unless num_ctx says otherwise
+            parts.append(f"ctx ≤{self.trained_context:,}")
         parts.append(self.host.name)
         self.query_one("#chat-facts", Static).update(Content(" · ".join(parts)))
         self.sub_title = self.session.info.title if self.session and self.session.info.title else ""
@@ -280,15 +290,21 @@ class ChatScreen(Screen[None]):
             return
         try:
             info = await self.client.show(name)
+            running = await self.client.running()
+        except ModelNotFound as err:
+            self.say(str(err))  # sending would fail the same way: say it now
+            return
         except OllamaError as err:
-            # Only a nicety (context length, <think> template) rides on this; the chat works without.
+            # Only niceties (context length, <think> template) ride on this; the chat works without.
             self.notify(str(err), title=f"Could not read {name}'s details", severity="warning", markup=False)
             return
-        self.post_message(ModelDescribed(info))
+        contexts = {r.name: r.context_length for r in running if r.context_length}
+        self.post_message(ModelDescribed(info, contexts))
 
     @on(ModelDescribed)
     def model_described(self, event: ModelDescribed) -> None:
         self.facts[event.info.name] = event.info
+        self.running_context.update(event.contexts)
         if self.session is not None and event.info.name == self.session.info.model:
             self.session.starts_in_thinking = template_opens_thinking(event.info.template)
         self.show_facts()
@@ -401,7 +417,7 @@ class ChatScreen(Screen[None]):
 
     @on(ChatInput.Refused)
     def refused(self, event: ChatInput.Refused) -> None:
-        self.notify(event.reason, title="Not pasted", severity="warning", markup=False, timeout=10)
+        self.say(f"Not pasted: {event.reason}")
 
     @work(exclusive=True, group="chat")
     async def stream_reply(self, view: ReplyView, start: Callable[[], ReplyStream], *,

@@ -105,14 +105,14 @@ class ChatOptionsScreen(ModalScreen[ChatSetup | None]):
                 with Grid(id="opt-grid"):
                     for name, label, _kind, _low, _high, example in NUMBER_FIELDS:
                         yield Label(label)
-                        yield Input(_text(getattr(opts, name)), placeholder=example.split(",")[0],
+                        yield Input(_text(getattr(opts, name)), placeholder=f"default (e.g. {example})",
                                     id=f"opt-{name}", compact=True)
                     yield Label("thinking")
                     yield Select([(label, i) for i, (label, _v) in enumerate(THINK_CHOICES)],
                                  value=next(i for i, (_l, v) in enumerate(THINK_CHOICES)
                                             if v == opts.think and type(v) is type(opts.think)),
                                  allow_blank=False, id="opt-think", compact=True)
-                yield Static("", id="opt-error")
+            yield Static("", id="opt-error")
             with Horizontal(id="options-buttons"):
                 yield Button("Apply", id="opt-apply", variant="primary", compact=True)
                 yield Button("Cancel", id="opt-cancel", compact=True)

@@ -57,13 +57,14 @@ class ChatInput(TextArea):
 
     # -- keys ---------------------------------------------------------------------
 
+    # Textual calls the handler of every class in the MRO, this one first:
+    # these only step in (prevent_default) where TextArea's must not run.
+
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self.post_message(self.Submitted(self.text))
-            return
-        await super()._on_key(event)
 
     def action_newline(self) -> None:
         start, end = self.selection
@@ -75,8 +76,6 @@ class ChatInput(TextArea):
             event.stop()
             event.prevent_default()
             self.post_message(self.Refused(too_long(size, self.max_chars)))
-            return
-        await super()._on_paste(event)
 
     # -- prompt history -------------------------------------------------------------
 
