@@ -207,3 +207,19 @@ async def test_a_tiny_terminal_does_not_break_the_screen(settings: Settings, tmp
         await ended(pilot, screen.jobs[1])
         assert "failed" in screen_text(app)
         assert screen.jobs[1].attempt == 2  # r queued it again, and it ran
+
+
+async def test_the_model_browser_opens_the_form_importing_into_its_server(
+        settings: Settings, fake_ollama: FakeOllama) -> None:
+    app = jobs_app(settings, ollama_url=fake_ollama.url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ModelsScreen")
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewJobDialog))
+        dialog = app.screen
+        assert isinstance(dialog, NewJobDialog)
+        assert dialog.query_one("#job-host", Select).value == "fake"
+        assert dialog.query_one("#job-source", Input).has_focus
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen))

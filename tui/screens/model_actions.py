@@ -213,6 +213,14 @@ class ModelActions(ModelWorkers):
         if model is not None:
             self._handoff("planner", model.name)
 
+    def action_convert(self) -> None:
+        """The other way in besides pull: the jobs screen's form, importing into this server."""
+        opener = getattr(self.app, "open_pipeline", None)
+        if callable(opener):
+            opener(None, None, self.host.name)
+        else:
+            self.say("This app has no jobs screen to convert a model with.", severity="warning")
+
     def _handoff(self, where: str, name: str) -> None:
         app = self.app
         if not isinstance(app, ModelHandoffs):

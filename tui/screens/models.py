@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header
+from textual.widgets import ContentSwitcher, Footer, Header
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
@@ -93,6 +93,8 @@ class ModelsScreen(ModelActions):
         Binding("L", "load_forever", "Load and keep loaded", group=ACT, tooltip="keep_alive -1"),
         Binding("u", "unload", "Unload from memory", group=ACT, tooltip="keep_alive 0"),
         Binding("f", "plan", "Plan", group=ACT, tooltip="Open the planner with this model: will it fit?"),
+        Binding("i", "convert", "Import from Hugging Face", group=ACT,
+                tooltip="Convert a checkpoint to GGUF and import it into this server (the jobs screen)"),
         Binding("x", "cancel_pull", "Cancel the pull", group=ACT, tooltip="Pulling again resumes"),
         Binding("h", "health", "Server health", group=SERVER,
                 tooltip="Reachable, who can reach it, models disk, GPU or CPU"),
@@ -236,9 +238,7 @@ class ModelsScreen(ModelActions):
         if not self._current(message):
             return
         table = self.table
-        if [(m.name, m.digest) for m in message.models] != [(m.name, m.digest) for m in table.models] \
-                or not self._listed_once:
-            table.show_models(message.models)
+        table.show_models(message.models)  # cheap even for 500 models; keeps the ages current
         if self.select_after_list is not None and table.select(self.select_after_list):
             self.select_after_list = None
         self._listed_once = True
@@ -292,15 +292,15 @@ class ModelsScreen(ModelActions):
         self._update_report()
         self._show_subtitle()
 
-    @on(DataTable.RowHighlighted, "#models-table")
-    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(ModelTable.Highlighted, "#models-table")
+    def highlighted(self, event: ModelTable.Highlighted) -> None:
         lower = self.query_one("#lower", ContentSwitcher)
         if lower.current == "pull" and self.pulling is None:
             self._switch_lower("details")
         self._show_highlighted()
 
-    @on(DataTable.RowSelected, "#models-table")
-    def selected(self, event: DataTable.RowSelected) -> None:
+    @on(ModelTable.Selected, "#models-table")
+    def selected(self, event: ModelTable.Selected) -> None:
         self.action_chat()
 
     @on(FilterInput.Changed, "#models-filter")
