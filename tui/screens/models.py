@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, DataTable, Footer, Header
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
@@ -238,7 +238,9 @@ class ModelsScreen(ModelActions):
         if not self._current(message):
             return
         table = self.table
-        table.show_models(message.models)  # cheap even for 500 models; keeps the ages current
+        if [(m.name, m.digest) for m in message.models] != [(m.name, m.digest) for m in table.models] \
+                or not self._listed_once:
+            table.show_models(message.models)
         if self.select_after_list is not None and table.select(self.select_after_list):
             self.select_after_list = None
         self._listed_once = True
@@ -292,15 +294,15 @@ class ModelsScreen(ModelActions):
         self._update_report()
         self._show_subtitle()
 
-    @on(ModelTable.Highlighted, "#models-table")
-    def highlighted(self, event: ModelTable.Highlighted) -> None:
+    @on(DataTable.RowHighlighted, "#models-table")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
         lower = self.query_one("#lower", ContentSwitcher)
         if lower.current == "pull" and self.pulling is None:
             self._switch_lower("details")
         self._show_highlighted()
 
-    @on(ModelTable.Selected, "#models-table")
-    def selected(self, event: ModelTable.Selected) -> None:
+    @on(DataTable.RowSelected, "#models-table")
+    def selected(self, event: DataTable.RowSelected) -> None:
         self.action_chat()
 
     @on(FilterInput.Changed, "#models-filter")
