@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.llamacpp import LlamaCppTools
@@ -140,26 +142,28 @@ def server_buffers(
     return parse_buffer_log(text)
 
 
+@dataclass(frozen=True)
+class BenchRun:
+    result: BenchResult
+    cpu_share: float  # CPU seconds llama-bench got per second of wall time, per thread
+
+
 def llama_bench(
     tools: LlamaCppTools, model: Path, *, n_gen: int = 64, threads: int = 2, repetitions: int = 5
-) -> BenchResult:
-    """Decode speed as llama-bench measures it (`-p 0 -n N`, CPU, weights repacked as usual)."""
-    cmd: list[str | Path] = [
-        tools.tool("llama-bench"),
-        "-m",
-        model,
-        "-p",
-        "0",
-        "-n",
-        str(n_gen),
-        "-t",
-        str(threads),
-        "-r",
-        str(repetitions),
-        "-o",
-        "json",
-    ]
+) -> BenchRun:
+    """Decode speed as llama-bench measures it (`-p 0 -n N`, CPU, weights repacked as usual).
+
+    `cpu_share` says how much of its cores llama-bench actually got: on a
+    shared machine a share well below 1 means the figure is the neighbours'.
+    """
+    cmd: list[str | Path] = [tools.tool("llama-bench"), "-m", model, "-p", "0", "-n", str(n_gen),
+                             "-t", str(threads), "-r", str(repetitions), "-o", "json"]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
     proc = _run(cmd, timeout=600)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"llama-bench failed ({proc.returncode}):\n{proc.stderr[-1500:]}")
-    return parse_llama_bench_json(proc.stdout)[0]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return BenchRun(parse_llama_bench_json(proc.stdout)[0], cpu / wall / threads)

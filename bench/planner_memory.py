@@ -183,14 +183,18 @@ def render(rows: list[Row]) -> str:
     return table(header, body, "llllrll" + "r" * 7 + "l")
 
 
+def _kv_matches(r: Row) -> bool:
+    """Equal to the precision llama.cpp printed: 2 decimals, or whole MiB rounded down."""
+    d = r.ours.kv_cache / MIB - r.real.kv
+    return 0 <= d < 1 if r.real.whole_mib else abs(d) <= 0.005 + 1e-9
+
+
 def summary(groups: dict[str, list[Row]], notes: dict[str, str]) -> str:
     body = []
     for key, rows in groups.items():
         worst = max(rows, key=lambda r: abs(r.err_pct))
         worst_compute = max(rows, key=lambda r: abs(r.ours.compute / MIB - r.real.compute))
-        kv_exact = sum(
-            1 for r in rows if 0 <= r.ours.kv_cache / MIB - r.real.kv < (1 if r.real.whole_mib else 0.01)
-        )
+        kv_exact = sum(1 for r in rows if _kv_matches(r))
         dc = worst_compute.ours.compute / MIB - worst_compute.real.compute
         body.append([
             key, notes.get(key.split(" ")[0], ""), len(rows), f"{kv_exact}/{len(rows)}",

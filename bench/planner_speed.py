@@ -1,6 +1,6 @@
 """Issue #4 targets: decode tokens/s vs llama-bench, a 70B plan table in <= 20 ms, facts in <= 50 ms.
 
-    .venv/bin/python -m bench.planner_speed [--runs 60] [--threads 2] [--no-llama-bench]
+    .venv/bin/python -m bench.planner_speed [--runs 60] [--threads 1] [--no-llama-bench]
 
 1. Decode speed. The planner's tokens/s for this machine (the live probe,
    RAM bandwidth measured here with the same thread count) against
@@ -8,7 +8,13 @@
    cache, so they test the fixed per-token cost rather than bandwidth; a
    hollow Qwen2.5-0.5B (1 GB in F16, zeros computed at full cost) is the
    bandwidth-bound case. No GPU is lent to this benchmark, so the GPU side
-   is not measured here.
+   is not measured here. One thread by default: on a small machine shared
+   with other work, llama.cpp's spinning thread barrier collapses as soon as
+   another process takes one of its cores (2 threads on 2 busy cores ran the
+   tiny model 5x slower than 1), which would measure the neighbours. The
+   "CPU share" column is the CPU time llama-bench got per thread per second
+   of wall time: well below 100 % means the machine was busy and the
+   measured figure is low by about that much.
 2. Planner speed: the full table (every default quant, placement, speed and
    the largest context on GPU per row) for 70B models, in-process, median
    of many runs. "New model" plans a fresh ModelFacts each run (the per-model
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench._hollow import hollow
@@ -59,48 +66,42 @@ def this_machine(threads: int) -> tuple[MachineSpec, float]:
     return spec_from_machine_info(info, bw), bw
 
 
-def decode_cases(tools: LlamaCppTools, work: Path) -> list[tuple[str, Path, ModelFacts, str]]:
-    """(label, file llama-bench runs, facts the planner plans from, quant)."""
-    cases = []
+def decode_cases(tools: LlamaCppTools, work: Path) -> list[tuple[str, Path, ModelFacts, str, int]]:
+    """(label, file llama-bench runs, facts the planner plans from, quant, repetitions)."""
     tiny = ensure_gguf(VARIANTS["tiny-llama"])
     tiny_facts = facts_from_gguf(tiny)
-    cases.append(("tiny-llama", tiny, tiny_facts, "F16"))
-    cases.append(
-        ("tiny-llama", quantize(tools, tiny, work / "tiny-Q4_K_M.gguf", "Q4_K_M"), tiny_facts, "Q4_K_M")
-    )
+    tiny_q4 = quantize(tools, tiny, work / "tiny-Q4_K_M.gguf", "Q4_K_M")
+    cases = [("tiny-llama", tiny, tiny_facts, "F16", 10), ("tiny-llama", tiny_q4, tiny_facts, "Q4_K_M", 10)]
     for name in ("tiny-llama-gqa-tied", "tiny-llama-odd"):
         path = ensure_gguf(VARIANTS[name])
-        cases.append((name, path, facts_from_gguf(path), "F16"))
+        cases.append((name, path, facts_from_gguf(path), "F16", 10))
     qwen = hollow("qwen2.5-0.5b", work)
     qwen_facts = facts_from_gguf(qwen)
-    cases.append(("qwen2.5-0.5b (hollow)", qwen, qwen_facts, "F16"))
-    cases.append(
-        ("qwen2.5-0.5b (hollow)", quantize(tools, qwen, work / "qwen-Q8_0.gguf", "Q8_0"), qwen_facts, "Q8_0")
-    )
+    qwen_q8 = quantize(tools, qwen, work / "qwen-Q8_0.gguf", "Q8_0")
+    cases += [("qwen2.5-0.5b (hollow)", qwen, qwen_facts, "F16", 3),
+              ("qwen2.5-0.5b (hollow)", qwen_q8, qwen_facts, "Q8_0", 3)]  # fmt: skip
     return cases
 
 
 def decode_table(tools: LlamaCppTools, machine: MachineSpec, threads: int, work: Path) -> str:
+    """Measured is the median of llama-bench's repetitions: on a shared machine the mean is dragged
+    down by the runs that lost their core, the median much less."""
     body = []
-    for label, path, facts, quant in decode_cases(tools, work):
+    for label, path, facts, quant, reps in decode_cases(tools, work):
         row = plan(facts, machine, ctx=N_GEN * 4, runtime="llama.cpp", quants=(quant,),
                    decode_depth=N_GEN // 2).rows[0]  # fmt: skip
-        measured = llama_bench(tools, path, n_gen=N_GEN, threads=threads, repetitions=5)
+        run = llama_bench(tools, path, n_gen=N_GEN, threads=threads, repetitions=reps)
+        measured = run.result
+        samples = measured.samples or (measured.mean_tps,)
+        median = statistics.median(samples)
         predicted = row.decode_tps or 0.0
-        body.append([label, quant, f"{row.file_size / 1024**2:,.1f}", row.placement,
-                     f"{predicted:,.1f}", f"{measured.mean_tps:,.1f} ± {measured.stddev_tps:,.1f}",
-                     f"{predicted / measured.mean_tps:.2f}"])  # fmt: skip
+        body.append([label, quant, f"{row.file_size / 1024**2:,.1f}", row.placement, f"{predicted:,.1f}",
+                     f"{median:,.1f}", f"{min(samples):,.1f} - {max(samples):,.1f}", len(samples),
+                     f"{run.cpu_share:.0%}", f"{predicted / median:.2f}"])  # fmt: skip
         print(f"decode {label} {quant}: done", file=sys.stderr, flush=True)
-    header = [
-        "model",
-        "quant",
-        "file MiB",
-        "placement",
-        "planner tok/s",
-        f"llama-bench tg{N_GEN} tok/s",
-        "planner / measured",
-    ]
-    return table(header, body, "llrlrrr")
+    header = ["model", "quant", "file MiB", "placement", "planner tok/s", f"llama-bench tg{N_GEN} median",
+              "range", "runs", "CPU share", "planner / measured"]  # fmt: skip
+    return table(header, body, "llrlrrrrrr")
 
 
 # --------------------------------------------------------------------------- planner speed
@@ -122,14 +123,28 @@ PLAN_CASES = (
 )
 
 
-def _median_ms(fn: Callable[[int], object], runs: int) -> tuple[float, float]:
-    times = []
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds per call: wall clock (median, p95) and this process's CPU time (median).
+
+    On a shared machine the wall clock includes the time other processes
+    held the core; the CPU time does not, so it is what the code costs.
+    """
+
+    median: float
+    p95: float
+    cpu: float
+
+
+def _time_calls(fn: Callable[[int], object], runs: int) -> Timing:
+    wall, cpu = [], []
     for i in range(runs):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn(i)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    wall.sort()
+    return Timing(statistics.median(wall), wall[max(0, int(len(wall) * 0.95) - 1)], statistics.median(cpu))
 
 
 def plan_table(runs: int) -> tuple[str, float]:
@@ -152,26 +167,18 @@ def plan_table(runs: int) -> tuple[str, float]:
         ) -> object:
             return plan(base, machine, ctx=contexts[i % len(contexts)], runtime=runtime)
 
-        cold, cold95 = _median_ms(new_model, runs)
-        warm, warm95 = _median_ms(replan, runs)
+        cold = _time_calls(new_model, runs)
+        warm = _time_calls(replan, runs)
         if model.endswith("70b"):
-            worst = max(worst, cold)
+            worst = max(worst, cold.median)
         q4 = first.row("Q4_K_M")
         body.append([model, mname, runtime, len(first.rows), f"{q4.placement}, {q4.n_gpu_layers} ngl",
-                     f"{cold:.1f}", f"{cold95:.1f}", f"{warm:.1f}", f"{warm95:.1f}"])  # fmt: skip
+                     f"{cold.median:.1f}", f"{cold.p95:.1f}", f"{cold.cpu:.1f}",
+                     f"{warm.median:.1f}", f"{warm.p95:.1f}", f"{warm.cpu:.1f}"])  # fmt: skip
         print(f"plan {model} {mname} {runtime}: done", file=sys.stderr, flush=True)
-    header = [
-        "model",
-        "machine",
-        "runtime",
-        "rows",
-        "Q4_K_M at 8k",
-        "new model median ms",
-        "p95",
-        "re-plan median ms",
-        "p95",
-    ]
-    return table(header, body, "llllrrrrr"), worst
+    header = ["model", "machine", "runtime", "rows", "Q4_K_M at 8k", "new model ms median", "p95", "CPU",
+              "re-plan ms median", "p95", "CPU"]  # fmt: skip
+    return table(header, body, "llllr" + "r" * 6), worst
 
 
 # --------------------------------------------------------------------------- facts from a header
@@ -187,20 +194,20 @@ def facts_table(rounds: int, work: Path) -> tuple[str, float]:
         def read(_i: int, path: Path = path) -> object:
             return facts_from_gguf(path)
 
-        median, p95 = _median_ms(read, rounds)
-        worst = max(worst, median)
+        timing = _time_calls(read, rounds)
+        worst = max(worst, timing.median)
         header_mib = path.stat().st_blocks * 512 / 1024**2
         body.append([name, f"{vocabulary[0]:,} / {vocabulary[1]:,}", f"{header_mib:.1f}", len(facts.tensors),
-                     f"{median:.1f}", f"{p95:.1f}"])  # fmt: skip
-    header = ["model", "tokens / merges", "header MiB", "tensors", "median ms", "p95 ms"]
-    return table(header, body, "lrrrrr"), worst
+                     f"{timing.median:.1f}", f"{timing.p95:.1f}", f"{timing.cpu:.1f}"])  # fmt: skip
+    header = ["model", "tokens / merges", "header MiB", "tensors", "median ms", "p95 ms", "CPU ms"]
+    return table(header, body, "lrrrrrr"), worst
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=60, help="plan() runs per configuration and kind")
     ap.add_argument("--rounds", type=int, default=20, help="facts_from_gguf calls per model")
-    ap.add_argument("--threads", type=int, default=2, help="llama-bench threads (and bandwidth test threads)")
+    ap.add_argument("--threads", type=int, default=1, help="llama-bench and RAM-bandwidth threads")
     ap.add_argument("--no-llama-bench", action="store_true")
     args = ap.parse_args()
     t0 = time.perf_counter()

@@ -84,7 +84,7 @@ _MODEL_BUF = re.compile(r"load_tensors:\s+(\S+) model buffer size\s*=\s*([\d.]+)
 _KV_SIZE = re.compile(r"llama_kv_cache: size\s*=\s*([\d.]+) MiB")
 _COMPUTE_BUF = re.compile(r"(\S+) compute buffer size\s*=\s*([\d.]+) MiB")
 _OUTPUT_BUF = re.compile(r"(\S+)\s+output buffer size\s*=\s*([\d.]+) MiB")
-_BREAKDOWN_HOST = re.compile(r"\|\s+- Host\s+\|\s+(\d+) = (\d+) \+\s+(\d+) \+\s+(\d+)")
+_BREAKDOWN_HOST = re.compile(r"\|\s+- Host\s+\|\s+(\d+) =\s+(\d+) \+\s+(\d+) \+\s+(\d+)")
 
 
 def parse_buffer_log(text: str) -> BufferReport:
