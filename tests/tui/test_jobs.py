@@ -38,7 +38,7 @@ SIZE = (80, 24)
 
 def jobs_app(settings: Settings, *, ollama_url: str | None = None, nvml: FakeNvml | None = None,
              **changes: object) -> LlamadeckApp:
-    """The real app; GGUFs land in <tmp>/out; the tools are whatever `changes` configures (none by default)."""
+    """The real app; GGUFs land in <tmp>/out; the tools are what `changes` configures (none by default)."""
     hosts = (HostConfig(name="fake", url=ollama_url),) if ollama_url else ()
     these = replace(settings, hosts=hosts, default_host="fake" if ollama_url else None,
                     gguf_dirs=(settings.hf_cache_dir.parent / "out",), **changes)  # type: ignore[arg-type]

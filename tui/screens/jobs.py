@@ -181,8 +181,8 @@ class JobsScreen(Screen[None]):
 
     def add_job(self, spec: JobSpec) -> JobState:
         """Queue `spec`; it starts at once when nothing else runs."""
-        stages = [StageState(s) for s in expected_stages(spec, self.settings)]
-        job = JobState(self._next_key, spec, stages)
+        name, stages = expected_stages(spec, self.settings)
+        job = JobState(self._next_key, spec, [StageState(s) for s in stages], source_name=name)
         self._next_key += 1
         self.jobs[job.key] = job
         self.queue.add_job(job)
@@ -208,6 +208,9 @@ class JobsScreen(Screen[None]):
         self._worker = self.run_job(waiting.key, self.running)
         if self._clock is not None:
             self._clock.resume()
+        if waiting is self.selected:
+            self._show_header(waiting, time.monotonic())
+            self._show_outcome(waiting)
         self.refresh_bindings()
 
     @work(group="jobs", exit_on_error=False)
@@ -382,7 +385,7 @@ class JobsScreen(Screen[None]):
         job = self.selected
         if job is None or job.status not in (FAILED, CANCELLED):
             return
-        job.retry(expected_stages(job.spec, self.settings))
+        job.retry(expected_stages(job.spec, self.settings)[1])
         self.log_view.add_line(job.log[-1])
         self.queue.show_job(job)
         self._switch_lower("log")

@@ -27,7 +27,7 @@ from tui.widgets.job_state import (
 )
 from tui.widgets.live_text import LiveText
 from tui.widgets.meter import bar_cells
-from tui.widgets.units import format_bytes
+from tui.widgets.units import format_bytes, format_used_total
 
 MARKS = {PENDING: "○", RUNNING: "▶", DONE: "✓", SKIPPED: "↷", FAILED: "✗", CANCELLED: "■", NOT_RUN: "·"}
 STATE_CLASSES = {s: "-" + s.replace(" ", "-") for s in MARKS}
@@ -55,7 +55,7 @@ def progress_text(progress: StageProgress, width: int = BAR_WIDTH) -> Text:
     text.append("  ?%" if progress.fraction is None else f"{progress.fraction * 100:3.0f}%")
     parts = []
     if progress.done_bytes is not None and progress.total_bytes:
-        parts.append(f"{format_bytes(progress.done_bytes)}/{format_bytes(progress.total_bytes)}")
+        parts.append(format_used_total(progress.done_bytes, progress.total_bytes))
     if progress.speed:
         parts.append(f"{format_bytes(progress.speed)}/s")
     if progress.eta is not None:

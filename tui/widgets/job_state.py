@@ -66,6 +66,7 @@ class JobState:
     key: int
     spec: JobSpec
     stages: list[StageState] = field(default_factory=list)
+    source_name: str | None = None  # the model's name as core names the source, before the job says it
     status: str = WAITING
     planned: JobPlanned | None = None
     checks: tuple[PreflightCheck, ...] = ()
@@ -84,6 +85,8 @@ class JobState:
         """The model's short name: what the output files and the Ollama model are named after."""
         if self.planned is not None:
             return self.planned.source.name
+        if self.source_name:
+            return self.source_name
         source = self.spec.source.rstrip("/")
         return source.rsplit("/", 1)[-1] or source
 
@@ -200,16 +203,17 @@ def _finished_detail(event: StageFinished) -> str:
     return " · ".join(parts)
 
 
-def expected_stages(spec: JobSpec, settings: Settings) -> tuple[str, ...]:
-    """The stages a job will run, worked out before it runs (cheap: a few stat calls).
+def expected_stages(spec: JobSpec, settings: Settings) -> tuple[str | None, tuple[str, ...]]:
+    """The model's name and the stages a job will run, worked out before it runs (a few stat calls).
 
-    A waiting job shows these as pending; the job's own JobPlanned replaces
-    them when it starts (a GGUF that already is the asked-for type loses its
-    quantize stage then: its header is not read here, on the UI thread). A
-    source that cannot be resolved yet still queues: the job fails its
-    pre-flight with the sentence that says why.
+    A waiting job shows these stages as pending; the job's own JobPlanned
+    replaces them when it starts (a GGUF that already is the asked-for type
+    loses its quantize stage then: its header is not read here, on the UI
+    thread). A source that cannot be resolved yet still queues: the job fails
+    its pre-flight with the sentence that says why.
     """
     try:
-        return make_plan(spec, settings, resolve_source(spec.source, revision=spec.revision)).stages
+        source = resolve_source(spec.source, revision=spec.revision)
+        return source.name, make_plan(spec, settings, source).stages
     except LlamadeckError:
-        return DEFAULT_STAGES
+        return None, DEFAULT_STAGES
