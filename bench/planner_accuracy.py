@@ -102,7 +102,13 @@ def hollow_rows(tools: LlamaCppTools, path: Path, marker: Path, quants: tuple[st
     for quant in quants:
         use_imatrix = default_imatrix(quant_format(quant))
         report = dry_run(tools, path, quant, imatrix=marker if use_imatrix else None)
-        real = header + sum(_pad(tensor_bytes(t, shapes[name])) for name, t in report.types.items())
+        data = {name: tensor_bytes(t, shapes[name]) for name, t in report.types.items()}
+        if abs(sum(data.values()) / MIB - report.quant_mib) > 0.006:  # it prints 2 decimals
+            raise RuntimeError(
+                f"{path.name} {quant}: the types llama-quantize chose add up to "
+                f"{sum(data.values()) / MIB:.2f} MiB, but it printed {report.quant_mib} MiB"
+            )
+        real = header + sum(_pad(n) for n in data.values())
         ours = {c.name: c.ggml_type for c in tensor_types(facts, quant)}
         matched = sum(1 for n, t in report.types.items() if ours.get(n) == t)
         rows.append(
@@ -186,7 +192,9 @@ def summary(results: dict[str, tuple[str, list[Row]]]) -> str:
         mism = sum(r.n_tensors - r.matched for r in rows)
         worst = max(rows, key=lambda r: abs(r.err))
         body.append([
-            model, note, len(rows), mism, f"{worst.err:+.3f} ({worst.quant})",
+            model, note, len(rows), mism,
+            f"{worst.err:+.3f} ({worst.quant}, {worst.ours - worst.real:+,} B)" if worst.ours != worst.real
+            else "0 (all exact)",
             f"{statistics.mean(abs(r.err) for r in rows):.3f}",
             f"{max(abs(r.blog_err) for r in rows):.1f}",
             f"{statistics.mean(abs(r.blog_err) for r in rows):.1f}",
