@@ -27,6 +27,16 @@ with two models loaded the way `ollama ps` would show them on a 24 GiB card:
 qwen3:8b entirely on the GPU, gemma3:27b split between CPU and GPU. It
 listens on 127.0.0.1:11434 when that port is free, so the header shows
 Ollama's usual address. Model ages are relative to the moment of the shot.
+
+The jobs screen is a real run, not recorded or made-up output: the tiny
+Llama checkpoint from `tests/fakes/tiny_models.py` (copied into the
+temporary folder) goes through the real `convert_hf_to_gguf.py` and the
+real `llama-quantize` (both from `tests/support/`, built or installed once
+per machine and cached, which can take minutes the first time), and a second
+job waits behind it. The picture is taken the moment llama-quantize reports
+half of its tensors done, so the log tail is llama-quantize's own lines;
+the percent, speed, ETA and clocks differ a little from run to run. Only
+Ollama is a fake (the same server as above), and it is not reached yet.
 """
 
 from __future__ import annotations
@@ -221,9 +231,55 @@ async def shoot_models(workdir: Path) -> str:
         fake.close()
 
 
+async def shoot_jobs(workdir: Path) -> str:
+    import shutil
+
+    from core.config import LlamaCppConfig
+    from core.models import JobSpec
+    from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
+    from tests.support.converter_env import ensure_converter_python
+    from tests.support.llamacpp import ensure_tools
+    from tui.screens.jobs import JobsScreen
+
+    tools, python = ensure_tools(), ensure_converter_python()
+    checkpoint = workdir / "models" / "tiny-llama"
+    shutil.copytree(ensure_hf_model(TINY_LLAMA), checkpoint)
+    (workdir / "blobs").mkdir()
+    fake = fake_ollama_server(workdir)
+    try:
+        settings = Settings(
+            ollama_models_dir=workdir / "ollama-models", hf_cache_dir=workdir / "hf-cache",
+            gguf_dirs=(workdir / "gguf",), hosts=(HostConfig(name="local", url=fake.url),),
+            default_host="local",
+            llamacpp=LlamaCppConfig(bin_dir=tools.bin_dir, convert_script=tools.convert_script,
+                                    convert_python=python),
+        )
+        probe = HardwareProbe.from_settings(settings, nvml=FakeNvml([FakeGpu()]))
+        app = make_app(settings, Services(hardware=probe))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            screen = app.screen
+            assert isinstance(screen, JobsScreen)
+            first = screen.add_job(JobSpec(str(checkpoint), quant="Q4_K_M"))
+            screen.add_job(JobSpec(str(checkpoint), quant="Q8_0"))
+            await pilot.press("up")  # the first job, the one running
+            deadline = time.monotonic() + 600
+            while True:
+                progress = first.stage("quantize").progress
+                if progress is not None and (progress.fraction or 0.0) >= 0.5:
+                    break
+                if first.finished is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the job did not reach quantize: {first.finished}")
+                await pilot.pause(0.02)
+            return app.export_screenshot(title="llamadeck")
+    finally:
+        fake.close()
+
+
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
     "models": shoot_models,
+    "jobs": shoot_jobs,
 }
 
 
