@@ -48,6 +48,8 @@ from core.hardware import HardwareProbe
 from core.machine_spec import hypothetical_spec, spec_from_machine_info
 from core.models import MachineSpec, ModelFacts
 from core.planner import plan
+from core.speed import active_share
+from core.weights import active_unit_weights, weight_table
 from tests.fakes.hollow_gguf import hollow_model
 from tests.fakes.tiny_models import VARIANTS, ensure_gguf
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
@@ -95,13 +97,15 @@ def decode_table(tools: LlamaCppTools, machine: MachineSpec, threads: int, work:
         samples = measured.samples or (measured.mean_tps,)
         median = statistics.median(samples)
         predicted = row.decode_tps or 0.0
-        body.append([label, quant, f"{row.file_size / 1024**2:,.1f}", row.placement, f"{predicted:,.1f}",
-                     f"{median:,.1f}", f"{min(samples):,.1f} - {max(samples):,.1f}", len(samples),
-                     f"{run.cpu_share:.0%}", f"{predicted / median:.2f}"])  # fmt: skip
+        reads = sum(active_share(weight_table(facts, quant), active_unit_weights(facts)).bytes_full)
+        body.append([label, quant, f"{row.file_size / 1024**2:,.1f}", f"{reads / 1024**2:,.1f}",
+                     f"{predicted:,.1f}", f"{median:,.1f}", f"{min(samples):,.1f} - {max(samples):,.1f}",
+                     len(samples), f"{run.cpu_share:.0%}", f"{predicted / median:.2f}"])  # fmt: skip
         print(f"decode {label} {quant}: done", file=sys.stderr, flush=True)
-    header = ["model", "quant", "file MiB", "placement", "planner tok/s", f"llama-bench tg{N_GEN} median",
-              "range", "runs", "CPU share", "planner / measured"]  # fmt: skip
-    return table(header, body, "llrlrrrrrr")
+    header = ["model", "quant", "file MiB", "planner reads MiB/token", "planner tok/s",
+              f"llama-bench tg{N_GEN} median", "range", "runs", "CPU share",
+              "planner / measured"]  # fmt: skip
+    return table(header, body, "llrrrrrrrr")
 
 
 # --------------------------------------------------------------------------- planner speed
