@@ -8,12 +8,15 @@ import pytest
 
 from core.config import Settings
 from core.models import (
+    DiskNeed,
     JobFinished,
     JobOutputs,
     JobPlanned,
     JobSpec,
     LogLine,
     ModelSource,
+    PreflightCheck,
+    PreflightReported,
     StageFailed,
     StageFinished,
     StageProgress,
@@ -82,6 +85,17 @@ def test_cancel_marks_the_running_stage_cancelled_and_retry_starts_over() -> Non
     assert statuses(job) == dict.fromkeys(STAGES, "pending")
     assert job.finished is None and job.failure is None and job.elapsed() is None
     assert job.log[-1] == "── attempt 2 ──"  # the last attempt's lines stay above it
+
+
+def test_a_passed_preflight_says_what_disk_it_needs_and_how_many_warnings() -> None:
+    job = planned_job()
+    job.apply(StageStarted("preflight", "Checking"), now=100.0)
+    checks = (PreflightCheck("shards", "ok", "..."), PreflightCheck("quant", "warn", "Requantizing ..."))
+    disk = DiskNeed("/data/gguf", "/data", 81 << 20, 40 << 30, ("F16 GGUF",))
+    job.apply(PreflightReported(checks, (disk,)))
+    job.apply(StageFinished("preflight", 0.4, None, "2 checks passed"), now=100.4)
+    assert job.stage("preflight").detail == \
+        "2 checks passed · 1 warning (v) · need 81.0 MiB, have 40.0 GiB on /data/gguf"
 
 
 def test_a_skipped_stage_says_why() -> None:

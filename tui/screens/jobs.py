@@ -22,12 +22,12 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Footer, Header
-from textual.worker import Worker
 
 from core.config import Settings
 from core.models import (
@@ -120,7 +120,6 @@ class JobsScreen(Screen[None]):
         self.running: Job | None = None
         self.running_key: int | None = None
         self._next_key = 1
-        self._worker: Worker[None] | None = None
         self._clock: Timer | None = None
         self._shown_key: int | None = None
         self._pending_prefill: Prefill | None = None
@@ -137,7 +136,7 @@ class JobsScreen(Screen[None]):
             yield LiveText("", id="job-outcome")
         with ContentSwitcher(initial="job-log", id="job-lower"):
             yield JobLog(id="job-log")
-            with Vertical(id="job-report-box"):
+            with VerticalScroll(id="job-report-box"):  # focusable: the keys scroll a long report
                 yield JobReport(id="job-report")
         yield Footer(compact=True)
 
@@ -205,7 +204,7 @@ class JobsScreen(Screen[None]):
         self.running_key = waiting.key
         waiting.start()
         self.queue.show_job(waiting)
-        self._worker = self.run_job(waiting.key, self.running)
+        self.run_job(waiting.key, self.running)
         if self._clock is not None:
             self._clock.resume()
         if waiting is self.selected:
@@ -222,7 +221,10 @@ class JobsScreen(Screen[None]):
         except Exception as exc:  # a bug in the pipeline still ends the job on screen, with a sentence
             sentence = (f"llamadeck hit an unexpected error running this job: {type(exc).__name__}: {exc}. "
                         "Please report it.")
-            self.post_message(JobEventArrived(key, StageFailed("preflight", sentence)))
+            state = self.jobs.get(key)
+            running = state.running_stage if state is not None else None
+            stage = running.name if running is not None else "preflight"
+            self.post_message(JobEventArrived(key, StageFailed(stage, sentence)))
             self.post_message(JobEventArrived(key, JobFinished(FAILED, 0.0, sentence)))
 
     @on(JobEventArrived)
@@ -241,10 +243,11 @@ class JobsScreen(Screen[None]):
 
     def _job_ended(self, job: JobState, event: JobFinished) -> None:
         if self.running_key == job.key:
-            self.running, self.running_key, self._worker = None, None, None
-        severity = {SUCCEEDED: "information", CANCELLED: "warning"}.get(event.status, "error")
-        self.notify(event.message, title=f"Job #{job.key} {event.status}", severity=severity,  # type: ignore[arg-type]
-                    markup=False, timeout=8)
+            self.running, self.running_key = None, None
+        severity: SeverityLevel = "information" if event.status == SUCCEEDED else (
+            "warning" if event.status == CANCELLED else "error")
+        self.notify(event.message, title=f"Job #{job.key} {event.status}", severity=severity, markup=False,
+                    timeout=8)
         self._start_next()
         self.refresh_bindings()
 
@@ -302,10 +305,10 @@ class JobsScreen(Screen[None]):
                      and j.key < job.key]
             sub = f"waiting for #{ahead[0]}" if ahead else "waiting"
         elif job.status in (RUNNING, CANCELLING):
+            sub = f"{job.status}{clock}"
             running = job.running_stage
-            eta = running.progress.eta if running is not None and running.progress is not None else None
-            sub = f"{job.status}{clock}" + (f" · {running.name} ETA {format_duration(eta)}" if eta is not None
-                                            and running is not None else "")
+            if running is not None and running.progress is not None and running.progress.eta is not None:
+                sub += f" · {running.name} ETA {format_duration(running.progress.eta)}"
         else:
             sub = f"{job.status} in{clock}" if clock else job.status
         if job.attempt > 1:

@@ -32,6 +32,7 @@ from core.models import (
     StageSkipped,
     StageStarted,
 )
+from core.preflight import format_size
 from core.sources import resolve_source
 
 LOG_LINES = 2000  # per job: enough to scroll back through a converter's tensor list
@@ -162,6 +163,8 @@ class JobState:
             stage = self.stage(event.stage)
             stage.status, stage.elapsed = DONE, event.elapsed
             stage.detail = _finished_detail(event)
+            if event.stage == "preflight":
+                stage.detail = " · ".join([stage.detail, *self._preflight_notes()])
         elif isinstance(event, StageSkipped):
             stage = self.stage(event.stage)
             stage.status, stage.detail = SKIPPED, event.reason
@@ -178,6 +181,17 @@ class JobState:
             self.stages = [StageState(s) for s in event.stages]
         elif isinstance(event, JobFinished):
             self._finish(event, now)
+
+    def _preflight_notes(self) -> list[str]:
+        """What a passed pre-flight still has to say on its one line: warnings, and the disk it needs."""
+        notes = []
+        warned = sum(1 for c in self.checks if c.status == "warn")
+        if warned:
+            notes.append(f"{warned} warning{'s' if warned > 1 else ''} (v)")
+        for need in self.disk:  # the sizes before the path: a long path is what gets cut off
+            have = f", have {format_size(need.free)}" if need.free is not None else ""
+            notes.append(f"need {format_size(need.need)}{have} on {need.path}")
+        return notes
 
     def _finish(self, event: JobFinished, now: float) -> None:
         self.finished = event
