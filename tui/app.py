@@ -18,7 +18,6 @@ from tui.screens.help import HelpScreen
 from tui.screens.jobs import JobsScreen
 from tui.screens.models import ModelsScreen
 from tui.screens.new_job import Prefill
-from tui.screens.placeholder import PlaceholderScreen
 from tui.screens.planner import PlannerScreen
 from tui.services import Services
 
