@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header
+from textual.widgets import ContentSwitcher, Footer, Header
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
@@ -55,7 +55,7 @@ from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.units import format_model_size
 
 PS_INTERVAL_S = 2.0
-RELIST_EVERY = 10  # polls: models pulled from a shell show up within 20 s
+RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s
 # Grouped so the footer fits 80 columns ("/sS Find  pdcmlLuf Model  hor Server");
 # `?` lists every key with its own description.
 FIND = Binding.Group("Find", compact=True)
@@ -238,9 +238,7 @@ class ModelsScreen(ModelActions):
         if not self._current(message):
             return
         table = self.table
-        if [(m.name, m.digest) for m in message.models] != [(m.name, m.digest) for m in table.models] \
-                or not self._listed_once:
-            table.show_models(message.models)
+        table.show_models(message.models)  # cheap even for 500 models; keeps the ages current
         if self.select_after_list is not None and table.select(self.select_after_list):
             self.select_after_list = None
         self._listed_once = True
@@ -259,11 +257,14 @@ class ModelsScreen(ModelActions):
             return
         if self.unreachable:
             self._go_online()
-        self.running = tuple(message.running)
-        self.query_one(RunningPanel).show(self.running)
-        self.table.mark_loaded(m.name for m in self.running)
-        self._update_report()
-        self._show_table_title()
+        running = tuple(message.running)
+        changed = running != self.running
+        self.running = running
+        self.query_one(RunningPanel).show(running)  # the countdown moves even when nothing else does
+        if changed:  # most polls: nothing to redraw beyond that
+            self.table.mark_loaded(m.name for m in running)
+            self._update_report()
+            self._show_table_title()
 
     @on(RunningListFailed)
     def show_running_failure(self, message: RunningListFailed) -> None:
@@ -294,27 +295,27 @@ class ModelsScreen(ModelActions):
         self._update_report()
         self._show_subtitle()
 
-    @on(DataTable.RowHighlighted, "#models-table")
-    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(ModelTable.Highlighted, "#models-table")
+    def highlighted(self, event: ModelTable.Highlighted) -> None:
         lower = self.query_one("#lower", ContentSwitcher)
         if lower.current == "pull" and self.pulling is None:
             self._switch_lower("details")
         self._show_highlighted()
 
-    @on(DataTable.RowSelected, "#models-table")
-    def selected(self, event: DataTable.RowSelected) -> None:
+    @on(ModelTable.Selected, "#models-table")
+    def selected(self, event: ModelTable.Selected) -> None:
         self.action_chat()
 
     @on(FilterInput.Changed, "#models-filter")
     def filter_changed(self, event: FilterInput.Changed) -> None:
         self.table.set_filter(event.value)
-        self.set_class(bool(event.value), "-filtered")
+        event.input.set_class(bool(event.value), "-filtered")
         self._show_table_title()
         self._show_highlighted()
 
     @on(FilterInput.Closed)
     def filter_closed(self, event: FilterInput.Closed) -> None:
-        self.remove_class("-filtering")
+        self.query_one(FilterInput).remove_class("-filtering")
         self.table.focus()
 
     # ------------------------------------------------------------------ actions
@@ -325,8 +326,8 @@ class ModelsScreen(ModelActions):
         return True
 
     def action_filter(self) -> None:
-        self.add_class("-filtering")
-        self.query_one(FilterInput).focus()
+        # The class goes on the input, not the screen: restyling the whole screen per key is slow.
+        self.query_one(FilterInput).add_class("-filtering").focus()
 
     def action_sort(self) -> None:
         self.table.cycle_sort()
