@@ -547,7 +547,6 @@ class ChatScreen(Screen[None]):
     def action_toggle_thinking(self) -> None:
         self.show_thinking = not self.show_thinking
         log = self.log_view
-        log.unfold_all()  # folded heights included the reasoning blocks
         log.set_class(not self.show_thinking, "-hide-thinking")
         if self.show_thinking:
             for view in log.query_children(ReplyView):

@@ -1,61 +1,30 @@
-"""The scrolling column of a conversation, which keeps layout cheap however long it gets.
+"""The scrolling column of a conversation, which keeps each frame cheap however long it gets.
 
-Textual lays out every displayed widget on every layout pass, even those
-scrolled far out of view, so a long conversation (or one very long reply)
-makes each new token cost more than the last. The log *folds* what lies more
-than a screen away from the viewport: a folded widget keeps its exact height
-(so the scrollbar and the scroll position do not move) and hides its children
-(so layout skips them). Folding works on the log's children and, inside a
-reply, on the Markdown segments (`chat_markdown.Segment`) of a long answer or
-reasoning block; it is undone as soon as the widget comes near the viewport
-again, and all at once when the width changes (heights depend on it).
+Textual lays out every displayed widget on every layout pass and restyles
+every widget in the DOM when focus moves, even those scrolled far out of
+view, so a long conversation (or one very long reply) makes each new token
+cost more than the last. The log *folds* the Markdown segments
+(`chat_markdown.Segment`) that lie more than a screen away from the
+viewport: a folded segment keeps its exact height, so the scrollbar and the
+scroll position do not move, and drops its block widgets, so they cost
+nothing. It is drawn again from its source as soon as it comes near.
+
+After a change of width the heights of folded segments are stale; they are
+corrected one by one as each comes near (the text reflows then anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
-
 from textual.containers import VerticalScroll
 from textual.timer import Timer
-from textual.widget import Widget
 
-from tui.widgets.chat_markdown import StreamingMarkdown
+from tui.widgets.chat_markdown import Segment, StreamingMarkdown
 
-FOLDED = "-folded"
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
-
-
-@runtime_checkable
-class HasFoldParts(Protocol):
-    """A log child that may not fold as a whole (it is streaming) but holds parts that can."""
-
-    def fold_parts(self) -> Iterable[Widget]: ...
-
-    @property
-    def live(self) -> bool: ...
-
-
-def is_folded(widget: Widget) -> bool:
-    return widget.has_class(FOLDED)
-
-
-def fold(widget: Widget, height: int) -> None:
-    widget.styles.height = height
-    widget.add_class(FOLDED)
-
-
-def unfold(widget: Widget) -> None:
-    widget.remove_class(FOLDED)
-    widget.styles.height = None
 
 
 class ChatLog(VerticalScroll, can_focus=True):
     """Messages top to bottom; folds what is far from view so each frame costs the same."""
-
-    DEFAULT_CSS = """
-    ChatLog .-folded > * { display: none; }
-    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None,
                  margin_screens: float = 1.0) -> None:
@@ -63,7 +32,7 @@ class ChatLog(VerticalScroll, can_focus=True):
         self.margin_screens = margin_screens
         self._fold_timer: Timer | None = None
         self._fold_width = 0
-        self.folds_done = 0  # how many widgets were folded so far (for tests and benchmarks)
+        self.folds_done = 0  # segments folded so far (for tests and benchmarks)
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -73,7 +42,8 @@ class ChatLog(VerticalScroll, can_focus=True):
 
     def _run_folds(self) -> None:
         self._fold_timer = None
-        self.update_folds()
+        # Regions come from the last layout: wait for the one that follows a scroll or growth.
+        self.call_after_refresh(self.update_folds)
 
     def on_streaming_markdown_grew(self, event: StreamingMarkdown.Grew) -> None:
         event.stop()
@@ -87,9 +57,12 @@ class ChatLog(VerticalScroll, can_focus=True):
     def on_resize(self) -> None:
         self.request_folds()
 
+    def folded(self) -> list[Segment]:
+        return [s for s in self.query(Segment) if s.folded]
+
     def unfold_all(self) -> None:
-        for widget in self.query(f".{FOLDED}"):
-            unfold(widget)
+        for segment in self.folded():
+            segment.unfold()
 
     # -- folding ------------------------------------------------------------------
 
@@ -97,50 +70,24 @@ class ChatLog(VerticalScroll, can_focus=True):
         """Fold what is more than `margin_screens` away from the viewport; unfold what came near."""
         if not self.is_attached or not self.size.height:
             return
-        width = self.size.width
-        if width != self._fold_width:
-            self._fold_width = width
-            if self.query(f".{FOLDED}"):
-                self.unfold_all()  # heights were measured at the old width
-                self.call_after_refresh(self.request_folds)
-                return
+        if self.size.width != self._fold_width:
+            self._fold_width = self.size.width
+            for segment in self.folded():
+                segment.stale = True
         view = self.content_region
         margin = int(view.height * self.margin_screens)
         low, high = view.y - margin, view.bottom + margin
-        unfolded_any = False
-        for child in self.children:
-            if not child.display:
-                continue
-            region = child.region
-            if not region.height:
-                continue
-            outside = region.bottom <= low or region.y >= high
-            live = isinstance(child, HasFoldParts) and child.live
-            if outside and not live and child.children:
-                if not is_folded(child):
-                    fold(child, region.height)
-                    self.folds_done += 1
-                continue
-            if is_folded(child):
-                unfold(child)
-                unfolded_any = True  # its parts get their regions after the next layout
-                continue
-            if isinstance(child, HasFoldParts):
-                unfolded_any |= self._fold_parts(child.fold_parts(), low, high)
-        if unfolded_any:
-            self.call_after_refresh(self.request_folds)
-
-    def _fold_parts(self, parts: Iterable[Widget], low: int, high: int) -> bool:
         unfolded = False
-        for part in parts:
-            region = part.region
-            if not region.height or not part.children:
-                continue
+        for segment in self.query(Segment):
+            region = segment.region
+            if not region.height:
+                continue  # not displayed (a closed reasoning block)
             outside = region.bottom <= low or region.y >= high
-            if outside and not is_folded(part) and not getattr(part, "busy", False):
-                fold(part, region.height)
+            if outside and segment.can_fold:
+                segment.fold(region.height)
                 self.folds_done += 1
-            elif not outside and is_folded(part):
-                unfold(part)
+            elif not outside and segment.folded:
+                segment.unfold()
                 unfolded = True
-        return unfolded
+        if unfolded:  # heights may change (stale folds): look again once they are drawn
+            self.request_folds()

@@ -94,20 +94,56 @@ class FenceTracker:
 
 
 class Segment(Markdown):
-    """One Markdown widget of a StreamingMarkdown; knows when its stream has drawn everything written."""
+    """One Markdown widget of a StreamingMarkdown.
+
+    It knows when its stream has drawn everything written, and it can *fold*:
+    drop its block widgets and keep its height, so that a segment far from
+    view costs nothing in layout, styling or focus changes (Textual restyles
+    every widget in the DOM when focus moves); unfolding parses its source
+    again.
+    """
 
     DEFAULT_CSS = """
     Segment { padding: 0; }
-    Segment.-folded > * { display: none; }
     """
 
-    def __init__(self, markdown: str | None = None) -> None:
+    def __init__(self, markdown: str | None = None, *, sealed: bool = False) -> None:
         super().__init__(markdown)
         self.written = 0  # characters handed to the stream
         self.appended = 0  # characters the widget has taken in
+        self.sealed = sealed  # takes no more text: it may fold
+        self.folded = False
+        self.stale = False  # folded at another width: its height is only a guess
         self._appending = 0
+        self._unfolding: AwaitComplete | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+
+    @property
+    def can_fold(self) -> bool:
+        unfolding = self._unfolding is not None and not self._unfolding.is_done
+        return self.sealed and not self.folded and not self.busy and not unfolding
+
+    def fold(self, height: int) -> None:
+        """Keep `height` rows, drop the blocks."""
+        if not self.can_fold:
+            return
+        self.folded = True
+        self.styles.height = height
+        self.remove_children()
+
+    def unfold(self) -> None:
+        """Draw the blocks again (from the source); the height follows them once they are in."""
+        if not self.folded:
+            return
+        self.folded = False
+        self.stale = False
+
+        async def redraw() -> None:
+            await self.update(self.source)
+            self.styles.height = None
+
+        self._unfolding = AwaitComplete(redraw())
 
     @property
     def busy(self) -> bool:
@@ -191,7 +227,7 @@ class StreamingMarkdown(Vertical):
     def compose(self) -> ComposeResult:
         if not self.streaming and self._parts:
             for piece in split_markdown(self._parts[0], self.segment_chars):
-                yield Segment(piece)
+                yield Segment(piece, sealed=True)
 
     # -- what it holds ------------------------------------------------------------
 
@@ -286,6 +322,8 @@ class StreamingMarkdown(Vertical):
             yield text[start:], new
 
     async def _start_segment(self) -> None:
+        if self._segment is not None:
+            self._segment.sealed = True
         segment = Segment()
         await self.mount(segment)
         self._segment = segment
@@ -310,6 +348,8 @@ class StreamingMarkdown(Vertical):
                 await segment.drained()
                 await stream.stop()
             self._open.clear()
+        if self._segment is not None:
+            self._segment.sealed = True
         self.streaming = False
 
     def on_unmount(self) -> None:

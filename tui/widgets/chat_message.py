@@ -9,12 +9,9 @@ reply ended (stopped, broke, cut off by a crash) and one gives its numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from core.chat_stats import stats_line
@@ -90,17 +87,6 @@ class ReplyView(Vertical):
         else:
             self.add_class("-streaming")
             self.border_subtitle = "streaming…"
-
-    # -- folding (see chat_log) -----------------------------------------------------
-
-    @property
-    def live(self) -> bool:
-        return self.status == "streaming"
-
-    def fold_parts(self) -> Iterable[Widget]:
-        for markdown in (self.thinking, self.answer):
-            active = markdown.active_segment
-            yield from (s for s in markdown.segments if s is not active)
 
     # -- streaming ------------------------------------------------------------------
 

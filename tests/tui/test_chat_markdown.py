@@ -1,0 +1,146 @@
+"""Streaming Markdown in segments, and the chat log folding what is far from view."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+from core.models import ContentDelta
+from tests.tui.conftest import screen_text, wait_for
+from tui.widgets.chat_log import ChatLog
+from tui.widgets.chat_markdown import FenceTracker, StreamingMarkdown, split_markdown
+from tui.widgets.chat_message import ReplyView
+
+CHAT_CSS = Path(__file__).resolve().parents[2] / "tui" / "styles" / "chat.tcss"
+DOC = (
+    "# Title\n\nA paragraph with `code` and 中文 😀.\n\n"
+    "```python\ndef f(x):\n\n    return x\n```\n\n"
+    "- item one\n\n  continued item text\n- item two\n\n"
+    "~~~\nfenced with tildes\n\n~~~\n\n"
+    "Last paragraph.\n"
+)
+
+
+def long_doc(sections: int) -> str:
+    parts = []
+    for i in range(sections):
+        parts.append(f"## Section {i}\n\nSome words for section {i}, 模型 {i}.\n\n"
+                     f"```\ncode {i}\n\nmore code {i}\n```\n\n- a {i}\n- b {i}\n\n")
+    return "".join(parts)
+
+
+def _points_in_fences(text: str, points: list[int]) -> list[int]:
+    inside, bad = False, []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if offset in points and inside:
+            bad.append(offset)
+        if line.lstrip(" ").startswith(("```", "~~~")):
+            inside = not inside
+        offset += len(line)
+    return bad
+
+
+def test_split_points_are_outside_fences_and_after_blank_lines() -> None:
+    points = FenceTracker().feed(DOC)
+    assert points, "there are places to split"
+    assert _points_in_fences(DOC, points) == []
+    for p in points:
+        if p:
+            assert DOC[p - 2:p] == "\n\n" and not DOC[p].isspace()
+    # "  continued item text" continues a list item: never a split point.
+    assert DOC.index("  continued") not in points
+
+
+def test_split_points_do_not_depend_on_how_the_text_is_chunked() -> None:
+    text = long_doc(30)
+    whole = FenceTracker().feed(text)
+    rnd = random.Random(7)
+    tracker, found, pos = FenceTracker(), [], 0
+    while pos < len(text):
+        n = rnd.randint(1, 9)
+        found += [pos + p for p in tracker.feed(text[pos:pos + n])]
+        pos += n
+    assert found == whole
+
+
+def test_finished_markdown_is_cut_into_pieces_that_join_back() -> None:
+    text = long_doc(40)
+    pieces = split_markdown(text, segment_chars=300)
+    assert "".join(pieces) == text
+    assert len(pieces) > 5
+    assert all(len(p) >= 300 for p in pieces[:-1])
+    for piece in pieces[1:]:
+        start = text.index(piece)
+        assert text[start - 2:start] == "\n\n" and not piece[0].isspace()
+
+
+class Harness(App[None]):
+    def __init__(self, markdown: StreamingMarkdown) -> None:
+        super().__init__()
+        self.markdown = markdown
+
+    def compose(self) -> ComposeResult:
+        with ChatLog():
+            yield self.markdown
+
+
+async def test_streamed_in_pieces_every_character_lands_once() -> None:
+    text = long_doc(25)
+    markdown = StreamingMarkdown(segment_chars=400, flush_every=0.005)
+    app = Harness(markdown)
+    async with app.run_test(size=(80, 24)):
+        rnd = random.Random(3)
+        pos = 0
+        while pos < len(text):
+            n = rnd.randint(1, 12)
+            markdown.write(text[pos:pos + n])
+            pos += n
+            if rnd.random() < 0.2:
+                await asyncio.sleep(0.003)  # let flushes interleave (pilot.pause would wait for quiet)
+        await markdown.finish()
+        assert markdown.text == text
+        segments = markdown.segments
+        assert len(segments) > 3
+        # Each segment's widget took exactly its share: nothing lost, nothing drawn twice.
+        assert "".join(s.source for s in segments) == text
+        assert all(not s.busy for s in segments)
+
+
+async def test_a_long_reply_folds_what_is_far_and_unfolds_it_on_the_way_back() -> None:
+    class LogApp(App[None]):
+        CSS_PATH = CHAT_CSS
+
+        def compose(self) -> ComposeResult:
+            yield ChatLog()
+
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(ChatLog)
+        reply = ReplyView("test-model")
+        await log.mount(reply)
+        reply.answer.segment_chars = 300
+        log.anchor()
+        text = long_doc(60)
+        for i in range(0, len(text), 40):
+            reply.feed(ContentDelta(text[i:i + 40]))
+            if i % 400 == 0:
+                await asyncio.sleep(0.01)
+        await reply.finish("complete")
+        await wait_for(pilot, lambda: log.folds_done > 0)
+        folded = [s for s in reply.answer.segments if s.folded]
+        assert folded, "segments far above the bottom are folded"
+        assert all(not s.children for s in folded)  # their blocks are gone from the DOM
+        assert not reply.answer.segments[-1].folded
+        assert "Section 59" in screen_text(app)
+        height = log.virtual_size.height
+        log.scroll_home(animate=False)
+        await wait_for(pilot, lambda: not reply.answer.segments[0].folded)
+        await pilot.pause(0.2)
+        assert "Section 0" in screen_text(app)
+        assert log.virtual_size.height == height  # folding kept every height: nothing jumped
+        # Now the bottom is far away and gets folded in turn.
+        await wait_for(pilot, lambda: reply.answer.segments[-1].folded)
