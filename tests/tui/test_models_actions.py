@@ -251,3 +251,21 @@ async def test_o_with_one_host_says_how_to_add_more(settings: Settings, fake_oll
         await pilot.press("o")
         await pilot.pause()
         assert any("add [hosts.NAME] tables" in n for n in notes(app))
+
+
+async def test_switching_hosts_mid_pull_cancels_it_cleanly(
+        settings: Settings, fake_ollama: FakeOllama) -> None:
+    fake_ollama.pull_steps, fake_ollama.pull_delay = 400, 0.02
+    with FakeOllama() as other:
+        app = models_app(settings, fake_ollama, other)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_browser(pilot)
+            await pilot.press("p", *"tinyllama", "enter")
+            panel = pull_panel(screen)
+            await wait_for(pilot, lambda: panel.progress is not None and panel.progress.completed_bytes > 0)
+            await pilot.press("o")
+            await wait_for(pilot, lambda: f"fake2 · {other.url}" in screen_text(app))
+            assert screen.pulling is None and panel.outcome == "cancelled"
+            await pilot.press("p")  # a new pull on the new host, not "already pulling"
+            assert isinstance(app.screen, PullDialog) and app.screen.resume is None
+            await pilot.press("escape")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from textual import on
+from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher
 from textual.worker import Worker
 
@@ -88,8 +89,8 @@ class ModelActions(ModelWorkers):
         else:
             self.interrupted_pull = message.name if message.resumable else None
             (panel.cancelled if message.outcome == "cancelled" else panel.failed)(message.text)
-            self.say(message.text, title="Pull", severity="warning" if message.outcome == "cancelled"
-                        else "error", timeout=8)
+            severity: SeverityLevel = "warning" if message.outcome == "cancelled" else "error"
+            self.say(message.text, title="Pull", severity=severity, timeout=8)
             self._switch_lower("pull")
 
     @on(ActionFinished)

@@ -112,7 +112,9 @@ class ModelsScreen(ModelActions):
         self.client: OllamaClient | None = None
         self.generation = 0
         self.offline: str | None = None
-        self.unreachable = False  # offline because nothing answers (the poll brings it back) or it erred
+        # Offline because nothing answers (True: the next good poll brings the screen back), or
+        # because the server answered the list with an error (False: r, or the 30 s relist, retries).
+        self.unreachable = False
         self.running: tuple[RunningModel, ...] = ()
         self.health: ServerHealth | None = None
         self.report: HealthReport | None = None
@@ -221,14 +223,16 @@ class ModelsScreen(ModelActions):
         self._show_notices()
         self._show_subtitle()
 
-    def _go_online(self) -> None:
+    def _go_online(self, *, relist: bool) -> None:
+        """The server answers again; `relist` when what answered was only the poll."""
         if self.offline is None:
             return
         self.offline = None
         self.unreachable = False
         self.remove_class("-offline")
         self.say(f"Ollama at {self.host_url} answers again.", title="Back")
-        self.list_models()
+        if relist:
+            self.list_models()
         self.check_server()
 
     # ------------------------------------------------------------------ messages
@@ -242,7 +246,7 @@ class ModelsScreen(ModelActions):
         if self.select_after_list is not None and table.select(self.select_after_list):
             self.select_after_list = None
         self._listed_once = True
-        self._go_online()
+        self._go_online(relist=False)
         self._show_table_title()
         self._show_highlighted()
 
@@ -256,7 +260,7 @@ class ModelsScreen(ModelActions):
         if not self._current(message):
             return
         if self.unreachable:
-            self._go_online()
+            self._go_online(relist=True)
         running = tuple(message.running)
         changed = running != self.running
         self.running = running
@@ -348,10 +352,15 @@ class ModelsScreen(ModelActions):
     def action_next_host(self) -> None:
         if len(self.hosts) < 2:
             self.say(f"Only one Ollama host ({self.host.name}) is configured; add [hosts.NAME] tables "
-                        "to the config to switch between servers.")
+                     "to the config to switch between servers.")
             return
         if self._pull_worker is not None and self.pulling is not None:
+            # Its end arrives stamped with the old host and is dropped, so say it here.
             self._pull_worker.cancel()
+            self.query_one(PullPanel).cancelled(f"Cancelled the pull of {self.pulling} to switch hosts.")
+            self.pulling = self.interrupted_pull = None
+            self._switch_lower("details")
+            self.refresh_bindings()
         self.host_index = (self.host_index + 1) % len(self.hosts)
         self._listed_once = False
         self.table.show_models([])
