@@ -99,7 +99,9 @@ def card_list(text: str) -> tuple[str, ...]:
 def format_params(n: int | None) -> str:
     if not n:
         return NONE
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+    if n >= 1e9:
+        return f"{n / 1e9:.1f}B"
+    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
 
 
 def model_summary(model: PlannedModel, *, short: bool = False) -> str:
@@ -157,6 +159,8 @@ def machine_summary(machine: MachineSpec, size: SizeFormat) -> str:
 def format_tps(value: float | None) -> str:
     if value is None:
         return NONE
+    if value >= 1e6:
+        return f"{value / 1e6:.0f}M"
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}"

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input
 
 from core import catalog
 from core.cards import CARDS
-from core.config import Settings
+from core.config import HostConfig, Settings
 from core.models import MachineInfo, Plan, QuantRow, SystemSample
 from core.ollama_host import select_host
 from core.plan_report import (
@@ -69,6 +69,7 @@ INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server
 
 class PlannerScreen(PlannerWorkers):
     AUTO_FOCUS = "#plan-table"
+    ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,6 +109,7 @@ class PlannerScreen(PlannerWorkers):
         self.preferred: str | None = None  # the quant to put the cursor on when a new model's plan arrives
         self.model_number = 0
         self.plan_number = 0
+        self.answered = 0  # the plan request whose answer (plan or sentence) is on screen
         self._pending: tuple[str, str | None] | None = None
 
     # ------------------------------------------------------------------ layout
@@ -130,15 +132,18 @@ class PlannerScreen(PlannerWorkers):
         if self._pending is not None:
             spec, host = self._pending
             self._pending = None
-            self.use_model(spec, host)
+            self._use(spec, host)
 
     # ------------------------------------------------------------------ entry points
 
     def use_model(self, spec: str, host: str | None = None) -> None:
         """Plan `spec` (what the model field accepts); `host` is the Ollama host for `ollama:` names."""
         if not self.is_mounted:
-            self._pending = (spec, host)
+            self._pending = (spec, host)  # on_mount takes it
             return
+        self._use(spec, host)
+
+    def _use(self, spec: str, host: str | None) -> None:
         self.ollama_host = host
         self.query_one(PlanInputsBar).set_model_text(spec)
         self._load(spec)
@@ -148,6 +153,11 @@ class PlannerScreen(PlannerWorkers):
         self.query_one("#plan-box").border_title = Text(f"Reading {spec.strip() or '…'}…")
         self.add_class("-loading")
         self.load_model(self.model_number, spec, self.ollama_host)
+
+    @property
+    def settled(self) -> bool:
+        """No lookup in flight and the newest plan request answered (for tests and screenshots)."""
+        return not self.has_class("-loading") and self.answered == self.plan_number
 
     def replan(self) -> None:
         """Plan again with the current model, inputs and machine (a no-op until all three are there)."""
@@ -212,6 +222,7 @@ class PlannerScreen(PlannerWorkers):
     def plan_computed(self, message: PlanComputed) -> None:
         if message.request.number != self.plan_number or self.model is None:
             return
+        self.answered = message.request.number
         self.plan = message.plan
         self.remove_class("-failed", "-empty")
         table = self.query_one(PlanTable)
@@ -226,6 +237,7 @@ class PlannerScreen(PlannerWorkers):
     def plan_failed(self, message: PlanFailed) -> None:
         if message.request.number != self.plan_number:
             return
+        self.answered = message.request.number
         self.plan = None
         self._fail(message.sentence, title=model_summary(message.request.model, short=True))
         self.query_one(PlanDetail).show_message("Change the input above that the sentence names.",
@@ -245,12 +257,11 @@ class PlannerScreen(PlannerWorkers):
         items = [PickItem(e.name, e.name, _catalog_detail(e)) for e in catalog.entries()]
         host = select_host(self.settings, self.ollama_host)
         self.app.push_screen(
-            PickerScreen("Model: catalog, then Ollama", items, more=lambda: self._ollama_items(host.name),
+            PickerScreen("Model: catalog, then Ollama", items, more=lambda: self._ollama_items(host),
                          more_label=f"Asking Ollama at {host.url} for its models…"),
             self._model_picked)
 
-    async def _ollama_items(self, host_name: str) -> list[PickItem]:
-        host = select_host(self.settings, host_name)
+    async def _ollama_items(self, host: HostConfig) -> list[PickItem]:
         async with self.services.ollama(host) as client:
             models = await client.list_models()
         return [PickItem(OLLAMA_PREFIX + m.name, m.name,
@@ -331,15 +342,18 @@ class PlannerScreen(PlannerWorkers):
     def action_zoom(self) -> None:
         if self.maximized is not None:
             self.minimize()
+            self.query_one(PlanTable).focus()
         else:
-            self.maximize(self.query_one(PlanDetail))
+            detail = self.query_one(PlanDetail)
+            detail.focus()  # the footer shows the focused widget's keys; the table is hidden now
+            self.maximize(detail, container=False)
 
     def action_reprobe(self) -> None:
         self.probe_machine()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("copy_command", "copy_ollama", "quantize", "zoom"):
-            return self.plan is not None  # greyed out until there is a row to act on
+            return True if self.plan is not None else None  # greyed out until there is a row
         return True
 
     # ------------------------------------------------------------------ helpers

@@ -38,23 +38,46 @@ MoreItems = Callable[[], Awaitable[list[PickItem]]]
 _SEARCH = FuzzySearch()
 
 
+def _word_score(word: str, text: str) -> tuple[float, list[int]]:
+    """A word found as it is typed beats one whose letters are merely in order; a word start beats both."""
+    low = text.lower()
+    at = low.find(word)
+    if at >= 0:
+        start = at == 0 or not low[at - 1].isalnum()
+        return (3.0 if start else 2.0), list(range(at, at + len(word)))
+    score, offsets = _SEARCH.match(word, text)  # Textual's scale is open-ended: only "found" counts
+    return (1.0 if score > 0 else 0.0), list(offsets)
+
+
+def _score(words: list[str], item: PickItem) -> tuple[float, list[int]]:
+    total, marks = 0.0, []
+    for word in words:
+        on_label, offsets = _word_score(word, item.label)
+        elsewhere = max(_word_score(word, item.value)[0], _word_score(word, item.detail)[0] * 0.5)
+        if max(on_label, elsewhere) <= 0:
+            return 0.0, []
+        total += max(on_label, elsewhere)
+        if on_label >= elsewhere:
+            marks += offsets
+    return total, marks
+
+
 def ranked(items: list[PickItem], query: str) -> list[tuple[PickItem, Text]]:
-    """Items matching `query` best first, each label underlined where the letters matched."""
-    query = query.strip()
-    if not query:
+    """Items with every typed word in them, best first (shorter names win ties), matches underlined."""
+    words = query.lower().split()
+    if not words:
         return [(item, Text(item.label)) for item in items]
     scored = []
     for order, item in enumerate(items):
-        score, offsets = _SEARCH.match(query, item.label)
-        other = max(_SEARCH.match(query, item.value)[0], _SEARCH.match(query, item.detail)[0] * 0.5)
-        if max(score, other) <= 0:
+        score, marks = _score(words, item)
+        if score <= 0:
             continue
         label = Text(item.label)
-        for offset in offsets if score >= other else ():
+        for offset in marks:
             label.stylize("bold underline", offset, offset + 1)
-        scored.append((-max(score, other), order, item, label))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    return [(item, label) for _, _, item, label in scored]
+        scored.append((-score, len(item.label), order, item, label))
+    scored.sort(key=lambda s: s[:3])
+    return [(item, label) for *_, item, label in scored]
 
 
 class PickerScreen(ModalScreen[str | None]):

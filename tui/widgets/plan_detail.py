@@ -16,7 +16,15 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.models import Plan, QuantRow
-from core.plan_report import VERDICTS, breakdown, explain, llama_server_command, ollama_lines, quality
+from core.plan_report import (
+    VERDICTS,
+    breakdown,
+    device_label,
+    explain,
+    llama_server_command,
+    ollama_lines,
+    quality,
+)
 from core.plan_source import PlannedModel
 from tui.widgets.plan_table import VERDICT_STYLES
 from tui.widgets.units import format_bytes
@@ -29,15 +37,17 @@ def _heading(title: str) -> Text:
 
 
 def memory_table(row: QuantRow) -> Table:
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    """Per device, what llama.cpp allocates; `of` is what the device can hold (less llama.cpp's margin)."""
+    table = Table(box=None, padding=(0, 1), collapse_padding=True, show_edge=False, header_style="bold")
     table.add_column("Memory", no_wrap=True)
     for h in HEADINGS:
         table.add_column(h, justify="right", no_wrap=True)
-    for name, *values in breakdown(row.memory):
+    n_gpus = sum(1 for d in row.memory.devices if d.is_gpu)
+    for device, (_, *values) in zip(row.memory.devices, breakdown(row.memory), strict=True):
         over = values[-2] > values[-1]  # total > what the device can hold
         cells = [Text(format_bytes(v), style="bold red" if over and i == len(values) - 2 else "")
                  for i, v in enumerate(values)]
-        table.add_row(Text(name), *cells)
+        table.add_row(Text(device_label(device, n_gpus)), *cells)
     return table
 
 
@@ -71,6 +81,8 @@ def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel) -> Rendera
 
 class PlanDetail(VerticalScroll):
     """Scrollable: focus it (Enter on a row) and use the arrow keys."""
+
+    ALLOW_MAXIMIZE = True
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
