@@ -276,10 +276,42 @@ async def shoot_jobs(workdir: Path) -> str:
         fake.close()
 
 
+async def shoot_planner(workdir: Path) -> str:
+    """DeepSeek-R1 32B at 16k context with a q8_0 KV cache on an RTX 4090 with 64 GB RAM (typed as a
+    hypothetical machine, so the picture does not depend on the RAM of the box that runs this)."""
+    from tests.tui.planner_support import plan_of, type_into
+    from tui.screens.planner import PlannerScreen
+
+    models = workdir / "ollama-models"
+    models.mkdir()
+    settings = Settings(ollama_models_dir=models, hf_cache_dir=workdir / "hf-cache")
+    probe = HardwareProbe.from_settings(settings, nvml=FakeNvml([FakeGpu()]))
+    app = make_app(settings, Services(hardware=probe))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        screen = app.screen
+        assert isinstance(screen, PlannerScreen)
+        deadline = time.monotonic() + 60
+        while screen.info is None and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        await type_into(pilot, "plan-machine", "4090")
+        await type_into(pilot, "plan-ram", "64")
+        await type_into(pilot, "plan-ctx", "16k")
+        await pilot.press("escape", "k")
+        await plan_of(pilot, "deepseek-r1:32b")
+        while not (screen.settled and screen.plan is not None and screen.plan.inputs.kv_type == "q8_0"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the plan never arrived")
+            await pilot.pause(0.1)
+        await pilot.pause(0.3)
+        return app.export_screenshot(title="llamadeck")
+
+
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
     "models": shoot_models,
     "jobs": shoot_jobs,
+    "planner": shoot_planner,
 }
 
 
