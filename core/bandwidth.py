@@ -15,7 +15,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import psutil
 
 from core.errors import HardwareError
@@ -42,6 +41,8 @@ def measure_ram_bandwidth(
         raise HardwareError(
             f"A RAM bandwidth test needs a buffer of at least 64 KiB, not {buffer_bytes} bytes."
         )
+    import numpy as np  # only when measuring: keeps numpy out of every start-up
+
     n_threads = max(1, threads if threads is not None else _default_threads())
     words = buffer_bytes // 8
     try:

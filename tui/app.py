@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from core.config import Settings
-from core.plan_source import OLLAMA_PREFIX
-from tui.screens.chat import ChatScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
-from tui.screens.jobs import JobsScreen
-from tui.screens.models import ModelsScreen
-from tui.screens.new_job import Prefill
-from tui.screens.planner import PlannerScreen
 from tui.services import Services
+
+if TYPE_CHECKING:
+    from tui.screens.chat import ChatScreen
+    from tui.screens.jobs import JobsScreen
+    from tui.screens.models import ModelsScreen
+    from tui.screens.planner import PlannerScreen
+
+# Screens other than the home screen are imported when first opened: they
+# bring the Ollama client, the planner and the pipeline, which the dashboard
+# does not need, and start-up time is what a user feels on every launch.
 
 STYLES = Path(__file__).parent / "styles"
 # The footer shows the five screen keys as one "12345 Screens" item so that
@@ -51,7 +55,7 @@ class LlamadeckApp(App[None]):
         # has already copied the (empty) class-level MODES.
         modes: dict[str, Callable[[], Screen[None]]] = {
             "dashboard": lambda: DashboardScreen(settings, services),
-            "models": lambda: ModelsScreen(settings, services),
+            "models": self._models_screen,
             "planner": self._planner_screen,
             "chat": self._chat_screen,
             "jobs": self._jobs_screen,
@@ -77,6 +81,8 @@ class LlamadeckApp(App[None]):
 
     def open_planner(self, model: str, host: str | None = None) -> None:
         """Show the planner with the Ollama model `model` (on host `host`) preselected."""
+        from core.plan_source import OLLAMA_PREFIX
+
         self._planner_screen().use_model(OLLAMA_PREFIX + model, host)
         self.switch_mode("planner")
 
@@ -88,21 +94,34 @@ class LlamadeckApp(App[None]):
     def open_pipeline(self, source: str | None = None, quant: str | None = None,
                       host: str | None = None) -> None:
         """Show the jobs screen with the new-job form filled in: `source` to `quant`, into `host`."""
+        from tui.screens.new_job import Prefill
+
         self.switch_mode("jobs")
         self._jobs_screen().new_job(Prefill(source, quant, host))
 
+    def _models_screen(self) -> ModelsScreen:
+        from tui.screens.models import ModelsScreen
+
+        return ModelsScreen(self.settings, self.services)
+
     def _jobs_screen(self) -> JobsScreen:
         if self._jobs is None:
+            from tui.screens.jobs import JobsScreen
+
             self._jobs = JobsScreen(self.settings, self.services)
         return self._jobs
 
     def _planner_screen(self) -> PlannerScreen:
         if self._planner is None:
+            from tui.screens.planner import PlannerScreen
+
             self._planner = PlannerScreen(self.settings, self.services)
         return self._planner
 
     def _chat_screen(self) -> ChatScreen:
         if self._chat is None:
+            from tui.screens.chat import ChatScreen
+
             self._chat = ChatScreen(self.settings, self.services)
         return self._chat
 

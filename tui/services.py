@@ -9,34 +9,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from core.chat import ChatBackend, backend_for
 from core.config import HostConfig, Settings
 from core.hardware import HardwareProbe
-from core.history import HistoryStore
-from core.ollama import OllamaClient
+
+if TYPE_CHECKING:
+    from core.chat import ChatBackend
+    from core.history import HistoryStore
+    from core.ollama import OllamaClient
 
 # Builds the client for one configured host. Screens call it inside the app's
 # event loop (the client's connections belong to the loop that made them) and
 # close what they built.
-OllamaFactory = Callable[[HostConfig], OllamaClient]
+OllamaFactory = Callable[[HostConfig], "OllamaClient"]
 # The chat screen's two: a streaming backend per host (same loop rule as the
 # client), and the chat history, which it opens in a thread (the file may be
 # checked and moved aside) and closes when it goes.
-ChatBackendFactory = Callable[[HostConfig], ChatBackend]
-HistoryOpener = Callable[[], HistoryStore]
+ChatBackendFactory = Callable[[HostConfig], "ChatBackend"]
+HistoryOpener = Callable[[], "HistoryStore"]
+
+
+# The real factories import their modules on first use, so the dashboard
+# (the home screen) starts without loading the Ollama client or SQLite code.
+def ollama_client(host: HostConfig) -> OllamaClient:
+    from core.ollama import OllamaClient
+
+    return OllamaClient(host)
+
+
+def chat_backend(host: HostConfig) -> ChatBackend:
+    from core.chat import backend_for
+
+    return backend_for(host)
+
+
+def open_history() -> HistoryStore:
+    from core.history import HistoryStore
+
+    return HistoryStore.open()
 
 
 @dataclass
 class Services:
     hardware: HardwareProbe
-    ollama: OllamaFactory = OllamaClient
-    chat_backend: ChatBackendFactory = backend_for
-    history: HistoryOpener = HistoryStore.open
+    ollama: OllamaFactory = ollama_client
+    chat_backend: ChatBackendFactory = chat_backend
+    history: HistoryOpener = open_history
 
     def close(self) -> None:
         self.hardware.close()
 
 
 def build_services(settings: Settings) -> Services:
-    return Services(hardware=HardwareProbe.from_settings(settings), ollama=OllamaClient)
+    return Services(hardware=HardwareProbe.from_settings(settings))
