@@ -50,7 +50,10 @@ def ollama_settings(inputs: PlanInputs, row: QuantRow) -> tuple[dict[str, str], 
     env = {"OLLAMA_NUM_PARALLEL": str(s.n_seq), "OLLAMA_FLASH_ATTENTION": "1" if s.flash_attn else "0"}
     if s.type_k != "f16":
         env["OLLAMA_KV_CACHE_TYPE"] = s.type_k
-    options = {"num_ctx": s.n_ctx // max(1, s.n_seq) if s.runtime == "ollama" else s.n_ctx}
+    # Ollama gives each of its OLLAMA_NUM_PARALLEL slots num_ctx tokens of KV
+    # cache, so the same total memory as the planned -c means -c / slots each
+    # (llama-server's slots share one -c instead).
+    options = {"num_ctx": s.n_ctx // max(1, s.n_seq)}
     if s.runtime == "ollama" and s.n_batch != 512:
         options["num_batch"] = s.n_batch
     if row.placement in ("partial", "cpu"):
