@@ -52,14 +52,22 @@ class ActiveShare:
 
 
 def active_share(wt: WeightTable, unit_active_weights: tuple[float, ...]) -> ActiveShare:
-    """What one token touches per unit (blocks, then the output layer)."""
+    """What one token touches per unit (blocks, then the output layer).
+
+    With tied embeddings the output layer multiplies by all of `token_embd`
+    on every token, wherever the output layer runs: llama.cpp gives the
+    duplicated tensor the output layer's buffer type, so it is read from the
+    GPU's copy when the output layer is offloaded and from the mapped file on
+    the CPU otherwise. Its bytes therefore belong to the output unit.
+    """
     active_exp = wt.layer_active_expert_bytes
     full = tuple(t - e + a for t, e, a in zip(wt.layer_bytes, wt.layer_expert_bytes, active_exp, strict=True))
+    output = wt.output_bytes + wt.tied_output_bytes
     return ActiveShare(
-        (*full, wt.output_bytes),
+        (*full, output),
         (*active_exp, 0),
         (*wt.layer_expert_bytes, 0),
-        (*wt.layer_bytes, wt.output_bytes),
+        (*wt.layer_bytes, output),
         unit_active_weights,
     )
 

@@ -6,12 +6,14 @@ import dataclasses
 
 import pytest
 
+from core import catalog
 from core.cards import GIB, card, find_card
 from core.errors import PlannerError
 from core.models import CpuInfo, GpuInfo, GpuSpec, MachineInfo, MachineSpec, ModelFacts, QuantRow
 from core.planner import blog_estimate, file_size, max_context_on_gpu, plan
 from core.quants import DEFAULT_QUANTS
-from core.weights import weight_table
+from core.speed import DEFAULT_SPEED, active_share
+from core.weights import active_unit_weights, weight_table
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts, qwen25_32b
 
 
@@ -159,6 +161,27 @@ def test_moe_reads_only_the_active_experts() -> None:
     moe_row, dense_row = row(moe, m, "Q4_K_M"), row(dense, m, "Q4_K_M")
     assert moe_row.placement == dense_row.placement == "gpu"
     assert (moe_row.decode_tps or 0) > 2 * (dense_row.decode_tps or 0)
+
+
+@pytest.mark.parametrize(("vram_gib", "placement"), [(2, "gpu"), (1.6, "partial"), (0, "cpu")])
+def test_tied_embeddings_are_read_as_the_output_matrix_every_token(vram_gib: float, placement: str) -> None:
+    # Qwen2.5-0.5B has no output.weight: llama.cpp multiplies by all of token_embd for the logits
+    facts = catalog.facts("qwen2.5-0.5b")
+    wt = weight_table(facts, "Q8_0")
+    embd = 151936 * 896 // 32 * 34
+    assert wt.tied_output_bytes == embd > wt.output_bytes
+    per_token = sum(wt.layer_bytes) + wt.output_bytes + embd
+    assert sum(active_share(wt, active_unit_weights(facts)).bytes_full) == per_token
+    gpu_bw, ram_bw = 1000e9, 60e9
+    r = row(facts, machine(vram_gib, bw=gpu_bw, ram_bw=ram_bw), "Q8_0", ctx=4096)
+    assert r.placement == placement
+    # the output layer goes to the GPU first, and the embedding is read from wherever it runs
+    on_gpu = r.memory.devices[0].weights if vram_gib else 0
+    assert (on_gpu > embd) == (placement != "cpu")
+    seconds = on_gpu / (gpu_bw * DEFAULT_SPEED.gpu_efficiency)
+    seconds += (per_token - on_gpu) / (ram_bw * DEFAULT_SPEED.cpu_efficiency)
+    seconds += DEFAULT_SPEED.gpu_token_overhead if on_gpu else DEFAULT_SPEED.cpu_token_overhead
+    assert r.decode_tps == pytest.approx(1 / seconds)
 
 
 def test_decode_slows_as_the_context_fills() -> None:
