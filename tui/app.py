@@ -34,8 +34,9 @@ SCREENS = Binding.Group("Screens", compact=True)
 class LlamadeckApp(App[None]):
     TITLE = "llamadeck"
     # Textual types CSS_PATH as an instance variable, so it cannot be a ClassVar here.
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss", STYLES / "models.tcss",  # noqa: RUF012
-                STYLES / "chat.tcss", STYLES / "jobs.tcss", STYLES / "planner.tcss"]
+    # Only the home screen's styles load at start-up; each other screen names its
+    # own .tcss in its CSS_PATH, parsed when it first opens.
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss"]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),

@@ -86,6 +86,8 @@ class ModelDescribed(Message):
 class ChatScreen(Screen[None]):
     """Conversation log, prompt box, model picker; options, chats and compare in dialogs."""
 
+    # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
+    CSS_PATH = "../styles/chat.tcss"
     AUTO_FOCUS = "#prompt"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-normal")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (18, "-medium")]  # noqa: RUF012

@@ -95,6 +95,8 @@ class JobEventArrived(Message):
 
 
 class JobsScreen(Screen[None]):
+    # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
+    CSS_PATH = "../styles/jobs.tcss"
     AUTO_FOCUS = "#jobs-queue"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-medium")]  # noqa: RUF012

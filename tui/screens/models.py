@@ -76,6 +76,8 @@ def ollama_hosts(settings: Settings) -> tuple[HostConfig, ...]:
 
 
 class ModelsScreen(ModelActions):
+    # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
+    CSS_PATH = "../styles/models.tcss"
     AUTO_FOCUS = "#models-table"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012

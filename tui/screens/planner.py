@@ -68,6 +68,8 @@ INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server
 
 
 class PlannerScreen(PlannerWorkers):
+    # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
+    CSS_PATH = "../styles/planner.tcss"
     AUTO_FOCUS = "#plan-table"
     ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
