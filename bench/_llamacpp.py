@@ -8,7 +8,6 @@ planner: the benchmarks put the two side by side.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import resource
 import signal
@@ -23,11 +22,13 @@ from tests.support.llamacpp_output import (
     BenchResult,
     BufferReport,
     DryRunReport,
+    fit_params,
     parse_buffer_log,
     parse_dry_run,
-    parse_fit_print,
     parse_llama_bench_json,
 )
+
+__all__ = ["dry_run", "fit_params", "kv_args", "llama_bench", "quantize", "server_buffers"]
 
 
 def _run(cmd: list[str | Path], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -56,38 +57,6 @@ def quantize(
 
 def kv_args(ctx: int, kv_type: str, flash_attn: bool) -> list[str]:
     return ["-c", str(ctx), "-ctk", kv_type, "-ctv", kv_type, "-fa", "on" if flash_attn else "off"]
-
-
-def fit_params(tools: LlamaCppTools, model: Path, args: list[str]) -> BufferReport:
-    """What llama.cpp would allocate, without allocating: `llama-fit-params -v --no-repack`.
-
-    The verbose log has the KV and compute sizes to 0.01 MiB. That log can be
-    cut short when the tool exits, so it is run again, and when its lines
-    are still missing the `--fit-print on` projection (whole MiB, the same
-    numbers rounded down) fills in; `BufferReport.whole_mib` says so.
-    """
-    base: list[str | Path] = [tools.tool("llama-fit-params"), "-m", model, "--no-repack", *args]
-    report: BufferReport | None = None
-    for _ in range(3):  # the log is cut short now and then; another run usually has it all
-        proc = _run([*base, "-v"], timeout=300)
-        try:
-            report = parse_buffer_log(proc.stdout + proc.stderr)
-        except ValueError:
-            continue
-        if report.model is not None or report.breakdown_model is not None:
-            return report
-    proc = _run([*base, "--fit-print", "on"], timeout=300)
-    host = parse_fit_print(proc.stdout)["Host"]
-    if report is not None:  # the fine KV/compute lines came through; only the model total was cut off
-        return dataclasses.replace(report, breakdown_model=host.model)
-    return BufferReport(
-        model=None,
-        kv=host.context,
-        compute=host.compute,
-        output=0.0,
-        breakdown_model=host.model,
-        whole_mib=True,
-    )
 
 
 def _free_port() -> int:

@@ -8,7 +8,6 @@ projects for the CPU backend.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from core.quants import DEFAULT_QUANTS
 from core.weights import tensor_types, weight_table
 from tests.fakes.hollow_gguf import hollow_model
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
-from tests.support.llamacpp_output import parse_dry_run
+from tests.support.llamacpp_output import fit_params, parse_dry_run
 
 pytestmark = pytest.mark.e2e
 
@@ -65,14 +64,6 @@ def test_every_tensor_type_matches_llama_quantize(
         assert weight_table(facts, quant, imatrix=False).tensor_bytes / MIB == pytest.approx(mib, abs=0.006)
 
 
-def fit_params(tools: LlamaCppTools, path: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [str(tools.tool("llama-fit-params")), "-m", str(path), "-v", "--no-repack", *args],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.parametrize(
     ("model", "ctx", "kv", "fa"),
     [
@@ -89,11 +80,13 @@ def test_kv_and_compute_match_llama_fit_params(
     tools: LlamaCppTools, hollow: dict[str, tuple[Path, ModelFacts]], model: str, ctx: int, kv: str, fa: str
 ) -> None:
     path, facts = hollow[model]
-    text = fit_params(tools, path, "-c", str(ctx), "-ctk", kv, "-ctv", kv, "-fa", fa)
-    kv_real = sum(float(x) for x in re.findall(r"llama_kv_cache: size =\s*([\d.]+) MiB", text))
-    compute_real = max(float(x) for x in re.findall(r"CPU compute buffer size =\s*([\d.]+) MiB", text))
+    real = fit_params(tools, path, ["-c", str(ctx), "-ctk", kv, "-ctv", kv, "-fa", fa])
     s = runtime_settings(facts, runtime="llama.cpp", ctx=ctx, kv_type=kv, flash_attn=fa == "on")
     shape = context_shape(facts, s)
-    assert sum(kv_layout(facts, s).layer_bytes(shape)) / MIB == pytest.approx(kv_real, abs=0.01)
+    kv_mib = sum(kv_layout(facts, s).layer_bytes(shape)) / MIB
+    if real.whole_mib:  # the verbose log was cut short every time: the projection, rounded down
+        assert int(kv_mib) == real.kv
+    else:
+        assert kv_mib == pytest.approx(real.kv, abs=0.01)
     compute = compute_estimate(graph_dims(facts), shape, s, on_gpu=False, has_output=True).peak / MIB
-    assert compute == pytest.approx(compute_real, abs=16)
+    assert compute == pytest.approx(real.compute, abs=16)

@@ -7,14 +7,23 @@ buffer lines llama.cpp logs while it sets a model up (`llama-server -lv 4`,
 `llama-bench -o json`. Each parser raises ValueError with the end of the
 text when the lines it needs are missing, because a silent zero would read
 as a perfect match.
+
+`fit_params` also runs its tool: `llama-fit-params -v` now and then exits
+before its log is complete, and how to get the numbers anyway belongs with
+the parser that notices, so the tests and the benchmarks share one way.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.llamacpp import LlamaCppTools
 
 MIB = 1024**2
 
@@ -132,6 +141,40 @@ def parse_fit_print(stdout: str) -> dict[str, FitPrint]:
     if "Host" not in out:
         raise ValueError(f"no Host line in llama-fit-params --fit-print output:\n{_tail(stdout)}")
     return out
+
+
+def fit_params(tools: LlamaCppTools, model: Path, args: Sequence[str]) -> BufferReport:
+    """What llama.cpp would allocate, without allocating: `llama-fit-params -v --no-repack`.
+
+    The verbose log has the KV and compute sizes to 0.01 MiB. That log can be
+    cut short when the tool exits, so it is run again, and when its lines
+    are still missing the `--fit-print on` projection (whole MiB, the same
+    numbers rounded down) fills in; `BufferReport.whole_mib` says so.
+    """
+    base = [str(tools.tool("llama-fit-params")), "-m", str(model), "--no-repack", *args]
+    report: BufferReport | None = None
+    for _ in range(3):  # the log is cut short now and then; another run usually has it all
+        proc = subprocess.run([*base, "-v"], capture_output=True, text=True, timeout=300, check=False)
+        try:
+            report = parse_buffer_log(proc.stdout + proc.stderr)
+        except ValueError:
+            continue
+        if report.model is not None or report.breakdown_model is not None:
+            return report
+    proc = subprocess.run(
+        [*base, "--fit-print", "on"], capture_output=True, text=True, timeout=300, check=False
+    )
+    host = parse_fit_print(proc.stdout)["Host"]
+    if report is not None:  # the fine KV/compute lines came through; only the model total was cut off
+        return dataclasses.replace(report, breakdown_model=host.model)
+    return BufferReport(
+        model=None,
+        kv=host.context,
+        compute=host.compute,
+        output=0.0,
+        breakdown_model=host.model,
+        whole_mib=True,
+    )
 
 
 @dataclass(frozen=True)
