@@ -220,7 +220,9 @@ class ModelsScreen(ModelActions):
         self.query_one(RunningPanel).show(())
         self.table.mark_loaded(())
         more = "  o tries the next host." if len(self.hosts) > 1 else ""
-        self.query_one("#offline", LiveText).show(
+        box = self.query_one("#offline", LiveText)
+        box.border_title = "Not reachable" if unreachable else "The server answered with an error"
+        box.show(
             f"{sentence}\n\nr retries now; llamadeck also checks every {PS_INTERVAL_S:g} s.{more}")
         self._show_notices()
         self._show_subtitle()
