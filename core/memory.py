@@ -57,12 +57,15 @@ class ContextShape:
     swa_size: int  # cells per stream of sliding-window layers (0 without such layers)
 
 
-def context_shape(facts: ModelFacts, s: RuntimeSettings) -> ContextShape:
-    if s.n_ctx <= 0:
+def context_shape(facts: ModelFacts, s: RuntimeSettings, n_ctx: int | None = None) -> ContextShape:
+    """The layout for `s`, or for `s` with its context set to `n_ctx` (a search's trial, without a copy)."""
+    if n_ctx is None:
+        n_ctx = s.n_ctx
+    if n_ctx <= 0:
         raise PlannerError("The context size must be a positive number of tokens.")
     if s.n_seq <= 0:
         raise PlannerError("The number of parallel sequences must be at least 1.")
-    n_ctx = pad(s.n_ctx)
+    n_ctx = pad(n_ctx)
     if s.kv_unified:
         n_ctx_seq = kv_size = n_ctx
         n_stream = 1

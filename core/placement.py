@@ -25,6 +25,7 @@ counted as the largest block tensor on the main GPU.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from itertools import accumulate
 
 from core.memory import ContextShape, GraphDims, compute_estimate, host_input_bytes
@@ -47,7 +48,7 @@ class Assignment:
 
     @property
     def n_gpu_layers(self) -> int:
-        return sum(e - s for s, e in zip(self.starts, self.ends, strict=True))
+        return sum(self.ends) - sum(self.starts)
 
     def device_of(self, u: int) -> int:
         for d, (s, e) in enumerate(zip(self.starts, self.ends, strict=True)):
@@ -55,15 +56,20 @@ class Assignment:
                 return d
         return -1
 
-    def unit_map(self) -> tuple[list[int], list[bool]]:
+    def unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
         """Per unit: its GPU (-1 for the CPU) and whether its routed experts stay in RAM."""
+        return self._unit_map
+
+    @cached_property
+    def _unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+        # speed and the row's summary each ask; an assignment never changes, so the map is built once
         device = [-1] * self.n_units
         experts = [False] * self.n_units
         for d, (s, e, f) in enumerate(zip(self.starts, self.ends, self.full, strict=True)):
             for u in range(s, e):
                 device[u] = d
                 experts[u] = u >= s + f and u < self.n_units - 1
-        return device, experts
+        return tuple(device), tuple(experts)
 
     def experts_on_cpu(self, u: int) -> bool:
         """Block u sits on a GPU with its routed experts left in RAM."""
@@ -80,6 +86,24 @@ class Assignment:
     def any_experts_on_cpu(self) -> bool:
         blocks = self.n_units - 1
         return any(min(e, blocks) - s > f for s, e, f in zip(self.starts, self.ends, self.full, strict=True))
+
+
+@lru_cache(maxsize=64)
+def _default_split(units: int, memories: tuple[int, ...]) -> Assignment:
+    """The same for every row of a plan (and every context): computed once per machine and layer count."""
+    mem = [float(m) for m in memories]
+    total = sum(mem) or 1.0
+    bounds = [x / total for x in accumulate(mem)]
+    starts, ends = [], []
+    u = 0
+    for d, b in enumerate(bounds):
+        start = u
+        while u < units and (u / units < b or d == len(bounds) - 1):
+            u += 1
+        starts.append(start)
+        ends.append(u)
+    full = tuple(e - s for s, e in zip(starts, ends, strict=True))
+    return Assignment(units, tuple(starts), tuple(ends), full)
 
 
 @dataclass(frozen=True)
@@ -212,19 +236,7 @@ class Placer:
 
     def default_split(self) -> Assignment:
         """-ngl all with llama.cpp's default split: unit u to the GPU whose memory share covers u/(n+1)."""
-        mem = [float(g.memory) for g in self.machine.gpus]
-        total = sum(mem) or 1.0
-        bounds = [x / total for x in accumulate(mem)]
-        starts, ends = [], []
-        u = 0
-        for d, b in enumerate(bounds):
-            start = u
-            while u < self.units and (u / self.units < b or d == len(bounds) - 1):
-                u += 1
-            starts.append(start)
-            ends.append(u)
-        full = tuple(e - s for s, e in zip(starts, ends, strict=True))
-        return Assignment(self.units, tuple(starts), tuple(ends), full)
+        return _default_split(self.units, tuple(g.memory for g in self.machine.gpus))
 
     def _fill_back_to_front(self, dense_only: bool) -> Assignment:
         """common/fit.cpp step 3: each GPU, last first, takes the most trailing units that fit."""

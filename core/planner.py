@@ -13,6 +13,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress
 
 from core.errors import PlannerError
 from core.memory import (
@@ -99,11 +100,32 @@ class _RowContext:
     ctx_limit: int
     layout: KvLayout
     header: int
+    # per-cell KV bytes of layers [0, i), full-attention and sliding-window apart, for the context probe
+    cells_full: list[int]
+    cells_swa: list[int]
+    # what depends only on the settings and a context, shared by the rows (and their context searches)
+    memo: dict[tuple[object, ...], object]
 
 
 def _ctx_for_settings(rc: _RowContext, s: RuntimeSettings) -> tuple[ContextShape, list[int]]:
-    shape = context_shape(rc.facts, s)
-    return shape, rc.layout.layer_bytes(shape)
+    key = ("ctx", s)
+    hit = rc.memo.get(key)
+    if hit is None:
+        shape = context_shape(rc.facts, s)
+        hit = rc.memo[key] = (shape, rc.layout.layer_bytes(shape))
+    return hit  # type: ignore[return-value]
+
+
+def _kv_read(rc: _RowContext, s: RuntimeSettings) -> list[int] | None:
+    """Cache one sequence has filled at the decode depth, per unit (the output layer has none)."""
+    if not rc.decode_depth:
+        return None
+    key = ("depth", s)
+    hit = rc.memo.get(key)
+    if hit is None:
+        depth = dataclasses.replace(s, n_ctx=rc.decode_depth, n_seq=1, kv_unified=True)
+        hit = rc.memo[key] = [*rc.layout.layer_bytes(context_shape(rc.facts, depth)), 0]
+    return hit  # type: ignore[return-value]
 
 
 def _row_settings(rc: _RowContext, wt: WeightTable, kv_total: int) -> RuntimeSettings:
@@ -120,7 +142,10 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
     wt = weight_table(rc.facts, fmt.name, imatrix=imatrix)
     s = rc.settings
     if s.runtime == "ollama" and s.n_batch == 0:
-        _, kv0 = _ctx_for_settings(rc, dataclasses.replace(s, n_batch=512, n_ubatch=512))
+        first = rc.memo.get(("ollama-512",))
+        if first is None:
+            first = rc.memo[("ollama-512",)] = dataclasses.replace(s, n_batch=512, n_ubatch=512)
+        _, kv0 = _ctx_for_settings(rc, first)  # type: ignore[arg-type]
         s = _row_settings(rc, wt, sum(kv0))
     shape, kv_layers = _ctx_for_settings(rc, s)
     out_buf = output_buffer_bytes(rc.facts, s)
@@ -135,12 +160,8 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         overhead=sum(d.overhead for d in devs),
         devices=devs,
     )
-    f = rc.facts
     share = active_share(wt, rc.active_weights)
-    kv_read = None
-    if rc.decode_depth:
-        depth = dataclasses.replace(s, n_ctx=rc.decode_depth, n_seq=1, kv_unified=True)
-        kv_read = [*rc.layout.layer_bytes(context_shape(f, depth)), 0]
+    kv_read = _kv_read(rc, s)
     decode = prompt = None
     if result.placement != "none":
         decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=kv_read, model=rc.speed)
@@ -174,7 +195,7 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         needs_imatrix=fmt.needs_imatrix,
         notices=tuple(notices),
         settings=s,
-        expert_cpu_layers=tuple(u for u, on_cpu in enumerate(a.unit_map()[1][:n_layers]) if on_cpu),
+        expert_cpu_layers=tuple(compress(range(n_layers), a.unit_map()[1][:n_layers])),
     )
 
 
@@ -183,7 +204,8 @@ class _CtxProbe:
 
     The default split does not depend on the context, so weights and the
     per-cell KV cost of each GPU are summed once; only the cell counts and
-    the compute buffer change with c.
+    the compute buffer change with c, and those are the same for every row
+    with these settings, so they are kept in the plan's memo.
     """
 
     def __init__(self, rc: _RowContext, placer: Placer, s: RuntimeSettings) -> None:
@@ -191,27 +213,40 @@ class _CtxProbe:
         self.s = s
         a = placer.default_split()
         self.a = a
-        per_cell, is_swa = rc.layout.per_cell, rc.layout.is_swa
+        n_cached = len(rc.cells_full) - 1  # MTP layers have no cache
         self.parts: list[tuple[int, int, int, bool, int]] = []
         for d in range(len(placer.caps)):
             w, _, _ = placer._gpu_parts(a, d, partial=False)
-            lo, hi = a.starts[d], min(a.ends[d], placer.n, len(per_cell))  # MTP layers have no cache
-            full = sum(per_cell[u] for u in range(lo, hi) if not is_swa[u])
-            swa = sum(per_cell[u] for u in range(lo, hi) if is_swa[u])
+            lo, hi = a.starts[d], min(a.ends[d], placer.n, n_cached)
+            full = swa = 0
+            if hi > lo:
+                full = rc.cells_full[hi] - rc.cells_full[lo]
+                swa = rc.cells_swa[hi] - rc.cells_swa[lo]
             self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - s.gpu_overhead))
 
-    def fits(self, user_ctx: int) -> bool:
+    def _trial(self, user_ctx: int) -> tuple[int, int, int, int]:
+        """Full and sliding-window cells, and the compute peak without / with the output layer."""
         s = self.s
-        n_ctx = user_ctx * s.n_seq if s.runtime == "ollama" else user_ctx
-        trial = dataclasses.replace(s, n_ctx=n_ctx)
-        shape = context_shape(self.rc.facts, trial)
-        full_cells = shape.kv_size * shape.n_stream
-        swa_cells = shape.swa_size * shape.n_stream
+        key = ("probe", s, user_ctx)
+        hit = self.rc.memo.get(key)
+        if hit is None:
+            n_ctx = user_ctx * s.n_seq if s.runtime == "ollama" else user_ctx
+            shape = context_shape(self.rc.facts, s, n_ctx)  # flash attention, the only other input, is s's
+            dims = self.rc.dims
+            hit = self.rc.memo[key] = (
+                shape.kv_size * shape.n_stream,
+                shape.swa_size * shape.n_stream,
+                compute_estimate(dims, shape, s, on_gpu=True, has_output=False).peak,
+                compute_estimate(dims, shape, s, on_gpu=True, has_output=True).peak,
+            )
+        return hit  # type: ignore[return-value]
+
+    def fits(self, user_ctx: int) -> bool:
+        full_cells, swa_cells, compute, compute_out = self._trial(user_ctx)
         for w, full, swa, has_out, cap in self.parts:
             if not (w or full or has_out):
                 continue
-            compute = compute_estimate(self.rc.dims, shape, trial, on_gpu=True, has_output=has_out).peak
-            if w + full * full_cells + swa * swa_cells + compute > cap:
+            if w + full * full_cells + swa * swa_cells + (compute_out if has_out else compute) > cap:
                 return False
         return True
 
@@ -279,6 +314,8 @@ def plan(
         settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
     trained = facts.context_length or 131072
     header, measured = gguf_overhead(facts)
+    layout = kv_layout(facts, settings)
+    per_cell = list(zip(layout.per_cell, layout.is_swa, strict=True))
     rc = _RowContext(
         facts=facts,
         machine=machine,
@@ -288,8 +325,11 @@ def plan(
         speed=speed,
         decode_depth=decode_depth,
         ctx_limit=trained,
-        layout=kv_layout(facts, settings),
+        layout=layout,
         header=header,
+        cells_full=[0, *accumulate(0 if w else c for c, w in per_cell)],
+        cells_swa=[0, *accumulate(c if w else 0 for c, w in per_cell)],
+        memo={},
     )
     rows = tuple(_build_row(rc, q, imatrix) for q in quants)
     notices = list(machine.notices) + list(facts.notices)

@@ -155,6 +155,19 @@ def block_index(name: str) -> int:
     return int(m.group(1)) if m else -1
 
 
+def _split_block(name: str) -> tuple[int, str]:
+    """`block_index` and the name with its block number masked ("blk.#.attn_v.weight"), without a regex.
+
+    It accepts the same names as `_BLK`: `str.isdecimal` is exactly the regex's digit class.
+    """
+    if name.startswith("blk."):
+        end = name.find(".", 4)
+        digits = name[4:end]
+        if end > 4 and digits.isdecimal():
+            return int(digits), "blk.#." + name[end + 1 :]
+    return -1, name
+
+
 # Architectures whose 80-layer (jais2: 68) variant llama.cpp labels LLM_TYPE_70B: only that label
 # changes a rule (attn_v gets Q5_K instead of Q3_K/Q4_K).
 _70B_LAYERS = {"llama": 80, "qwen2": 80, "deci": 80, "olmo": 80, "jais2": 68}
@@ -213,18 +226,21 @@ def build_slots(
     Returns the slots, n_attention_wv (how many attn_v-like tensors exist) and
     whether the embeddings are tied (there is no `output.weight`).
     """
-    blocks = [block_index(t[0]) for t in tensors]
-    order = sorted(range(len(tensors)), key=lambda i: (blocks[i], tensors[i][0]))
+    split = [_split_block(t[0]) for t in tensors]
+    order = sorted(range(len(tensors)), key=lambda i: (split[i][0], tensors[i][0]))
     counters = {Category.FFN_DOWN: 0, Category.FFN_GATE: 0, Category.FFN_UP: 0}
     i_wv = 0
     n_wv = 0
     tied = True
     slots: list[TensorSlot] = []
     seen: dict[tuple[str, int, bool], tuple[Category, bool]] = {}
+    upper: dict[str, str] = {}
     for idx in order:
         name, shape, src = tensors[idx]
+        block, masked = split[idx]
+        shape = tuple(shape)
         # the rules read names only through substrings, so blk.0.x and blk.9.x classify alike
-        key = (_BLK.sub("blk.#.", name), n_dims(shape), name.endswith("weight"))
+        key = (masked, n_dims(shape), name.endswith("weight"))
         hit = seen.get(key)
         if hit is None:
             hit = seen[key] = (tensor_category(name), allows_quantization(name, shape, architecture))
@@ -241,7 +257,10 @@ def build_slots(
             elif cat in counters:
                 counter = counters[cat]
                 counters[cat] += 1
-        slots.append(TensorSlot(name, tuple(shape), src.upper(), cat, blocks[idx], quantizable, counter))
+        src_upper = upper.get(src)
+        if src_upper is None:
+            src_upper = upper[src] = src.upper()
+        slots.append(TensorSlot(name, shape, src_upper, cat, block, quantizable, counter))
     return slots, n_wv, tied
 
 

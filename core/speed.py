@@ -20,6 +20,8 @@ coarse (think +-50 %); decode is the number the planner is judged on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 
 from core.models import MachineSpec
 from core.placement import Assignment
@@ -50,6 +52,14 @@ class ActiveShare:
     bytes_stored: tuple[int, ...]  # the unit's whole weights
     weights: tuple[float, ...]  # active weights (for FLOPs)
 
+    @cached_property
+    def prefix_full(self) -> list[int]:
+        return [0, *accumulate(self.bytes_full)]
+
+    @cached_property
+    def prefix_expert_active(self) -> list[int]:
+        return [0, *accumulate(self.bytes_expert_active)]
+
 
 def active_share(wt: WeightTable, unit_active_weights: tuple[float, ...]) -> ActiveShare:
     """What one token touches per unit (blocks, then the output layer).
@@ -61,7 +71,9 @@ def active_share(wt: WeightTable, unit_active_weights: tuple[float, ...]) -> Act
     the CPU otherwise. Its bytes therefore belong to the output unit.
     """
     active_exp = wt.layer_active_expert_bytes
-    full = tuple(t - e + a for t, e, a in zip(wt.layer_bytes, wt.layer_expert_bytes, active_exp, strict=True))
+    full = wt.layer_bytes
+    if any(wt.layer_expert_bytes):  # MoE: the routed experts count only as far as a token uses them
+        full = tuple(t - e + a for t, e, a in zip(full, wt.layer_expert_bytes, active_exp, strict=True))
     output = wt.output_bytes + wt.tied_output_bytes
     return ActiveShare(
         (*full, output),
@@ -80,24 +92,36 @@ def decode_tps(
     kv_bytes_read: list[int] | None = None,
     model: SpeedModel = DEFAULT_SPEED,
 ) -> float:
-    """Tokens per second generating one sequence with `kv_bytes_read[u]` of cache already filled per layer."""
-    per_dev = [0.0] * len(machine.gpus)
-    cpu = 0.0
-    device, experts = a.unit_map()
-    for u in range(a.n_units):
-        d = device[u]
-        b = float(share.bytes_full[u])
-        kv = float(kv_bytes_read[u]) if kv_bytes_read and u < len(kv_bytes_read) else 0.0
-        if d >= 0:
-            if experts[u]:
-                cpu += share.bytes_expert_active[u]
-                b -= share.bytes_expert_active[u]
-            per_dev[d] += b + kv
-        else:
-            cpu += b + kv
+    """Tokens per second generating one sequence with `kv_bytes_read[u]` of cache already filled per layer.
+
+    Every GPU holds one run of units, so its bytes are differences of prefix
+    sums. Byte counts are whole numbers far below 2**53, so these integer
+    sums are exactly the float sums a unit-by-unit walk would make.
+    """
+    n_units = a.n_units
+    kv = list(kv_bytes_read[:n_units]) if kv_bytes_read else []
+    kv += [0] * (n_units - len(kv))
+    p_full = share.prefix_full
+    p_active = share.prefix_expert_active
+    p_kv = [0, *accumulate(kv)]
+    per_dev = [0] * len(machine.gpus)
+    on_gpu = 0
+    experts_home = 0
+    for d, (s, e, f) in enumerate(zip(a.starts, a.ends, a.full, strict=True)):
+        if e <= s:
+            continue
+        b = p_full[e] - p_full[s] + p_kv[e] - p_kv[s]
+        on_gpu += b
+        lo, hi = s + f, min(e, n_units - 1)
+        if hi > lo:  # these blocks' active experts are read from RAM
+            x = p_active[hi] - p_active[lo]
+            b -= x
+            experts_home += x
+        per_dev[d] += b
+    cpu = float(p_full[n_units] + p_kv[n_units] - on_gpu + experts_home)
     seconds = 0.0
     for d, g in enumerate(machine.gpus):
-        seconds += per_dev[d] / (g.bandwidth * model.gpu_efficiency)
+        seconds += float(per_dev[d]) / (g.bandwidth * model.gpu_efficiency)
     seconds += cpu / (machine.ram_bandwidth * model.cpu_efficiency)
     seconds += model.gpu_token_overhead if a.n_gpu_layers else model.cpu_token_overhead
     return 1.0 / seconds
@@ -112,23 +136,26 @@ def prompt_tps(
     model: SpeedModel = DEFAULT_SPEED,
 ) -> float:
     """Prompt tokens per second for micro-batches of `n_ubatch` tokens."""
-    flops_per_token = [2.0 * w for w in share.weights]
+    weights = share.weights
+    n_weights = len(weights)
     seconds = 0.0  # per micro-batch
-    cpu_weights_bytes = 0.0
+    cpu_weights_bytes = 0
     gpus = machine.gpus
     offload = bool(gpus) and n_ubatch >= model.op_offload_min_batch
+    gpu_rate = [g.tflops * 1e12 * model.gpu_prompt_efficiency for g in gpus]
+    cpu_rate = machine.cpu_tflops * 1e12 * model.cpu_prompt_efficiency
     device, experts = a.unit_map()
     for u in range(a.n_units):
         d = device[u]
-        f = flops_per_token[u] * n_ubatch if u < len(flops_per_token) else 0.0
+        f = 2.0 * weights[u] * n_ubatch if u < n_weights else 0.0
         if d >= 0 and not experts[u]:
-            seconds += f / (gpus[d].tflops * 1e12 * model.gpu_prompt_efficiency)
+            seconds += f / gpu_rate[d]
         elif offload:
             # CPU-resident weights (a whole layer, or a GPU layer's experts) are copied over and run there
-            seconds += f / (gpus[0].tflops * 1e12 * model.gpu_prompt_efficiency)
+            seconds += f / gpu_rate[0]
             cpu_weights_bytes += share.bytes_expert_total[u] if d >= 0 else share.bytes_stored[u]
         else:
-            seconds += f / (machine.cpu_tflops * 1e12 * model.cpu_prompt_efficiency)
+            seconds += f / cpu_rate
     if cpu_weights_bytes and gpus:
-        seconds += cpu_weights_bytes / gpus[0].pcie_bandwidth
+        seconds += float(cpu_weights_bytes) / gpus[0].pcie_bandwidth
     return n_ubatch / seconds if seconds > 0 else 0.0

@@ -98,29 +98,22 @@ class _Analysis:
                 f"{facts.name} has no tensor table, so its quantized sizes cannot be computed."
             )
         arch = facts.architecture
-        triples = [(t.name, tuple(t.shape), t.ggml_type) for t in facts.tensors]
+        triples = [(t.name, t.shape, t.ggml_type) for t in facts.tensors]
         self.slots, n_wv, tied = build_slots(triples, arch)
-        self.n_layer = max(facts.n_layers, max((s.layer + 1 for s in self.slots), default=0))
+        self.n_layer = n = max(facts.n_layers, max((s.layer + 1 for s in self.slots), default=0))
         n_head_kv = facts.head_count_kv[0] if facts.head_count_kv else facts.n_head
-        self.shape = ModelShape(arch, self.n_layer, facts.n_head, n_head_kv, facts.n_expert)
+        self.shape = ModelShape(arch, n, facts.n_head, n_head_kv, facts.n_expert)
         self.tied = tied
         self.n_wv = n_wv
-        self.n_weights = sum(_elements(s.shape) for s in self.slots)
         used = facts.n_expert_used
         self.active_fraction = used / facts.n_expert if facts.n_expert > 1 and used else 1.0
         # parameters per unit (blocks, then the output layer), for FLOP counts
-        self.unit_weights = [0] * (self.n_layer + 1)
-        self.unit_expert_weights = [0] * (self.n_layer + 1)
-        for slot in self.slots:
-            place = self.place(slot)
-            if place <= self.n_layer:
-                n_el = _elements(slot.shape)
-                self.unit_weights[place] += n_el
-                if slot.layer >= 0 and _EXPERT.search(slot.name):
-                    self.unit_expert_weights[place] += n_el
+        self.unit_weights = [0] * (n + 1)
+        self.unit_expert_weights = [0] * (n + 1)
         self.buckets = self._bucket()
+        self.n_weights = sum(self.unit_weights) + self._input_weights
         # rows of every bucket at every place, so a quant's per-layer bytes are one matrix product
-        self.rows_at = np.zeros((len(self.buckets), self.n_layer + 2), dtype=np.int64)
+        self.rows_at = np.zeros((len(self.buckets), n + 2), dtype=np.int64)
         for i, b in enumerate(self.buckets):
             for place, rows in b.places.items():
                 self.rows_at[i, place] = rows
@@ -136,56 +129,80 @@ class _Analysis:
             return slot.layer
         return self.n_layer + 1 if slot.name in _INPUT_TENSORS else self.n_layer
 
-    def _signature(self, slot: TensorSlot) -> tuple[object, ...]:
-        """Everything the rules can see of a tensor: equal signatures, equal types."""
-        n = self.n_layer
+    def _bucket(self) -> list[_Bucket]:
+        """Group the slots by signature: everything the rules can see of a tensor, so equal types.
+
+        The signature is the role, whether it is quantized, the row length,
+        whether it holds experts, the source type, the tensors named in rules
+        and, for the roles whose rules look at a layer or counter, the answer
+        to every test those rules make of it. One pass also sums the
+        parameters per unit.
+        """
+        n, n_wv = self.n_layer, self.n_wv
+        glm5 = self.shape.architecture == "glm5-next"
+        tests_memo: dict[tuple[int, int], tuple[bool, ...]] = {}
 
         def tests(i: int, count: int) -> tuple[bool, ...]:
-            return (
-                i < count // 16,
-                i < count // 8,
-                i >= 7 * count // 8,
-                (i - count // 8) % 3 == 2,
-                i < 2,
-                i < 4,
-                0 <= i < count,
-            )
+            key = (i, count)
+            hit = tests_memo.get(key)
+            if hit is None:
+                hit = tests_memo[key] = (
+                    i < count // 16,
+                    i < count // 8,
+                    i >= 7 * count // 8,
+                    (i - count // 8) % 3 == 2,
+                    i < 2,
+                    i < 4,
+                    0 <= i < count,
+                )
+            return hit
 
-        layer_dependent = slot.category in (
-            Category.ATTENTION_V,
-            Category.ATTENTION_QKV,
-            Category.ATTENTION_KV_B,
-            Category.FFN_DOWN,
-            Category.FFN_GATE,
-            Category.FFN_UP,
-        )
-        dep: tuple[object, ...] = ()
-        if layer_dependent and slot.quantizable:
-            dep = (tests(slot.counter, n), tests(slot.counter, self.n_wv), tests(slot.layer, n))
-        ne2_expert = len(slot.shape) > 2 and slot.shape[2] > 1
-        special = slot.name if slot.category in (Category.OUTPUT, Category.TOKEN_EMBD) else ""
-        glm = self.shape.architecture == "glm5-next" and any(
-            s in slot.name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj")
-        )
-        src = slot.source_type
-        return (slot.category, slot.quantizable, slot.shape[0], ne2_expert, src, special, glm, dep)
-
-    def _bucket(self) -> list[_Bucket]:
         found: dict[tuple[object, ...], _Bucket] = {}
+        unit_weights, unit_expert_weights = self.unit_weights, self.unit_expert_weights
+        input_weights = 0
         for slot in self.slots:
-            place = self.place(slot)
-            expert = slot.layer >= 0 and _EXPERT.search(slot.name) is not None
-            key = (*self._signature(slot), expert)
+            name, shape, _, category, layer, quantizable, counter = slot
+            place = layer if layer >= 0 else (n + 1 if name in _INPUT_TENSORS else n)
+            n_el = _elements(shape)
+            expert = layer >= 0 and "exps" in name and _EXPERT.search(name) is not None
+            if place <= n:
+                unit_weights[place] += n_el
+                if expert:
+                    unit_expert_weights[place] += n_el
+            else:
+                input_weights += n_el
+            dep: tuple[object, ...] = ()
+            if quantizable and category in _LAYER_DEPENDENT:
+                dep = (tests(counter, n), tests(counter, n_wv), tests(layer, n))
+            ne2_expert = len(shape) > 2 and shape[2] > 1
+            special = name if category in (Category.OUTPUT, Category.TOKEN_EMBD) else ""
+            glm = glm5 and any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
+            key = (category, quantizable, shape[0], ne2_expert, slot.source_type, special, glm, dep, expert)
             b = found.get(key)
             if b is None:
                 b = found[key] = _Bucket(slot, expert, Counter(), {})
-            rows = _elements(slot.shape) // slot.shape[0] if slot.shape else 1
+            rows = n_el // shape[0] if shape else 1
             b.rows[rows] += 1
             b.places[place] = b.places.get(place, 0) + rows
             b.total_rows += rows
             b.n_tensors += 1
-            b.max_rows = max(b.max_rows, rows)
+            if rows > b.max_rows:
+                b.max_rows = rows
+        self._input_weights = input_weights
         return list(found.values())
+
+
+# The roles whose rules read a layer index or a per-role counter.
+_LAYER_DEPENDENT = frozenset(
+    {
+        Category.ATTENTION_V,
+        Category.ATTENTION_QKV,
+        Category.ATTENTION_KV_B,
+        Category.FFN_DOWN,
+        Category.FFN_GATE,
+        Category.FFN_UP,
+    }
+)
 
 
 def _elements(shape: tuple[int, ...]) -> int:
