@@ -440,6 +440,30 @@ def _mix_type(r: RuleInputs, ftype: str, default: str, slot: TensorSlot) -> str:
     return new
 
 
+def index_tests(r: RuleInputs, slot: TensorSlot) -> tuple[bool, ...]:
+    """The answer to every test `_mix_type` makes of this tensor's layer index or counter.
+
+    Two tensors of the same role, row length and source type with equal
+    answers here get the same type in every quantization, which is what lets
+    core.weights decide each group once. Keep this in step with `_mix_type`:
+    a test added there must be added here.
+    """
+    if not slot.quantizable:
+        return ()
+    cat = slot.category
+    n = r.model.n_layer
+    c = slot.counter
+    if cat in _ATTN_V_LIKE:
+        return (c < 2, c < 4, _use_more_bits(c, r.n_attention_wv))
+    i = slot.layer if r.model.n_expert > 1 else c  # i_layer
+    if cat is Category.FFN_DOWN:
+        # the IQ2 family reads the raw counter; the MoE check refuses an index outside the blocks
+        return (i < n // 16, i < n // 8, _use_more_bits(i, n), 0 <= i < n, c < n // 8)
+    if cat in (Category.FFN_GATE, Category.FFN_UP):
+        return (i < n // 8, i >= 7 * n // 8, 0 <= i < n)
+    return ()
+
+
 # `tensor_type_fallback`: where a row does not fill the target's blocks.
 _FALLBACK = {
     "IQ1_S": "IQ4_NL",

@@ -30,6 +30,7 @@ from core.quant_rules import (
     TensorSlot,
     build_slots,
     choose_type,
+    index_tests,
 )
 from core.quants import QuantFormat, quant_format
 
@@ -118,6 +119,7 @@ class _Analysis:
             for place, rows in b.places.items():
                 self.rows_at[i, place] = rows
         self.expert_mask = np.array([b.expert for b in self.buckets], dtype=np.int64)
+        self.has_experts = any(b.expert for b in self.buckets)
         self.tables: dict[tuple[str, bool], WeightTable] = {}
         self.header: tuple[int, bool] | None = None
 
@@ -138,25 +140,10 @@ class _Analysis:
         to every test those rules make of it. One pass also sums the
         parameters per unit.
         """
-        n, n_wv = self.n_layer, self.n_wv
+        n = self.n_layer
         glm5 = self.shape.architecture == "glm5-next"
-        tests_memo: dict[tuple[int, int], tuple[bool, ...]] = {}
-
-        def tests(i: int, count: int) -> tuple[bool, ...]:
-            key = (i, count)
-            hit = tests_memo.get(key)
-            if hit is None:
-                hit = tests_memo[key] = (
-                    i < count // 16,
-                    i < count // 8,
-                    i >= 7 * count // 8,
-                    (i - count // 8) % 3 == 2,
-                    i < 2,
-                    i < 4,
-                    0 <= i < count,
-                )
-            return hit
-
+        rules = self.rules(False)  # the index tests do not depend on the importance matrix
+        tests_memo: dict[tuple[Category, int, int], tuple[bool, ...]] = {}
         found: dict[tuple[object, ...], _Bucket] = {}
         unit_weights, unit_expert_weights = self.unit_weights, self.unit_expert_weights
         input_weights = 0
@@ -171,9 +158,12 @@ class _Analysis:
                     unit_expert_weights[place] += n_el
             else:
                 input_weights += n_el
-            dep: tuple[object, ...] = ()
+            dep: tuple[bool, ...] | None = ()
             if quantizable and category in _LAYER_DEPENDENT:
-                dep = (tests(counter, n), tests(counter, n_wv), tests(layer, n))
+                memo_key = (category, counter, layer)
+                dep = tests_memo.get(memo_key)
+                if dep is None:
+                    dep = tests_memo[memo_key] = index_tests(rules, slot)
             ne2_expert = len(shape) > 2 and shape[2] > 1
             special = name if category in (Category.OUTPUT, Category.TOKEN_EMBD) else ""
             glm = glm5 and any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
@@ -246,16 +236,17 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     n = an.n_layer
     total = padded = fallback = 0
     by_type: dict[str, list[int]] = {}
-    row_bytes = np.zeros(len(an.buckets), dtype=np.int64)
+    row_list: list[int] = []
     largest = 0
-    for i, b in enumerate(an.buckets):
+    align = GGUF_ALIGNMENT
+    for b in an.buckets:
         t, fell_back = choose_type(rules, fmt, b.slot)
         row = GGML_TYPES[t].row_bytes(b.slot.shape[0])
-        row_bytes[i] = row
+        row_list.append(row)
         n_tensors = b.n_tensors
         size = row * b.total_rows
         for rows, count in b.rows.items():
-            padded += _pad(row * rows) * count
+            padded += (row * rows + align - 1) // align * align * count  # _pad, inlined: ~1500 calls a table
         if b.slot.layer >= 0 and row * b.max_rows > largest:
             largest = row * b.max_rows
         total += size
@@ -264,16 +255,22 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         acc = by_type.setdefault(t, [0, 0])
         acc[0] += n_tensors
         acc[1] += size
+    row_bytes = np.array(row_list, dtype=np.int64)
     per_place = (row_bytes @ an.rows_at).tolist()
-    expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()
+    if an.has_experts:
+        expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()[:n]
+        active = tuple(int(x * an.active_fraction) for x in expert)
+    else:  # dense: no expert bytes anywhere
+        expert = [0] * n
+        active = tuple(expert)
     table = WeightTable(
         quant=fmt.name,
         tensor_bytes=total,
         padded_bytes=padded,
         n_weights=an.n_weights,
         layer_bytes=tuple(per_place[:n]),
-        layer_expert_bytes=tuple(expert[:n]),
-        layer_active_expert_bytes=tuple(int(x * an.active_fraction) for x in expert[:n]),
+        layer_expert_bytes=tuple(expert),
+        layer_active_expert_bytes=active,
         input_bytes=per_place[n + 1],
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
