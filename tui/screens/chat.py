@@ -654,7 +654,8 @@ class ChatScreen(Screen[None]):
         if self.streaming:
             self.notify(STREAMING_WAIT, markup=False)
             return
-        prompt = self.prompt.text.strip() or (self._last_user_view().text if self._last_user_view() else "")
+        last = self._last_user_view()
+        prompt = self.prompt.text.strip() or (last.text if last is not None else "")
         setup = CompareSetup(host=self.host, models=self.models, chosen=[self.model] if self.model else [],
                              prompt=prompt, system_prompt=self.system_prompt, options=self.options)
         self.app.push_screen(CompareScreen(self.settings, self.services, setup))
