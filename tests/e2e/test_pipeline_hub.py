@@ -63,7 +63,10 @@ async def test_a_repo_id_is_downloaded_checked_converted_and_imported(hub: FakeH
     assert sum("sha256 matches the Hub" in t for t in logs) == 4  # 3 shards + tokenizer.model
     progress = [e for e in events if isinstance(e, StageProgress) and e.stage == "download"]
     assert progress and progress[-1].fraction == pytest.approx(1.0)
-    assert any(e.speed for e in progress) or len(progress) < 3
+    # Speed needs a measuring window, which a 7 MB download on loopback may finish inside;
+    # tests/core/test_progress_meter.py checks speed and ETA on a controlled clock.
+    assert all(e.speed is None or e.speed > 0 for e in progress)
+    assert [e.done_bytes for e in progress] == sorted(e.done_bytes for e in progress)
     assert (out / "tiny-llama-Q4_K_M.gguf").exists()
     assert fake_ollama.find("tiny-llama:q4_k_m") is not None
 
