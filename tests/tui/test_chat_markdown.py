@@ -11,7 +11,8 @@ from textual.app import App, ComposeResult
 from core.models import ContentDelta
 from tests.tui.conftest import screen_text, wait_for
 from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_markdown import FenceTracker, StreamingMarkdown, split_markdown
+from tui.widgets.chat_markdown import StreamingMarkdown
+from tui.widgets.chat_markdown_cuts import FenceTracker, split_markdown
 from tui.widgets.chat_message import ReplyView
 
 CHAT_CSS = Path(__file__).resolve().parents[2] / "tui" / "styles" / "chat.tcss"
@@ -106,7 +107,7 @@ async def test_streamed_in_pieces_every_character_lands_once() -> None:
         segments = markdown.segments
         assert len(segments) > 3
         # Each segment's widget took exactly its share: nothing lost, nothing drawn twice.
-        assert "".join(s.source for s in segments) == text
+        assert "".join(s.text for s in segments) == text
         assert all(not s.busy for s in segments)
 
 
@@ -144,3 +145,45 @@ async def test_a_long_reply_folds_what_is_far_and_unfolds_it_on_the_way_back() -
         assert log.virtual_size.height == height  # folding kept every height: nothing jumped
         # Now the bottom is far away and gets folded in turn.
         await wait_for(pilot, lambda: reply.answer.segments[-1].folded)
+
+
+async def test_a_burst_draws_only_what_is_seen_and_the_rest_when_scrolled_to() -> None:
+    """Text arriving far faster than it can be read starts folded; whatever is on screen is drawn."""
+
+    class LogApp(App[None]):
+        CSS_PATH = CHAT_CSS
+
+        def compose(self) -> ComposeResult:
+            yield ChatLog()
+
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(ChatLog)
+        reply = ReplyView("test-model")
+        await log.mount(reply)
+        log.anchor()
+        text = long_doc(150)  # about 20,000 characters, written in five big bursts
+        step = len(text) // 5 + 1
+        for i in range(0, len(text), step):
+            reply.feed(ContentDelta(text[i:i + step]))
+            await asyncio.sleep(0.05)
+        await reply.finish("complete")
+        assert reply.content == text
+
+        def drawn_in_view() -> bool:
+            view = log.content_region
+            seen = [s for s in reply.answer.segments if s.region.height and s.region.overlaps(view)]
+            return bool(seen) and all(not s.folded and s.children for s in seen)
+
+        await wait_for(pilot, drawn_in_view)
+        assert "Section 149" in screen_text(app)
+        segments = reply.answer.segments
+        assert any(s.folded for s in segments), "most of the burst was never drawn"
+        assert sum(len(s.children) for s in segments) < 400  # far fewer blocks than 150 sections make
+        # Scrolled to the middle, the text there is drawn (from its source) and shows.
+        log.scroll_to(y=log.max_scroll_y // 2, animate=False)
+        await wait_for(pilot, drawn_in_view)
+        shown = screen_text(app)
+        assert "Section" in shown or "code" in shown
+        log.scroll_home(animate=False)
+        await wait_for(pilot, lambda: drawn_in_view() and "Section 0" in screen_text(app))

@@ -86,7 +86,7 @@ async def test_rename_delete_and_open(fake_ollama: Any, settings: Settings) -> N
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is chat and bool(replies(chat)))
         assert [u.text for u in chat.log_view.query_children(UserMessage)] == [PROMPTS[0]]
-        assert "Use llama-quantize." in screen_text(app)
+        await wait_for(pilot, lambda: "Use llama-quantize." in screen_text(app))
         assert "Quantizing notes" in screen_text(app)  # the title bar
         # It goes on where it was: the next prompt is part of the same chat.
         await send(pilot, chat, "And then?")

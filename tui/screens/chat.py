@@ -15,6 +15,8 @@ chat_input), and every action is a Ctrl key the prompt box does not use.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -47,6 +49,8 @@ from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
 from tui.widgets.notice_bar import NoticeBar
 
+YIELD_EVERY = 1 / 60  # seconds a burst of stream events may hold the event loop
+YIELD_FOR = 0.001
 STREAMING_WAIT = "A reply is still streaming; Esc stops it."
 NOTHING_YET = "Nothing to ask again yet: send a prompt first."
 PROMPT_HINT = "Enter send · Ctrl+J new line · ↑↓ earlier · Esc leave · F1 keys"
@@ -226,8 +230,8 @@ class ChatScreen(Screen[None]):
         return True
 
     def _set_streaming(self, streaming: bool) -> None:
+        # No class on the screen for this: changing one restyles every widget in the log.
         self.streaming = streaming
-        self.set_class(streaming, "-streaming")
         self.refresh_bindings()
 
     # -- background work ----------------------------------------------------------------
@@ -434,6 +438,7 @@ class ChatScreen(Screen[None]):
             return
         failed: StreamFailed | None = None
         unexpected: str | None = None
+        yielded = time.monotonic()
         try:
             async with reply:
                 async for event in reply:
@@ -441,6 +446,11 @@ class ChatScreen(Screen[None]):
                         failed = event
                     elif not isinstance(event, StreamDone):
                         view.feed(event)
+                    # Lines already in the socket buffer come without a pause: give the
+                    # screen its turn (the Markdown flush, Esc) at least every frame.
+                    if time.monotonic() - yielded > YIELD_EVERY:
+                        await asyncio.sleep(YIELD_FOR)  # a real sleep: timers and message queues run
+                        yielded = time.monotonic()
         except Exception as err:  # a bug below core's typed errors: the reply is saved, say what broke
             unexpected = f"The reply stopped on an unexpected error ({type(err).__name__}: {err})."
         finally:
@@ -631,7 +641,7 @@ class ChatScreen(Screen[None]):
         self._fill_picker()
         self.describe_model(session.info.model)
         self.log_view.mount_all(self._views(messages, session.info.model))
-        self.log_view.scroll_end(animate=False)
+        self.log_view.anchor()  # stays at the end while the replies in view are drawn
         self.prompt.sent = [m.content for m in messages if m.role == "user"]
         self.show_facts()
 

@@ -9,50 +9,63 @@ viewport: a folded segment keeps its exact height, so the scrollbar and the
 scroll position do not move, and drops its block widgets, so they cost
 nothing. It is drawn again from its source as soon as it comes near.
 
-After a change of width the heights of folded segments are stale; they are
-corrected one by one as each comes near (the text reflows then anyway).
+A segment that was never drawn (chat_segment.Segment.lazy), or was folded
+at another width, has a height that is only an estimate; when it is drawn
+above the viewport, the scroll position moves by the difference, so what
+is on screen stays put.
 """
 
 from __future__ import annotations
 
+import time
+
 from textual.containers import VerticalScroll
 from textual.timer import Timer
 
-from tui.widgets.chat_markdown import Segment, StreamingMarkdown
+from tui.widgets.chat_segment import Segment
 
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
+FOLD_BEYOND = 1.0  # screens away from the viewport: a drawn segment that far is folded
+DRAW_WITHIN = 0.25  # screens away from the viewport: a folded segment that near is drawn
 
 
 class ChatLog(VerticalScroll, can_focus=True):
     """Messages top to bottom; folds what is far from view so each frame costs the same."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None,
-                 margin_screens: float = 1.0) -> None:
+                 fold_beyond: float = FOLD_BEYOND, draw_within: float = DRAW_WITHIN) -> None:
         super().__init__(id=id, classes=classes)
-        self.margin_screens = margin_screens
+        self.fold_beyond = fold_beyond
+        self.draw_within = draw_within
         self._fold_timer: Timer | None = None
         self._fold_width = 0
+        self._last_folds = 0.0
         self.folds_done = 0  # segments folded so far (for tests and benchmarks)
 
     # -- scheduling ---------------------------------------------------------------
 
     def request_folds(self) -> None:
-        if self._fold_timer is None and self.is_attached:
-            self._fold_timer = self.set_timer(FOLD_DELAY, self._run_folds, name="chat-log-folds")
+        """Look at the folds now, or as soon as FOLD_DELAY has passed since the last look."""
+        if self._fold_timer is not None or not self.is_attached:
+            return
+        wait = self._last_folds + FOLD_DELAY - time.monotonic()
+        if wait <= 0:
+            self.update_folds()
+        else:
+            self._fold_timer = self.set_timer(wait, self._run_folds, name="chat-log-folds")
 
     def _run_folds(self) -> None:
         self._fold_timer = None
-        # Regions come from the last layout: wait for the one that follows a scroll or growth.
-        self.call_after_refresh(self.update_folds)
+        self.update_folds()
 
-    def on_streaming_markdown_grew(self, event: StreamingMarkdown.Grew) -> None:
-        event.stop()
-        self.request_folds()
+    def on_collapsible_expanded(self) -> None:
+        self.call_after_refresh(self.request_folds)  # a reasoning block opened: its segments need drawing
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if round(old) != round(new):
-            self.request_folds()
+            # Regions come from the last layout: look once the scrolled one is drawn.
+            self.call_after_refresh(self.request_folds)
 
     def on_resize(self) -> None:
         self.request_folds()
@@ -67,27 +80,40 @@ class ChatLog(VerticalScroll, can_focus=True):
     # -- folding ------------------------------------------------------------------
 
     def update_folds(self) -> None:
-        """Fold what is more than `margin_screens` away from the viewport; unfold what came near."""
+        """Fold what is more than `fold_beyond` screens from the viewport; draw what came within
+        `draw_within`. The gap between the two keeps a segment from flapping; drawing only what is
+        (nearly) in view keeps a burst of text that scrolls straight past from being drawn at all."""
         if not self.is_attached or not self.size.height:
             return
+        self._last_folds = time.monotonic()
         if self.size.width != self._fold_width:
             self._fold_width = self.size.width
             for segment in self.folded():
                 segment.stale = True
         view = self.content_region
-        margin = int(view.height * self.margin_screens)
-        low, high = view.y - margin, view.bottom + margin
-        unfolded = False
+        far, near = int(view.height * self.fold_beyond), int(view.height * self.draw_within)
+        unfolded = split = False
         for segment in self.query(Segment):
             region = segment.region
             if not region.height:
                 continue  # not displayed (a closed reasoning block)
-            outside = region.bottom <= low or region.y >= high
-            if outside and segment.can_fold:
+            if segment.can_fold and (region.bottom <= view.y - far or region.y >= view.bottom + far):
                 segment.fold(region.height)
                 self.folds_done += 1
-            elif not outside and segment.folded:
-                segment.unfold()
+            elif segment.folded and view.y - near < region.bottom and region.y < view.bottom + near:
+                if segment.is_run:
+                    segment.split_run()  # its pieces are drawn on the next look, where they are in view
+                    split = True
+                    continue
+                above = segment.stale and region.bottom <= view.y
+                segment.unfold(self._keep_view if above else None)
                 unfolded = True
-        if unfolded:  # heights may change (stale folds): look again once they are drawn
-            self.request_folds()
+        if unfolded or split:  # new regions (drawn or split segments): look again once laid out
+            self.call_after_refresh(self.request_folds)
+
+    def _keep_view(self, segment: Segment, old_height: int) -> None:
+        """A segment above the viewport was drawn at its real height: keep the view where it was."""
+        change = segment.region.height - old_height
+        at_bottom = self.scroll_y >= self.max_scroll_y
+        if change and not at_bottom:
+            self.scroll_to(y=self.scroll_y + change, animate=False, immediate=True)

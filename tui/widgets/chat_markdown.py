@@ -1,233 +1,84 @@
-"""Markdown that grows while a reply streams, at a cost that stays flat however long it gets.
+"""Markdown that grows while a reply streams, at a cost per token that stays flat however long it gets.
 
 Textual's Markdown widget appends incrementally (`Markdown.get_stream` ->
-`MarkdownStream.write`), but two costs in it grow with the document: every
-append rebuilds the source and splits it into lines, and every layout pass
-walks every block widget. Streamed into one widget, a 20,000-token reply costs
-tens of CPU-seconds per 1,000 tokens by the end. So a reply here is a column
-of *segments*, each its own Markdown widget with its own stream:
+`MarkdownStream.write`), but costs in it grow with the document: every
+append rebuilds the source and splits it into lines, every layout pass walks
+every block widget, every focus change restyles them all. Streamed into one
+widget, a 20,000-token reply costs several CPU-seconds per 1,000 tokens by
+the end. So a reply here is a column of segments (chat_segment.Segment),
+each its own Markdown widget with its own stream:
 
-- writes are gathered and handed to the stream at most `FLUSH_EVERY` (30 times
-  a second), however fast tokens come;
-- once a segment holds `SEGMENT_CHARS`, the next safe boundary (a blank line
-  outside a code fence, followed by a line that is not indented) starts a new
-  segment, so an append only ever touches a short document;
-- segments far from the viewport are *folded* by the chat log (see
-  `chat_log.ChatLog`): their blocks are hidden and the segment keeps its
-  height, so layout skips them.
+- writes are gathered and handed to the stream at most every `FLUSH_EVERY`
+  (30 times a second), however fast tokens come;
+- once a segment holds `SEGMENT_CHARS`, the next safe cut starts a new one
+  (chat_markdown_cuts), so an append only ever touches a short document;
+- when one flush brings more than `LIVE_TAIL_CHARS` (tokens arriving faster
+  than anyone reads), only its last part is drawn; the segments before it
+  start folded and are drawn when scrolled to; and until the burst is over,
+  the screen is drawn only every `BURST_FLUSH_EVERY`, so reading the stream
+  keeps most of the time;
+- segments far from the viewport are folded by the chat log (chat_log).
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterable
 
 from textual.app import ComposeResult
-from textual.await_complete import AwaitComplete
 from textual.containers import Vertical
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
-FLUSH_EVERY = 1 / 30  # seconds between two writes to the Markdown stream
-SEGMENT_CHARS = 1500  # a segment this long starts a new one at the next safe boundary
+from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, FenceTracker
+from tui.widgets.chat_segment import Segment
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-
-
-class FenceTracker:
-    """Follows fenced code blocks through text that arrives in pieces, and finds safe split points.
-
-    A split point is the start of a line that follows a blank line, lies outside
-    a code fence and does not begin with whitespace: cutting the Markdown there
-    leaves both halves meaning what they meant together (an indented line after a
-    blank one may continue a list item, so it is not a split point).
-    """
-
-    def __init__(self) -> None:
-        self._fence: str | None = None  # the opening run of backticks or tildes
-        self._partial = ""  # the unfinished last line seen so far
-        self._blank_before = True  # the line before the current one was blank
-
-    @property
-    def in_fence(self) -> bool:
-        return self._fence is not None
-
-    def feed(self, text: str) -> list[int]:
-        """Consume `text`; return the offsets in it where a new segment may start."""
-        points: list[int] = []
-        pos = 0
-        start_offset = -len(self._partial)  # where the current (partial) line began, relative to text
-        buf = self._partial + text
-        while True:
-            newline = buf.find("\n", pos)
-            line_start = pos
-            if newline < 0:
-                self._partial = buf[pos:]
-                # A line whose first character is known can already be judged.
-                if self._partial and line_start + start_offset >= 0 and self._can_start(self._partial):
-                    points.append(line_start + start_offset)
-                    self._blank_before = False  # judged once
-                return points
-            line = buf[pos:newline]
-            offset = line_start + start_offset
-            if offset >= 0 and self._can_start(line):
-                points.append(offset)
-            self._close_line(line)
-            pos = newline + 1
-
-    def _can_start(self, line: str) -> bool:
-        return self._fence is None and self._blank_before and bool(line) and not line[0].isspace()
-
-    def _close_line(self, line: str) -> None:
-        match = _FENCE.match(line)
-        if self._fence is None:
-            if match:
-                self._fence = match.group(1)
-        elif match and match.group(1)[0] == self._fence[0] and len(match.group(1)) >= len(self._fence) \
-                and not line.strip().strip(self._fence[0]):
-            self._fence = None
-        self._blank_before = not line.strip() and self._fence is None
-
-
-class Segment(Markdown):
-    """One Markdown widget of a StreamingMarkdown.
-
-    It knows when its stream has drawn everything written, and it can *fold*:
-    drop its block widgets and keep its height, so that a segment far from
-    view costs nothing in layout, styling or focus changes (Textual restyles
-    every widget in the DOM when focus moves); unfolding parses its source
-    again.
-    """
-
-    DEFAULT_CSS = """
-    Segment { padding: 0; }
-    """
-
-    def __init__(self, markdown: str | None = None, *, sealed: bool = False) -> None:
-        super().__init__(markdown)
-        self.written = 0  # characters handed to the stream
-        self.appended = 0  # characters the widget has taken in
-        self.sealed = sealed  # takes no more text: it may fold
-        self.folded = False
-        self.stale = False  # folded at another width: its height is only a guess
-        self._appending = 0
-        self._unfolding: AwaitComplete | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    @property
-    def can_fold(self) -> bool:
-        unfolding = self._unfolding is not None and not self._unfolding.is_done
-        return self.sealed and not self.folded and not self.busy and not unfolding
-
-    def fold(self, height: int) -> None:
-        """Keep `height` rows, drop the blocks."""
-        if not self.can_fold:
-            return
-        self.folded = True
-        self.styles.height = height
-        self.remove_children()
-
-    def unfold(self) -> None:
-        """Draw the blocks again (from the source); the height follows them once they are in."""
-        if not self.folded:
-            return
-        self.folded = False
-        self.stale = False
-
-        async def redraw() -> None:
-            await self.update(self.source)
-            self.styles.height = None
-
-        self._unfolding = AwaitComplete(redraw())
-
-    @property
-    def busy(self) -> bool:
-        return self._appending > 0 or self.appended < self.written
-
-    def append(self, markdown: str) -> AwaitComplete:
-        self._appending += 1
-        self._idle.clear()
-        self.appended += len(markdown)
-        inner = super().append(markdown)
-
-        async def run() -> None:
-            try:
-                await inner
-            finally:
-                self._appending -= 1
-                if not self.busy:
-                    self._idle.set()
-
-        return AwaitComplete(run())
-
-    async def drained(self) -> None:
-        """Wait until everything written to this segment's stream is in the widget.
-
-        `MarkdownStream.stop()` cancels its updater and appends what is still
-        queued; if an append is running at that moment, the two overlap and the
-        second re-reads lines the first has not finished with (blocks come out
-        twice). Stopping only a drained stream avoids that.
-        """
-        while self.busy:
-            self._idle.clear()
-            await self._idle.wait()
-
-
-def split_markdown(text: str, segment_chars: int = SEGMENT_CHARS) -> list[str]:
-    """Cut finished Markdown into segment-sized pieces at the same safe points streaming uses."""
-    pieces: list[str] = []
-    start = size = 0
-    for point in FenceTracker().feed(text):
-        if size + (point - start) >= segment_chars and point > start:
-            pieces.append(text[start:point])
-            start, size = point, 0
-    if start < len(text) or not pieces:
-        pieces.append(text[start:])
-    return pieces
+FLUSH_EVERY = 1 / 30  # seconds between two writes to the Markdown streams
+LIVE_TAIL_CHARS = 1500  # in one flush, text further than this from its end starts folded (half a screen)
+BURST_FLUSH_EVERY = 1.0  # seconds between flushes while text comes faster than a screenful per flush
 
 
 class StreamingMarkdown(Vertical):
     """A column of Markdown segments: `write(text)` while a reply streams, `finish()` at its end.
 
-    Built with `text` and `streaming=False`, it shows finished Markdown (a reply
-    from the history) in segments straight away, with no streams at all.
+    Built with `text` and `streaming=False`, it holds finished Markdown (a reply
+    from the history) as folded segments, drawn as they come into view.
     """
 
     DEFAULT_CSS = """
     StreamingMarkdown { height: auto; }
     """
 
-    class Grew(Message):
-        """A new segment started: what is far from view may be folded now (see chat_log)."""
-
     def __init__(self, text: str = "", *, streaming: bool = True, id: str | None = None,
                  classes: str | None = None, segment_chars: int = SEGMENT_CHARS,
-                 flush_every: float = FLUSH_EVERY) -> None:
+                 flush_every: float = FLUSH_EVERY, live_tail: int = LIVE_TAIL_CHARS) -> None:
         super().__init__(id=id, classes=classes)
         self.segment_chars = segment_chars
         self.flush_every = flush_every
+        self.live_tail = live_tail
         self.streaming = streaming
         self._parts: list[str] = [text] if text else []  # everything written, in order (the source)
         self._pending: list[str] = [text] if text and streaming else []  # not yet handed to a stream
         self._tracker = FenceTracker()
-        self._segment: Segment | None = None
+        self._segment: Segment | None = None  # the one taking text
         self._stream: MarkdownStream | None = None
         self._open: list[tuple[Segment, MarkdownStream]] = []  # streams not stopped yet
         self._segment_size = 0
         self._timer: Timer | None = None
         self._last_flush = 0.0
         self._reset = False
+        self._bursting = False  # the last flush brought more than a screenful: draw less often
+        self._flushing = False  # a flush worker is running
         self._lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         if not self.streaming and self._parts:
-            for piece in split_markdown(self._parts[0], self.segment_chars):
-                yield Segment(piece, sealed=True)
+            yield Segment.lazy(self._parts[0], self._width())
+
+    def _width(self) -> int:
+        return self.size.width or max(20, self.app.size.width - 8)
 
     # -- what it holds ------------------------------------------------------------
 
@@ -242,14 +93,11 @@ class StreamingMarkdown(Vertical):
     def segments(self) -> list[Segment]:
         return list(self.query_children(Segment))
 
-    @property
-    def active_segment(self) -> Segment | None:
-        """The segment still taking text (None once finished)."""
-        return self._segment if self.streaming else None
-
     async def on_mount(self) -> None:
         if self._pending:
             await self.flush()
+        elif self.children:
+            self.call_after_refresh(self._grew)  # once laid out, the log draws what is in view
 
     # -- writing ------------------------------------------------------------------
 
@@ -261,14 +109,34 @@ class StreamingMarkdown(Vertical):
             raise RuntimeError("This Markdown has finished; it takes no more text.")
         self._parts.append(text)
         self._pending.append(text)
-        if self._timer is None and self.is_attached:
-            # Textual's Timer cannot take a zero delay.
-            wait = max(0.001, self._last_flush + self.flush_every - time.monotonic())
-            self._timer = self.set_timer(wait, self._flush_due, name="markdown-flush")
+        self._schedule()
 
-    async def _flush_due(self) -> None:
+    def _schedule(self, wait: float | None = None) -> None:
+        """Flush `wait` seconds from now, or `flush_every` after the last flush ended."""
+        if self._timer is not None or self._flushing or not self.is_attached:
+            return
+        if wait is None:
+            every = BURST_FLUSH_EVERY if self._bursting else self.flush_every
+            wait = self._last_flush + every - time.monotonic()
+        # Textual's Timer cannot take a zero delay.
+        self._timer = self.set_timer(max(0.001, wait), self._flush_due, name="markdown-flush")
+
+    def _flush_due(self) -> None:
         self._timer = None
-        await self.flush()
+        self._flushing = True
+        # Not awaited here: a long flush must not hold this widget's message queue.
+        self.run_worker(self._timed_flush(), group="markdown-flush")
+
+    async def _timed_flush(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            # The pause runs from the end of a flush: reading the stream gets its share however
+            # long drawing took.
+            self._last_flush = time.monotonic()
+            self._flushing = False
+            if self._pending:
+                self._schedule()
 
     def reset(self) -> None:
         """Forget everything written (the answer so far turned out to be reasoning); takes text again."""
@@ -276,15 +144,11 @@ class StreamingMarkdown(Vertical):
         self._pending.clear()
         self._reset = True
         self.streaming = True
-        if self._timer is None and self.is_attached:
-            self._timer = self.set_timer(0.001, self._flush_due, name="markdown-flush")
+        self._schedule(0.0)
 
     async def _do_reset(self) -> None:
         self._reset = False
-        for segment, stream in self._open:
-            await segment.drained()
-            await stream.stop()
-        self._open.clear()
+        await self._stop_streams()
         self._tracker = FenceTracker()
         self._segment = None
         self._stream = None
@@ -292,7 +156,7 @@ class StreamingMarkdown(Vertical):
         await self.remove_children()
 
     async def flush(self) -> None:
-        """Hand everything written so far to the segment streams now."""
+        """Hand everything written so far to the segments now."""
         async with self._lock:
             if self._reset:
                 await self._do_reset()
@@ -300,14 +164,34 @@ class StreamingMarkdown(Vertical):
                 return
             text = "".join(self._pending)
             self._pending.clear()
-            self._last_flush = time.monotonic()
-            for piece, new_segment in self._pieces(text):
+            self._bursting = len(text) > self.live_tail
+            pieces = list(self._pieces(text))
+            left = len(text)
+            run: list[str] = []  # segments that will not be drawn now: one folded widget for them all
+            for i, (piece, new_segment) in enumerate(pieces):
+                left -= len(piece)
+                if new_segment and i < len(pieces) - 1 and left >= self.live_tail:
+                    self._seal()
+                    run.append(piece)
+                    continue
+                if run:
+                    await self.mount(Segment.lazy("".join(run), self._width()))
+                    run = []
                 if new_segment or self._segment is None:
                     await self._start_segment()
                 assert self._segment is not None and self._stream is not None
                 self._segment.written += len(piece)
                 self._segment_size += len(piece)
                 await self._stream.write(piece)
+        self._grew()
+
+    def _grew(self) -> None:
+        """Tell the log (see chat_log) at once: a message would wait behind a busy queue."""
+        for node in self.ancestors:
+            request = getattr(node, "request_folds", None)
+            if callable(request):
+                request()
+                return
 
     def _pieces(self, text: str) -> Iterable[tuple[str, bool]]:
         """`text` cut where a new segment should start: (piece, starts a new segment)."""
@@ -321,21 +205,31 @@ class StreamingMarkdown(Vertical):
         if start < len(text):
             yield text[start:], new
 
-    async def _start_segment(self) -> None:
+    def _seal(self) -> None:
         if self._segment is not None:
             self._segment.sealed = True
+        self._segment = None
+        self._stream = None
+        self._segment_size = 0
+
+    async def _start_segment(self) -> None:
+        self._seal()
         segment = Segment()
         await self.mount(segment)
         self._segment = segment
-        self._segment_size = 0
         self._stream = Markdown.get_stream(segment)
         self._open.append((segment, self._stream))
-        self.post_message(self.Grew())
         # Earlier segments take no more text: stop their streams once drawn.
         for old, stream in self._open[:-1]:
             if not old.busy:
                 await stream.stop()
                 self._open.remove((old, stream))
+
+    async def _stop_streams(self) -> None:
+        for segment, stream in self._open:
+            await segment.drained()
+            await stream.stop()
+        self._open.clear()
 
     async def finish(self) -> None:
         """Draw everything written and stop the streams (the reply has ended)."""
@@ -344,12 +238,8 @@ class StreamingMarkdown(Vertical):
             self._timer = None
         await self.flush()
         async with self._lock:
-            for segment, stream in self._open:
-                await segment.drained()
-                await stream.stop()
-            self._open.clear()
-        if self._segment is not None:
-            self._segment.sealed = True
+            await self._stop_streams()
+            self._seal()
         self.streaming = False
 
     def on_unmount(self) -> None:

@@ -85,7 +85,6 @@ class ReplyView(Vertical):
         if self.stored is not None:
             self._show_ending()
         else:
-            self.add_class("-streaming")
             self.border_subtitle = "streaming…"
 
     # -- streaming ------------------------------------------------------------------
@@ -124,7 +123,6 @@ class ReplyView(Vertical):
         self.status = status
         self.stats = stats
         self.error = error
-        self.remove_class("-streaming")
         await self.thinking.finish()
         await self.answer.finish()
         self._show_ending(warning)
@@ -148,5 +146,6 @@ class ReplyView(Vertical):
         line = stats_line(self.stats) if self.stats is not None else ""
         stats.update(Content(line))
         stats.display = bool(line)
-        self.add_class(f"-{self.status}")
+        # How it ended shows on the status line only: a class on the reply itself would
+        # restyle every block of a long answer.
         self.set_class(not self.thinking.text, "-no-thinking")

@@ -1,0 +1,139 @@
+"""One piece of a reply's Markdown, which can step out of the DOM while it is far from view.
+
+A *folded* segment has no block widgets, only its source and a fixed
+height, so it costs nothing in layout, in styling, or when focus moves
+(Textual restyles every widget in the DOM then). It is *drawn* again from
+its source when it comes near the viewport (chat_log.ChatLog decides when).
+A segment can also start folded (`Segment.lazy`): text that streamed in
+faster than anyone could read it, or an old reply opened from the history,
+is only parsed into widgets once it is scrolled to; until then its height is
+an estimate (`stale`), corrected when it is drawn. Such text is kept as one
+*run* (one widget however long) and cut into segments only when it comes
+into view, so a long burst or a long history adds a handful of widgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from textual.await_complete import AwaitComplete
+from textual.widgets import Markdown
+
+from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, estimate_rows, split_markdown
+
+
+class Segment(Markdown):
+    """A Markdown widget that knows what its stream still owes it, and that can fold."""
+
+    DEFAULT_CSS = """
+    Segment { padding: 0; }
+    """
+
+    def __init__(self, markdown: str | None = None, *, sealed: bool = False) -> None:
+        super().__init__(markdown)
+        self.written = 0  # characters handed to its stream
+        self.appended = 0  # characters the widget has taken in
+        self.sealed = sealed  # takes no more text: it may fold
+        self.folded = False
+        self.stale = False  # the fixed height is an estimate (never drawn, or drawn at another width)
+        self._text = markdown or ""  # the source while folded (Markdown.source is emptied then)
+        self._appending = 0
+        self._redraw: AwaitComplete | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @classmethod
+    def lazy(cls, markdown: str, width: int) -> Segment:
+        """A sealed segment that is not drawn until it comes near the viewport."""
+        segment = cls(sealed=True)
+        segment._text = markdown
+        segment.folded = True
+        segment.stale = True
+        segment.styles.height = estimate_rows(markdown, width)
+        return segment
+
+    @property
+    def text(self) -> str:
+        return self._text if self.folded else self.source
+
+    @property
+    def is_run(self) -> bool:
+        """Folded text long enough to be several segments: split it before drawing any of it."""
+        return self.folded and len(self._text) > 2 * SEGMENT_CHARS
+
+    def split_run(self) -> list[Segment]:
+        """Put this run's text back as segment-sized lazy pieces (in its place); returns them."""
+        width = self.size.width or 80
+        pieces = [Segment.lazy(piece, width) for piece in split_markdown(self._text)]
+        if self.parent is not None:
+            self.parent.mount_all(pieces, before=self)
+            self.remove()
+        return pieces
+
+    # -- streaming ------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._appending > 0 or self.appended < self.written
+
+    def append(self, markdown: str) -> AwaitComplete:
+        self._appending += 1
+        self._idle.clear()
+        self.appended += len(markdown)
+        inner = super().append(markdown)
+
+        async def run() -> None:
+            try:
+                await inner
+            finally:
+                self._appending -= 1
+                if not self.busy:
+                    self._idle.set()
+
+        return AwaitComplete(run())
+
+    async def drained(self) -> None:
+        """Wait until everything written to this segment's stream is in the widget.
+
+        `MarkdownStream.stop()` cancels its updater and appends what is still
+        queued; if an append is running at that moment, the two overlap and the
+        second re-reads lines the first has not finished with (blocks come out
+        twice). Stopping only a drained stream avoids that.
+        """
+        while self.busy:
+            self._idle.clear()
+            await self._idle.wait()
+
+    # -- folding --------------------------------------------------------------------
+
+    @property
+    def can_fold(self) -> bool:
+        redrawing = self._redraw is not None and not self._redraw.is_done
+        return self.sealed and not self.folded and not self.busy and not redrawing
+
+    def fold(self, height: int) -> None:
+        """Keep `height` rows, drop the blocks."""
+        if not self.can_fold:
+            return
+        self._text = self.source
+        self.folded = True
+        self.styles.height = height
+        self.remove_children()
+
+    def unfold(self, then: Callable[[Segment, int], None] | None = None) -> None:
+        """Draw the blocks from the source; `then(self, old_height)` runs once they are laid out."""
+        if not self.folded:
+            return
+        self.folded = False
+        old = self.styles.height
+        old_height = int(old.value) if old is not None else 0
+
+        async def redraw() -> None:
+            await self.update(self._text)
+            self.stale = False
+            self.styles.height = None
+            if then is not None:
+                self.call_after_refresh(then, self, old_height)
+
+        self._redraw = AwaitComplete(redraw())
