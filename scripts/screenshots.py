@@ -37,6 +37,11 @@ job waits behind it. The picture is taken the moment llama-quantize reports
 half of its tensors done, so the log tail is llama-quantize's own lines;
 the percent, speed, ETA and clocks differ a little from run to run. Only
 Ollama is a fake (the same server as above), and it is not reached yet.
+
+The chat screen streams a reply from qwen3:8b on the same fake server,
+reasoning block open; its chat history is a temporary file. The reply, the
+reasoning and the server's counters (load, prompt and eval durations) are
+scripted; the time to first token is measured as always.
 """
 
 from __future__ import annotations
@@ -307,11 +312,76 @@ async def shoot_planner(workdir: Path) -> str:
         return app.export_screenshot(title="llamadeck")
 
 
+CHAT_THINKING = [
+    "A 12 GB card and 32k of context.", " qwen3:8b has 36 layers, 8 KV heads of 128 dims:",
+    " f16 KV is 144 KiB a token, 4.5 GiB at 32k.", " Q4_K_M weights are 4.7 GiB, so about 10 GiB in all.",
+]
+CHAT_ANSWER = (
+    "Yes: **Q4_K_M** fits, with room to spare.\n\n"
+    "- weights 4.7 GiB, KV cache 4.5 GiB at 32k\n"
+    "- `OLLAMA_KV_CACHE_TYPE=q8_0` halves the cache\n\n"
+    "```bash\nollama run qwen3:8b\n```\n\n"
+    "量化后的模型在本地运行很快 🚀\n"
+)
+
+
+async def shoot_chat(workdir: Path) -> str:
+    """A reply from qwen3:8b with its reasoning block open, streamed from the fake Ollama, with the numbers
+    Ollama's own counters give for it on an RTX 4090 (the fake reports them; TTFT is measured)."""
+    from core.history import HistoryStore
+    from core.models import ChatOptions
+    from tui.screens.chat import ChatScreen
+    from tui.widgets.chat_message import ReplyView
+
+    (workdir / "blobs").mkdir()
+    fake = fake_ollama_server(workdir)
+    try:
+        for model in model_store():
+            fake.add_model(model)
+        words = [w + " " for w in CHAT_ANSWER.split(" ")]
+        fake.set_script("qwen3:8b", thinking=CHAT_THINKING, chunks=words, delay=0.004, stats={
+            "load_duration": 2_104_000_000, "prompt_eval_count": 38, "prompt_eval_duration": 21_000_000,
+            "eval_count": 196, "eval_duration": 1_531_000_000, "total_duration": 3_702_000_000})
+        models = workdir / "ollama-models"
+        models.mkdir()
+        settings = Settings(ollama_models_dir=models, hf_cache_dir=workdir / "hf-cache",
+                            hosts=(HostConfig(name="local", url=fake.url),), default_host="local")
+        probe = HardwareProbe.from_settings(settings, nvml=FakeNvml([FakeGpu()]))
+        history = workdir / "history.sqlite3"
+        app = make_app(settings, Services(hardware=probe, history=lambda: HistoryStore.open(history)))
+        async with app.run_test(size=SIZE) as pilot:
+            app.open_chat("qwen3:8b")
+            deadline = time.monotonic() + 60
+            while not (isinstance(app.screen, ChatScreen) and app.screen.store is not None
+                       and app.screen.model == "qwen3:8b" and "qwen3:8b" in app.screen.facts):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the chat screen never got ready")
+                await pilot.pause(0.1)
+            screen = app.screen
+            screen.options = ChatOptions(num_ctx=32768)  # what Ctrl+O would set
+            screen.prompt.load_text("Does qwen3:8b fit a 12 GB card with 32k context? Which quant?")
+            app.simulate_key("enter")
+            while not (screen.log_view.query(ReplyView) and screen.log_view.query_one(ReplyView).status
+                       == "complete" and not screen.streaming):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the reply never finished")
+                await pilot.pause(0.1)
+            reply = screen.log_view.query_one(ReplyView)
+            reply.thinking_box.collapsed = False  # the picture shows the reasoning too
+            await pilot.pause(0.5)
+            screen.log_view.scroll_home(animate=False)
+            await pilot.pause(0.5)
+            return app.export_screenshot(title="llamadeck")
+    finally:
+        fake.close()
+
+
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
     "models": shoot_models,
     "jobs": shoot_jobs,
     "planner": shoot_planner,
+    "chat": shoot_chat,
 }
 
 
