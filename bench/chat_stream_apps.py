@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from typing import ClassVar
 
 from textual import events, work
@@ -123,7 +122,7 @@ def run_chat() -> None:
     from tui.services import build_services
 
     class ChatFirst(LlamadeckApp):
-        def on_mount(self, event: events.Mount) -> None:
+        def _on_mount(self, event: events.Mount) -> None:
             event.prevent_default()  # LlamadeckApp's on_mount would open the dashboard first
             self.open_chat(BENCH_MODEL)
             self._poll = self.set_interval(0.05, self._fill_prompt)
@@ -150,4 +149,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

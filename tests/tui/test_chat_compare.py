@@ -75,7 +75,7 @@ async def test_a_missing_model_fails_its_row_and_the_rest_still_run(fake_ollama:
         compare.query_one(SelectionList).select("ghost:7b")
         compare.query_one(SelectionList).select("llama3.2:latest")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: not compare.running and compare.results
+        await wait_for(pilot, lambda: not compare.running and bool(compare.results)
                        and all(r.status in ("done", "failed") for r in compare.results.values()))
         assert compare.results["ghost:7b"].status == "failed"
         assert "ghost:7b" in (compare.results["ghost:7b"].error or "")

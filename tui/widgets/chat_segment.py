@@ -18,6 +18,7 @@ import asyncio
 from collections.abc import Callable
 
 from textual.await_complete import AwaitComplete
+from textual.widget import Widget
 from textual.widgets import Markdown
 
 from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, estimate_rows, split_markdown
@@ -66,8 +67,9 @@ class Segment(Markdown):
         """Put this run's text back as segment-sized lazy pieces (in its place); returns them."""
         width = self.size.width or 80
         pieces = [Segment.lazy(piece, width) for piece in split_markdown(self._text)]
-        if self.parent is not None:
-            self.parent.mount_all(pieces, before=self)
+        parent = self.parent
+        if isinstance(parent, Widget):
+            parent.mount_all(pieces, before=self)
             self.remove()
         return pieces
 
