@@ -258,3 +258,36 @@ async def test_context_warning_when_the_prompt_nears_the_context(fake_ollama: An
         assert screen.context_length == 4096
         text = screen_text(app)
         assert "3,901 of 4,096 context tokens" in text
+
+
+async def test_escape_leaves_the_prompt_so_screen_keys_work_and_f1_shows_the_keys(
+        fake_ollama: Any, settings: Settings) -> None:
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.help import HelpScreen
+
+    app = chat_app(fake_ollama, settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_chat(pilot, "llama3.2:latest")
+        assert screen.prompt.has_focus
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        for words in ("Regen", "Edit", "Think", "Options", "Chats", "Copy", "Compare"):
+            assert words in text, words
+        body = app.screen.query_one("#help-body")
+        while body.scroll_y < body.max_scroll_y:  # read the whole list, a page at a time
+            body.scroll_page_down(animate=False)
+            await pilot.pause()
+            text += screen_text(app)
+        for words in ("Send", "New line", "the prompt before", "Leave the prompt", "A new chat"):
+            assert words in text, words
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        assert screen.log_view.has_focus
+        await pilot.press("i")
+        assert screen.prompt.has_focus and screen.prompt.text == ""
+        await pilot.press("escape", "1")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
+        await pilot.press("4")
+        await wait_for(pilot, lambda: app.screen is screen)

@@ -182,3 +182,20 @@ async def test_options_say_what_is_wrong_and_reach_the_server(fake_ollama: Any, 
         body = [r for r in fake_ollama.requests if r.path == "/api/chat"][-1].body
         assert body["options"]["temperature"] == 0.2 and body["options"]["num_ctx"] == 8192
         assert [m["content"] for m in body["messages"]] == ["Answer in one word.", "three"]
+
+
+async def test_quitting_mid_reply_keeps_what_arrived(fake_ollama: Any, settings: Settings) -> None:
+    fake_ollama.set_script(chunks=[f"word{i} " for i in range(400)], delay=0.02)
+    app = chat_app(fake_ollama, settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_chat(pilot, "llama3.2:latest")
+        await send(pilot, screen, "Talk for a while", wait=False)
+        await wait_for(pilot, lambda: "word5" in screen_text(app))
+        assert screen.session is not None
+        session_id = screen.session.id
+        app.exit()
+    with HistoryStore.open() as store:
+        messages = store.messages(session_id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].status == "stopped"
+    assert messages[1].content.startswith("word0 word1 word2 word3 word4 word5")

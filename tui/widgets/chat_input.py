@@ -29,7 +29,11 @@ class ChatInput(TextArea):
     """TextArea that sends on Enter and remembers what was sent."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Enter is taken in _on_key, before TextArea inserts a line; listed here for the help screen.
+        Binding("enter", "submit", "Send", show=False),
         Binding("ctrl+j,shift+enter", "newline", "New line", show=False),
+        Binding("up", "cursor_up", "Up; on the first line, the prompt before", show=False),
+        Binding("down", "cursor_down", "Down; on the last line, the prompt after", show=False),
     ]
 
     class Submitted(Message):
@@ -64,7 +68,10 @@ class ChatInput(TextArea):
         if event.key == "enter":
             event.stop()
             event.prevent_default()
-            self.post_message(self.Submitted(self.text))
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self.text))
 
     def action_newline(self) -> None:
         start, end = self.selection
