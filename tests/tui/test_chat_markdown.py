@@ -175,14 +175,14 @@ async def test_a_burst_draws_only_what_is_seen_and_the_rest_when_scrolled_to() -
             seen = [s for s in reply.answer.segments if s.region.height and s.region.overlaps(view)]
             return bool(seen) and all(not s.folded and s.children for s in seen)
 
-        await wait_for(pilot, drawn_in_view)
+        await wait_for(pilot, drawn_in_view, timeout=30)  # generous: a loaded CI box draws slowly
         assert "Section 149" in screen_text(app)
         segments = reply.answer.segments
         assert any(s.folded for s in segments), "most of the burst was never drawn"
         assert sum(len(s.children) for s in segments) < 400  # far fewer blocks than 150 sections make
         # Scrolled to the middle, the text there is drawn (from its source) and shows.
         log.scroll_to(y=log.max_scroll_y // 2, animate=False)
-        await wait_for(pilot, drawn_in_view)
+        await wait_for(pilot, drawn_in_view, timeout=30)  # generous: a loaded CI box draws slowly
         shown = screen_text(app)
         assert "Section" in shown or "code" in shown
         log.scroll_home(animate=False)
