@@ -1,13 +1,10 @@
 """The chat screen: try a model in a minute, see how fast it is, never lose what was said.
 
-Everything said is in the history (core.history) the moment it is said: the
-prompt when it is sent, the reply while it streams (core.chat_session). The
-screen only shows it. A reply streams in a worker of the "chat" group; Esc
-cancels that group, and the ReplyStream's `async with` keeps what arrived as
-"stopped". Stream events go straight to the reply widget rather than through
-a message each: at thousands of tokens a second a message per token would
-cost more than drawing them, and the widget batches text to the screen
-(chat_markdown) anyway.
+This half is the setup around the conversation (chat_turns.ChatTurns): which
+host and model, the history, the options, the list of chats, compare, and
+the model browser's hand-off (`LlamadeckApp.open_chat` -> `use_model`).
+The history is opened in a thread (a damaged file is checked and moved
+aside); the model list and each model's facts come from Ollama in workers.
 
 Keys work inside tmux over SSH: Enter sends and Ctrl+J adds a line (see
 chat_input), and every action is a Ctrl key the prompt box does not use.
@@ -15,9 +12,6 @@ chat_input), and every action is a Ctrl key the prompt box does not use.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on, work
@@ -26,33 +20,25 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Select, Static
 
-from core.chat import ChatBackend
-from core.chat_session import ChatSession, ReplyStream
-from core.chat_stats import context_warning
+from core.chat_session import ChatSession
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError, ModelNotFound, OllamaError
 from core.history import HistoryStore
-from core.models import ChatOptions, ShowInfo, StoredMessage, StreamDone, StreamFailed
-from core.ollama import OllamaClient
+from core.models import ShowInfo, StoredMessage
 from core.ollama_host import select_host
 from core.thinking import template_opens_thinking
 from tui.screens.chat_compare import CompareScreen, CompareSetup
-from tui.screens.chat_copy import CopyScreen, copy_choices
 from tui.screens.chat_options import ChatOptionsScreen, ChatSetup
 from tui.screens.chat_sessions import SessionsScreen
+from tui.screens.chat_turns import STREAMING_WAIT, ChatTurns
 from tui.services import Services
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
 from tui.widgets.notice_bar import NoticeBar
 
-YIELD_EVERY = 1 / 60  # seconds a burst of stream events may hold the event loop
-YIELD_FOR = 0.001
-STREAMING_WAIT = "A reply is still streaming; Esc stops it."
-NOTHING_YET = "Nothing to ask again yet: send a prompt first."
 PROMPT_HINT = "Enter send · Ctrl+J new line · ↑↓ earlier · Esc leave · F1 keys"
 
 
@@ -87,7 +73,7 @@ class ModelDescribed(Message):
         self.contexts = contexts  # loaded models' context lengths (/api/ps)
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(ChatTurns):
     """Conversation log, prompt box, model picker; options, chats and compare in dialogs."""
 
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
@@ -117,20 +103,8 @@ class ChatScreen(Screen[None]):
         self.settings = settings
         self.services = services
         self.host = host or select_host(settings)
-        self.store: HistoryStore | None = None
-        self.backend: ChatBackend | None = None
-        self.client: OllamaClient | None = None
-        self.session: ChatSession | None = None
-        self.model: str | None = None
-        self.system_prompt = ""
-        self.options = ChatOptions()
         self.models: list[str] = []
-        self.facts: dict[str, ShowInfo] = {}
-        self.running_context: dict[str, int] = {}
-        self.streaming = False
-        self.editing = False
         self.show_thinking = True
-        self._draft = ""
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
         self._ready = False  # composed and mounted: widgets can be queried
@@ -164,6 +138,11 @@ class ChatScreen(Screen[None]):
             self.use_model(*self._handoff)
             self._handoff = None
 
+    def on_screen_resume(self) -> None:
+        # A chat opened from the list was laid out while the list covered the screen: draw what is
+        # in view now that this screen is drawn again.
+        self.call_after_refresh(self.log_view.request_folds)
+
     async def on_unmount(self) -> None:
         self.workers.cancel_node(self)
         for closer in (self.backend, self.client):
@@ -171,33 +150,6 @@ class ChatScreen(Screen[None]):
                 await closer.aclose()
         if self.store is not None:
             self.store.close()
-
-    # -- state shown ------------------------------------------------------------------
-
-    @property
-    def log_view(self) -> ChatLog:
-        return self.query_one("#chat-log", ChatLog)
-
-    @property
-    def prompt(self) -> ChatInput:
-        return self.query_one("#prompt", ChatInput)
-
-    @property
-    def context_length(self) -> int | None:
-        """What the server runs the model with: the chat's num_ctx, else /api/ps, else the trained length."""
-        return self.known_context or self.trained_context
-
-    @property
-    def known_context(self) -> int | None:
-        """The context the server really uses, when known (num_ctx, or the loaded model's in /api/ps)."""
-        if self.options.num_ctx:
-            return self.options.num_ctx
-        return self.running_context.get(self.model or "")
-
-    @property
-    def trained_context(self) -> int | None:
-        info = self.facts.get(self.model or "")
-        return info.context_length if info is not None else None
 
     def show_facts(self) -> None:
         think = self.options.think
@@ -228,11 +180,6 @@ class ChatScreen(Screen[None]):
         if action in ("regenerate", "edit_last", "copy"):
             return None if self.streaming or self.session is None else True
         return True
-
-    def _set_streaming(self, streaming: bool) -> None:
-        # No class on the screen for this: changing one restyles every widget in the log.
-        self.streaming = streaming
-        self.refresh_bindings()
 
     # -- background work ----------------------------------------------------------------
 
@@ -368,194 +315,6 @@ class ChatScreen(Screen[None]):
         self.app.push_screen(ChatOptionsScreen(self.models, ChatSetup(self.model, self.system_prompt,
                                                                       self.options)), apply)
 
-    # -- sending ----------------------------------------------------------------------
-
-    def _session(self) -> ChatSession:
-        if self.session is None:
-            assert self.store is not None and self.backend is not None and self.model is not None
-            info = self.facts.get(self.model)
-            opens_thinking = template_opens_thinking(info.template if info else None)
-            self.session = ChatSession.start(self.store, self.backend, model=self.model,
-                                             system_prompt=self.system_prompt, options=self.options,
-                                             starts_in_thinking=opens_thinking)
-        return self.session
-
-    def _refusal(self) -> str | None:
-        """Why nothing can be sent right now, or None."""
-        if self.streaming:
-            return STREAMING_WAIT
-        if self.store is None:
-            return "The chat history is not open yet, so nothing can be saved; wait a moment."
-        if not self.model:
-            return "Pick a model first: the list at the top, or Ctrl+O."
-        return None
-
-    @on(ChatInput.Submitted)
-    def submitted(self, event: ChatInput.Submitted) -> None:
-        text = event.text
-        if not text.strip():
-            return
-        refusal = self._refusal()
-        if refusal:
-            self.notify(refusal, severity="warning", markup=False)
-            return
-        try:
-            session = self._session()
-        except LlamadeckError as err:
-            self.say(str(err))
-            return
-        self.prompt.remember(text)
-        self.prompt.clear()
-        if self.editing:
-            self._end_editing()
-            user = self._last_user_view()
-            if user is not None:
-                user.set_text(text)
-                self._remove_after(user)
-            reply = ReplyView(session.info.model)
-            self.log_view.mount(reply)
-            self.stream_reply(reply, lambda: session.edit_last(text))
-            return
-        user = UserMessage(text)
-        reply = ReplyView(session.info.model)
-        self.log_view.mount_all([user, reply])
-        self.stream_reply(reply, lambda: session.send(text), prompt=text, user=user)
-
-    @on(ChatInput.Refused)
-    def refused(self, event: ChatInput.Refused) -> None:
-        self.say(f"Not pasted: {event.reason}")
-
-    @work(exclusive=True, group="chat")
-    async def stream_reply(self, view: ReplyView, start: Callable[[], ReplyStream], *,
-                           prompt: str | None = None, user: UserMessage | None = None) -> None:
-        self._set_streaming(True)
-        self.log_view.anchor()
-        try:
-            reply = start()
-        except LlamadeckError as err:
-            self._set_streaming(False)
-            await self._take_back(view, user, prompt, str(err))
-            return
-        failed: StreamFailed | None = None
-        unexpected: str | None = None
-        yielded = time.monotonic()
-        try:
-            async with reply:
-                async for event in reply:
-                    if isinstance(event, StreamFailed):
-                        failed = event
-                    elif not isinstance(event, StreamDone):
-                        view.feed(event)
-                    # Lines already in the socket buffer come without a pause: give the
-                    # screen its turn (the Markdown flush, Esc) at least every frame.
-                    if time.monotonic() - yielded > YIELD_EVERY:
-                        await asyncio.sleep(YIELD_FOR)  # a real sleep: timers and message queues run
-                        yielded = time.monotonic()
-        except Exception as err:  # a bug below core's typed errors: the reply is saved, say what broke
-            unexpected = f"The reply stopped on an unexpected error ({type(err).__name__}: {err})."
-        finally:
-            self._set_streaming(False)
-            if failed is not None and failed.prompt_withdrawn:
-                await self._take_back(view, user, prompt, failed.message)
-            elif failed is not None and not (reply.content or reply.thinking):
-                await view.remove()  # a retry that produced nothing: the old reply is gone, say why
-                self.say(failed.message)
-            else:
-                error = unexpected or (failed.message if failed is not None else reply.error)
-                warning = await self._context_warning(reply) if reply.status == "complete" else None
-                await view.finish(reply.status, stats=reply.stats, error=error, warning=warning)
-                self.say(reply.save_error)
-            self.show_facts()
-
-    async def _take_back(self, view: ReplyView, user: UserMessage | None, prompt: str | None,
-                         sentence: str) -> None:
-        """Nothing was generated: the turn is undone, the prompt goes back in the box, nothing is lost."""
-        await view.remove()
-        if user is not None:
-            await user.remove()
-        if prompt is not None and not self.prompt.text.strip():
-            self.prompt.set_prompt(prompt)
-        if self.session is not None and not self.session.messages() and self.store is not None:
-            try:
-                self.store.delete_session(self.session.id)  # no empty conversations in the list
-            except LlamadeckError as err:
-                sentence = f"{sentence} {err}"
-            self.session = None
-        self.say(sentence)
-
-    async def _context_warning(self, reply: ReplyStream) -> str | None:
-        model = reply.session.info.model
-        if self.client is not None and not self.options.num_ctx:
-            try:
-                running = await self.client.running()
-            except OllamaError:
-                running = []  # the context length then comes from the model's facts
-            for entry in running:
-                if entry.name == model and entry.context_length:
-                    self.running_context[model] = entry.context_length
-        return context_warning(reply.stats, self.context_length)
-
-    # -- actions on the conversation ----------------------------------------------------
-
-    def action_stop(self) -> None:
-        if self.streaming:
-            self.workers.cancel_group(self, "chat")
-        elif self.editing:
-            self._end_editing()
-            self.prompt.set_prompt(self._draft)
-
-    def action_leave_prompt(self) -> None:
-        self.log_view.focus()
-
-    def action_focus_prompt(self) -> None:
-        self.prompt.focus()
-
-    def _last_user_view(self) -> UserMessage | None:
-        users = list(self.log_view.query_children(UserMessage))
-        return users[-1] if users else None
-
-    def _remove_after(self, widget: UserMessage) -> None:
-        children = list(self.log_view.children)
-        later = children[children.index(widget) + 1:]
-        if later:
-            self.log_view.remove_children(later)
-
-    def action_regenerate(self) -> None:
-        if self.streaming or self.session is None:
-            self.notify(STREAMING_WAIT if self.streaming else NOTHING_YET, markup=False)
-            return
-        user = self._last_user_view()
-        if user is None:
-            self.notify(NOTHING_YET, markup=False)
-            return
-        session = self.session
-        self._remove_after(user)
-        reply = ReplyView(session.info.model)
-        self.log_view.mount(reply)
-        self.say(None)
-        self.stream_reply(reply, session.retry)
-
-    def action_edit_last(self) -> None:
-        if self.streaming or self.session is None:
-            return
-        user = self._last_user_view()
-        if user is None:
-            self.notify("There is no message to edit yet.", markup=False)
-            return
-        self._draft = self.prompt.text
-        self.prompt.set_prompt(user.text)
-        self.editing = True
-        self.prompt.add_class("-editing")
-        self.prompt.border_title = "Editing your last message: Enter resends it, Esc cancels"
-        self.prompt.focus()
-        self.refresh_bindings()
-
-    def _end_editing(self) -> None:
-        self.editing = False
-        self.prompt.remove_class("-editing")
-        self.prompt.border_title = None
-        self.refresh_bindings()
-
     def action_toggle_thinking(self) -> None:
         self.show_thinking = not self.show_thinking
         log = self.log_view
@@ -566,19 +325,6 @@ class ChatScreen(Screen[None]):
         log.request_folds()
         self.notify("Reasoning shown." if self.show_thinking else "Reasoning hidden (Ctrl+T shows it).",
                     markup=False, timeout=2)
-
-    def action_copy(self) -> None:
-        replies = [v for v in self.log_view.query_children(ReplyView) if v.content]
-        if not replies:
-            self.notify("There is no reply to copy yet.", markup=False)
-            return
-
-        def copy(text: str | None) -> None:
-            if text:
-                self.app.copy_to_clipboard(text)
-                self.notify(f"Copied {len(text):,} characters.", title="Clipboard", markup=False, timeout=3)
-
-        self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)), copy)
 
     def action_new_chat(self) -> None:
         if self.streaming:

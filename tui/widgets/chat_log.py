@@ -20,7 +20,9 @@ from __future__ import annotations
 import time
 
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.timer import Timer
+from textual.widget import Widget
 
 from tui.widgets.chat_segment import Segment
 
@@ -83,8 +85,8 @@ class ChatLog(VerticalScroll, can_focus=True):
         """Fold what is more than `fold_beyond` screens from the viewport; draw what came within
         `draw_within`. The gap between the two keeps a segment from flapping; drawing only what is
         (nearly) in view keeps a burst of text that scrolls straight past from being drawn at all."""
-        if not self.is_attached or not self.size.height:
-            return
+        if not self.is_attached or not self.size.height or not self.screen.is_current:
+            return  # a screen out of sight has no regions; ChatScreen looks again when it is back
         self._last_folds = time.monotonic()
         if self.size.width != self._fold_width:
             self._fold_width = self.size.width
@@ -92,11 +94,13 @@ class ChatLog(VerticalScroll, can_focus=True):
                 segment.stale = True
         view = self.content_region
         far, near = int(view.height * self.fold_beyond), int(view.height * self.draw_within)
-        unfolded = split = False
+        unfolded = split = waiting = False
         for segment in self.query(Segment):
             region = segment.region
             if not region.height:
-                continue  # not displayed (a closed reasoning block)
+                # Not displayed (a closed reasoning block), or not laid out yet: look again then.
+                waiting |= segment.folded and self._shown(segment)
+                continue
             if segment.can_fold and (region.bottom <= view.y - far or region.y >= view.bottom + far):
                 segment.fold(region.height)
                 self.folds_done += 1
@@ -108,8 +112,17 @@ class ChatLog(VerticalScroll, can_focus=True):
                 above = segment.stale and region.bottom <= view.y
                 segment.unfold(self._keep_view if above else None)
                 unfolded = True
-        if unfolded or split:  # new regions (drawn or split segments): look again once laid out
+        if unfolded or split or waiting:  # new regions (drawn, split or new segments): look again
             self.call_after_refresh(self.request_folds)
+
+    def _shown(self, widget: Widget) -> bool:
+        """Displayed, and so is everything between it and the log."""
+        node: DOMNode | None = widget
+        while node is not None and node is not self:
+            if not node.display:
+                return False
+            node = node.parent
+        return True
 
     def _keep_view(self, segment: Segment, old_height: int) -> None:
         """A segment above the viewport was drawn at its real height: keep the view where it was."""
