@@ -36,7 +36,10 @@ from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
 
-YIELD_EVERY = 1 / 60  # seconds a burst of stream events may hold the event loop
+# A burst of stream events (lines already in the socket buffer) holds the event loop at most
+# YIELD_EVERY seconds, so Esc and the screen get a turn at least ten times a second; yielding
+# more often only makes a burst take longer (each turn lets a layout pass run).
+YIELD_EVERY = 0.1
 YIELD_FOR = 0.001
 STREAMING_WAIT = "A reply is still streaming; Esc stops it."
 NOTHING_YET = "Nothing to ask again yet: send a prompt first."
@@ -178,8 +181,6 @@ class ChatTurns(Screen[None]):
                         failed = event
                     elif not isinstance(event, StreamDone):
                         view.feed(event)
-                    # Lines already in the socket buffer come without a pause: give the
-                    # screen its turn (the Markdown flush, Esc) at least every frame.
                     if time.monotonic() - yielded > YIELD_EVERY:
                         await asyncio.sleep(YIELD_FOR)  # a real sleep: timers and message queues run
                         yielded = time.monotonic()
