@@ -199,3 +199,36 @@ async def test_quitting_mid_reply_keeps_what_arrived(fake_ollama: Any, settings:
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[1].status == "stopped"
     assert messages[1].content.startswith("word0 word1 word2 word3 word4 word5")
+
+
+async def test_an_openai_host_takes_a_typed_model_name(fake_ollama: Any, settings: Settings) -> None:
+    """llama-server and vLLM list no models the way Ollama does: the name is typed in Ctrl+O."""
+    from dataclasses import replace
+
+    from textual.widgets import Input
+
+    from core.config import HostConfig
+    from core.hardware import HardwareProbe
+    from tests.fakes.fake_nvml import FakeGpu, FakeNvml
+    from tui.app import make_app
+    from tui.screens.chat import ChatScreen
+    from tui.services import Services
+
+    these = replace(settings, hosts=(HostConfig(name="llama-server", url="http://127.0.0.1:9/v1",
+                                                kind="openai"),))
+    app = make_app(these, Services(hardware=HardwareProbe.from_settings(these, nvml=FakeNvml([FakeGpu()]))))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatScreen) and app.screen.store is not None)
+        screen = app.screen
+        assert isinstance(screen, ChatScreen) and screen.model is None
+        assert "Set the model with Ctrl+O" in screen_text(app)
+        await send(pilot, screen, "hello", wait=False)
+        assert screen.prompt.text == "hello" and not screen.session  # nothing to send to yet
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatOptionsScreen))
+        app.screen.query_one("#opt-model", Input).value = "qwen2.5-0.5b-instruct"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.model == "qwen2.5-0.5b-instruct"
+        assert "qwen2.5-0.5b-instruct" in screen_text(app)

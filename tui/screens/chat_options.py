@@ -98,8 +98,12 @@ class ChatOptionsScreen(ModalScreen[ChatSetup | None]):
             box.border_subtitle = "Ctrl+S applies · Esc cancels"
             with VerticalScroll(id="options-body"):
                 yield Label("Model")
-                yield Select([(n, n) for n in names], value=self.setup.model or Select.NULL,
-                             prompt="Pick a model", id="opt-model", compact=True)
+                if self.models:
+                    yield Select([(n, n) for n in names], value=self.setup.model or Select.NULL,
+                                 prompt="Pick a model", id="opt-model", compact=True)
+                else:  # a server that lists no models (an OpenAI-compatible one): type the name
+                    yield Input(self.setup.model or "", placeholder="model name, as the server knows it",
+                                id="opt-model", compact=True)
                 yield Label("System prompt")
                 yield TextArea(self.setup.system_prompt, id="opt-system", soft_wrap=True, compact=True)
                 with Grid(id="opt-grid"):
@@ -133,8 +137,10 @@ class ChatOptionsScreen(ModalScreen[ChatSetup | None]):
             error.update(Content(str(err)))
             error.display = True
             return
-        model = self.query_one("#opt-model", Select).value
-        self.dismiss(ChatSetup(model=model if isinstance(model, str) else self.setup.model,
+        picked = self.query_one("#opt-model")
+        model = picked.value.strip() if isinstance(picked, Input) else picked.value if isinstance(
+            picked, Select) else None
+        self.dismiss(ChatSetup(model=model if isinstance(model, str) and model else self.setup.model,
                                system_prompt=self.query_one("#opt-system", TextArea).text.strip(),
                                options=options))
 
