@@ -182,8 +182,11 @@ async def test_a_burst_draws_only_what_is_seen_and_the_rest_when_scrolled_to() -
         assert sum(len(s.children) for s in segments) < 400  # far fewer blocks than 150 sections make
         # Scrolled to the middle, the text there is drawn (from its source) and shows.
         log.scroll_to(y=log.max_scroll_y // 2, animate=False)
-        await wait_for(pilot, drawn_in_view, timeout=30)  # generous: a loaded CI box draws slowly
-        shown = screen_text(app)
-        assert "Section" in shown or "code" in shown
+
+        def middle_shows() -> bool:  # drawn, and the compositor has painted it (a frame later)
+            shown = screen_text(app)
+            return drawn_in_view() and ("Section" in shown or "code" in shown)
+
+        await wait_for(pilot, middle_shows, timeout=30)  # generous: a loaded CI box draws slowly
         log.scroll_home(animate=False)
-        await wait_for(pilot, lambda: drawn_in_view() and "Section 0" in screen_text(app))
+        await wait_for(pilot, lambda: drawn_in_view() and "Section 0" in screen_text(app), timeout=30)
