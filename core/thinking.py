@@ -34,15 +34,23 @@ class _State(Enum):
     ANSWER = "answer"  # settled: everything else is answer
 
 
+_PASS_THROUGH = (_State.UNTAGGED, _State.ANSWER)  # states where text without "<" is answer as it is
+
+
 def _held_tail(text: str, *tags: str) -> int:
-    """Length of the longest end of `text` that is a proper start of one of `tags`."""
-    longest = 0
-    for tag in tags:
-        for n in range(min(len(tag) - 1, len(text)), longest, -1):
-            if text.endswith(tag[:n]):
-                longest = n
-                break
-    return longest
+    """Length of the longest end of `text` that is a proper start of one of `tags`.
+
+    Every tag starts with "<", so only the last few "<" can start such an end;
+    this runs once per streamed chunk, and most chunks have none.
+    """
+    start = max(0, len(text) - max(len(tag) for tag in tags) + 1)
+    at = text.find("<", start)
+    while at >= 0:  # the first candidate that fits is the longest
+        tail = text[at:]
+        if any(len(tail) < len(tag) and tag.startswith(tail) for tag in tags):
+            return len(text) - at
+        at = text.find("<", at + 1)
+    return 0
 
 
 class ThinkSplitter:
@@ -65,6 +73,16 @@ class ThinkSplitter:
 
     def feed(self, text: str) -> list[SplitEvent]:
         out: list[SplitEvent] = []
+        if not text:
+            return out
+        if not self._pending and "<" not in text:
+            # Nearly every chunk: no tag can start in it, so it is text of the current kind as it is.
+            if self._state in _PASS_THROUGH:
+                self._content(text, out)
+                return out
+            if self._state is _State.THINKING and not self._block_start:
+                self._reasoning(text, out)
+                return out
         buf = self._pending + text
         self._pending = ""
         while buf:
