@@ -6,14 +6,15 @@ import dataclasses
 import random
 
 import pytest
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
-from core.models import CpuInfo, DiskInfo, GpuInfo, MachineInfo
+from core.models import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
 from tui.screens.dashboard import next_refresh
 from tui.widgets.core_strip import core_glyphs
 from tui.widgets.disk_free import disks_text, is_low
 from tui.widgets.gpu_panel import vram_level
-from tui.widgets.gpu_process_table import shorten_cmdline
+from tui.widgets.gpu_process_table import GpuProcessTable, fit, shorten_cmdline
 from tui.widgets.history_sparkline import HistorySparkline, draw_rows, slice_peaks
 from tui.widgets.machine_facts import bandwidth_text, cpu_line, cpu_model, gpu_line, simd_summary
 from tui.widgets.meter import bar_cells, level_for
@@ -131,6 +132,44 @@ def test_core_glyphs_share_cells_by_peak() -> None:
 def test_shorten_cmdline(cmdline: str, name: str, width: int, expected: str) -> None:
     assert shorten_cmdline(cmdline, width, name=name) == expected
     assert len(shorten_cmdline(cmdline, width, name=name)) <= width
+
+
+def test_fit_counts_terminal_cells_for_chinese_paths() -> None:
+    # A model file named in Chinese: each character takes two cells.
+    name = "通义千问-7B-对话版.gguf"
+    assert fit(name, 40) == name
+    cut = fit(name, 10)
+    assert cut.endswith("…") and cell_len(cut) <= 10 and cut.startswith("通义千问")
+
+
+async def test_process_table_draws_rows_largest_first_and_counts_what_does_not_fit() -> None:
+    class Harness(App[None]):
+        CSS = "GpuProcessTable { max-height: 5; }"
+
+        def compose(self) -> ComposeResult:
+            yield GpuProcessTable()
+
+    procs = [GpuProcess(gpu_index=i % 2, pid=100 + i, name=f"proc{i}", cmdline=f"/usr/bin/proc{i} --n {i}",
+                        used_memory=(i + 1) * GiB) for i in range(7)]
+    async with Harness().run_test(size=(80, 10)) as pilot:
+        table = pilot.app.query_one(GpuProcessTable)
+        table.show(procs)
+        await pilot.pause()
+        lines = ["".join(seg.text for seg in table.render_line(y)).rstrip() for y in range(table.size.height)]
+        assert table.size.height == 5
+        assert lines[0].split() == ["GPU", "PID", "Process", "VRAM", "Command"]
+        # Largest first: proc6 (7 GiB), proc5, proc4; the last line counts the four smallest.
+        assert [line.split()[2] for line in lines[1:4]] == ["proc6", "proc5", "proc4"]
+        assert lines[1].split()[:2] == ["0", "106"] and "7.0 GiB" in lines[1] and "--n 6" in lines[1]
+        assert lines[4].strip() == "… 4 more holding 10.0 GiB"
+        assert table.row_count == 7
+
+        table.show(procs[:2])
+        await pilot.pause()
+        assert table.size.height == 3  # header and two rows: the box shrinks with them
+        table.show([])
+        await pilot.pause()
+        assert table.row_count == 0 and table.size.height == 1
 
 
 @pytest.mark.parametrize(

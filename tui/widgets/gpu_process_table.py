@@ -1,10 +1,14 @@
 """Who holds GPU memory: `ollama runner` 14.0 GiB on GPU 0, like the bottom of `nvidia-smi`.
 
-Rows are keyed by (GPU, pid) and updated cell by cell, so an unchanged table
-costs nothing per tick and a highlighted row stays where it is. Rows are
-re-sorted (largest holder first) only when the set of processes or their
-order changes. Command lines are shortened to fit: paths to their last component,
-Ollama's `sha256-<64 hex>` blob names cut to 12 digits, then an ellipsis.
+A read-only table drawn line by line by one widget. A DataTable (cursor,
+selection, per-cell caches, a dozen component styles) cost more to import
+and style at start-up than everything else on this panel, for rows nobody
+selects. Rows are sorted largest holder first and only repainted when what
+they would show changes, so an unchanged reading costs nothing per tick.
+When more processes hold memory than the table's height allows, the last
+line says how many are not shown. Command lines are shortened to fit: paths
+to their last component, Ollama's `sha256-<64 hex>` blob names cut to 12
+digits, then an ellipsis.
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from typing import ClassVar
 
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.text import Text
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
 
 from core.models import GpuProcess
 from tui.widgets.units import format_bytes
@@ -22,7 +31,6 @@ from tui.widgets.units import format_bytes
 _DIGEST = re.compile(r"(sha256[-:])([0-9a-f]{12})[0-9a-f]{52}")
 ELLIPSIS = "…"
 
-RowKey = str
 Cells = tuple[str, str, str, str, str]
 
 # Fixed widths (the command takes the rest): a column sized to its first
@@ -59,10 +67,14 @@ def shorten_cmdline(cmdline: str, width: int, *, name: str = "") -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """`text`, cut to `width` cells with an ellipsis when it is longer."""
+    """`text`, cut to `width` terminal cells with an ellipsis when it is longer (CJK counts two)."""
     if width <= 0:
         return ""
-    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+    if cell_len(text) <= width:
+        return text
+    cut = Text(text)
+    cut.truncate(width, overflow="ellipsis")
+    return cut.plain
 
 
 def _last_component(arg: str) -> str:
@@ -75,52 +87,74 @@ def _last_component(arg: str) -> str:
     return arg
 
 
-def row_key(process: GpuProcess) -> RowKey:
-    return f"{process.gpu_index}:{process.pid}"
+PAD = 1  # blank cells either side of every column
 
 
-class GpuProcessTable(DataTable[str]):
-    """One row per process per GPU, largest first."""
+def column_line(cells: Iterable[str], widths: Iterable[int]) -> str:
+    """One table line: every cell padded to its column's width, with PAD blanks either side."""
+    return "".join(" " * PAD + cell + " " * (width - cell_len(cell) + PAD)
+                   for cell, width in zip(cells, widths, strict=True))
+
+
+class GpuProcessTable(Widget):
+    """One row per process per GPU, largest first, under a header line."""
 
     DEFAULT_CSS = """
     GpuProcessTable {
         height: auto;
         max-height: 12;
     }
+    GpuProcessTable > .gpu-process-table--header {
+        text-style: bold;
+        color: $text-accent;
+    }
+    GpuProcessTable > .gpu-process-table--more {
+        color: $text-muted;
+    }
     """
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False, show_cursor=False)
-        self._processes: tuple[GpuProcess, ...] = ()
-        self._rows: dict[RowKey, Cells] = {}
-        self._order: list[RowKey] = []
-        self._cmd_width = 40
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"gpu-process-table--header", "gpu-process-table--more"}
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width or self._cmd_width)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._processes: tuple[GpuProcess, ...] = ()
+        self._lines: tuple[str, ...] = ()
+        self._cmd_width = 40
 
     @property
     def processes(self) -> tuple[GpuProcess, ...]:
         return self._processes
 
+    @property
+    def row_count(self) -> int:
+        return len(self._processes)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The rows as drawn (without the header), for tests and the screen's text."""
+        return self._lines
+
     def show(self, processes: Iterable[GpuProcess]) -> None:
-        """Bring the table to exactly these processes, touching only what changed."""
+        """Show exactly these processes; repaint only if a drawn line changes."""
         self._processes = tuple(sorted(processes, key=lambda p: (-(p.used_memory or 0), p.gpu_index, p.pid)))
-        wanted = {row_key(p): self._cells(p) for p in self._processes}
-        order = list(wanted)
-        if order != self._order:
-            self.clear()
-            for key in order:
-                self.add_row(*wanted[key], key=key)
-        else:
-            for key, cells in wanted.items():
-                old = self._rows[key]
-                for (column, _, _), new_value, old_value in zip(COLUMNS, cells, old, strict=True):
-                    if new_value != old_value:
-                        self.update_cell(key, column, new_value)
-        self._order = order
-        self._rows = wanted
+        self._redraw()
+
+    def on_resize(self) -> None:
+        """Give the command column whatever the other columns leave."""
+        others = sum(width + 2 * PAD for _, _, width in COLUMNS if width is not None)
+        self._cmd_width = max(MIN_CMD_WIDTH, self.content_size.width - others - 2 * PAD)
+        self._redraw()
+
+    def _widths(self) -> tuple[int, ...]:
+        return tuple(width or self._cmd_width for _, _, width in COLUMNS)
+
+    def _redraw(self) -> None:
+        widths = self._widths()
+        lines = tuple(column_line(self._cells(p), widths) for p in self._processes)
+        if lines != self._lines:
+            grew = len(lines) != len(self._lines)
+            self._lines = lines
+            self.refresh(layout=grew)
 
     def _cells(self, process: GpuProcess) -> Cells:
         return (
@@ -131,17 +165,27 @@ class GpuProcessTable(DataTable[str]):
             shorten_cmdline(process.cmdline, self._cmd_width, name=process.name),
         )
 
-    def on_resize(self) -> None:
-        """Give the command column whatever the other columns leave."""
-        cmd = self.columns.get(ColumnKey("cmd"))
-        if cmd is None:
-            return
-        others = sum(
-            column.get_render_width(self) for key, column in self.columns.items() if key != "cmd"
-        )
-        width = max(MIN_CMD_WIDTH, self.scrollable_content_region.width - others - 2 * self.cell_padding)
-        if width != self._cmd_width:
-            self._cmd_width = width
-            cmd.width = width
-            self._order = []  # redraw every row with the new width
-            self.show(self._processes)
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 1 + len(self._lines)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        base = self.visual_style.rich_style
+        height = self.content_size.height
+        if y == 0:
+            header = column_line((label for _, label, _ in COLUMNS), self._widths())
+            style = base + self.get_component_rich_style("gpu-process-table--header", partial=True)
+            return Strip([Segment(header, style)]).adjust_cell_length(width, base)
+        row = y - 1
+        if row >= len(self._lines):
+            return Strip.blank(width, base)
+        hidden = len(self._lines) - (height - 1)
+        if hidden > 0 and y == height - 1:
+            # Not all fit: the last line counts the rest (the smallest holders).
+            more = f"{' ' * PAD}… {hidden + 1} more holding {self._hidden_bytes(hidden + 1)}"
+            style = base + self.get_component_rich_style("gpu-process-table--more", partial=True)
+            return Strip([Segment(more, style)]).adjust_cell_length(width, base)
+        return Strip([Segment(self._lines[row], base)]).adjust_cell_length(width, base)
+
+    def _hidden_bytes(self, count: int) -> str:
+        return format_bytes(sum(p.used_memory or 0 for p in self._processes[-count:]))
