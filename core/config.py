@@ -7,7 +7,6 @@ the wrong type or out of range.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +102,8 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or paths.config_file()
     if not path.exists():
         return _with_default_host(Settings(path=None))
+    import tomllib  # here, not at the top: its parser costs start-up time and most runs have no file
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
