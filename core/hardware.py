@@ -74,6 +74,8 @@ class HardwareProbe:
         self._cpu_load = CpuLoad()
         self._lock = threading.Lock()
         self._info: MachineInfo | None = None
+        self._prefetch: threading.Thread | None = None
+        self._closed = False
 
     @classmethod
     def from_settings(cls, settings: Settings, *, nvml: ModuleType | None = None) -> HardwareProbe:
@@ -90,6 +92,29 @@ class HardwareProbe:
     def machine_info(self) -> MachineInfo:
         with self._lock:
             return self._machine_info()
+
+    def prefetch(self) -> None:
+        """Start reading the static facts in a background thread, once.
+
+        NVML's init alone can take a few hundred milliseconds on a box without
+        the persistence daemon. Started while the UI is still starting, it
+        overlaps with that work, so the screen's own `machine_info()` call
+        finds the facts ready or nearly so. A failure here is not lost: the
+        facts are not cached, so that call meets it again and reports it.
+        """
+        if self._info is None and self._prefetch is None and not self._closed:
+            thread = threading.Thread(target=self._prefetch_facts, name="llamadeck-probe", daemon=True)
+            self._prefetch = thread
+            thread.start()
+
+    def _prefetch_facts(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._machine_info()
+            except Exception:
+                pass  # not cached, so the next machine_info() meets it again and reports it
 
     def _machine_info(self) -> MachineInfo:
         if self._info is not None:
@@ -181,4 +206,5 @@ class HardwareProbe:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._nvidia.close()

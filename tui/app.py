@@ -37,6 +37,9 @@ class LlamadeckApp(App[None]):
     # Only the home screen's styles load at start-up; each other screen names its
     # own .tcss in its CSS_PATH, parsed when it first opens.
     CSS_PATH = [STYLES / "app.tcss", STYLES / "dashboard.tcss"]  # noqa: RUF012
+    # The app opens straight on the dashboard's mode: no placeholder screen is
+    # built, styled and swapped out first (a switch costs a restyle of both).
+    DEFAULT_MODE = "dashboard"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
@@ -52,6 +55,8 @@ class LlamadeckApp(App[None]):
         super().__init__()
         self.settings = settings
         self.services = services
+        # The hardware facts (NVML init can take a while) are read while Textual starts.
+        services.hardware.prefetch()
         # Modes hold the services, so they are added per instance; App.__init__
         # has already copied the (empty) class-level MODES.
         modes: dict[str, Callable[[], Screen[None]]] = {
@@ -70,7 +75,6 @@ class LlamadeckApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
-        self.switch_mode("dashboard")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

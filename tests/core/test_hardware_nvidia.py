@@ -96,6 +96,26 @@ def test_machine_info_is_computed_once(three_gpus: FakeNvml, tmp_path: Path) -> 
     assert three_gpus.calls["nvmlDeviceGetName"] == 3
 
 
+def test_prefetch_reads_the_facts_once_in_the_background(three_gpus: FakeNvml, tmp_path: Path) -> None:
+    probe = probe_for(three_gpus, tmp_path)
+    probe.prefetch()
+    thread = probe._prefetch
+    probe.prefetch()  # a second call starts nothing new
+    assert thread is not None and probe._prefetch is thread
+    thread.join(10)
+    assert three_gpus.calls["nvmlDeviceGetName"] == 3  # read in the background...
+    assert len(probe.machine_info().gpus) == 3
+    assert three_gpus.calls["nvmlDeviceGetName"] == 3  # ...and not again
+
+
+def test_prefetch_after_close_does_nothing(three_gpus: FakeNvml, tmp_path: Path) -> None:
+    probe = probe_for(three_gpus, tmp_path)
+    probe.close()
+    probe.prefetch()
+    assert probe._prefetch is None
+    assert three_gpus.calls["nvmlDeviceGetName"] == 0
+
+
 def test_pcie_falls_back_to_current_link_when_max_is_unsupported(tmp_path: Path) -> None:
     gpu = FakeGpu(not_supported={"nvmlDeviceGetMaxPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkWidth"},
                   pcie_curr_gen=3, pcie_curr_width=8)

@@ -12,6 +12,7 @@ listing not permitted, fields a card does not support.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -87,8 +88,12 @@ class FakeNvml(ModuleType):
         cuda_version: int = 12040,
         no_permission_processes: bool = False,
         missing: Iterable[str] = (),
+        init_gate: threading.Event | None = None,
     ) -> None:
         super().__init__("pynvml")
+        # A slow driver: nvmlInit waits until the test opens the gate (real inits
+        # take from milliseconds to seconds without the persistence daemon).
+        self.init_gate = init_gate
         self._missing = frozenset(missing)  # functions an older binding does not have
         for name in dir(_real):
             if name.startswith(("NVML_", "NVMLError", "NVMLLibraryMismatchError")):
@@ -138,6 +143,8 @@ class FakeNvml(ModuleType):
 
     def nvmlInit(self) -> None:
         self.calls["nvmlInit"] += 1
+        if self.init_gate is not None and not self.init_gate.wait(30):
+            self._raise(_real.NVML_ERROR_TIMEOUT)
         if self.init_error is not None:
             self._raise(self.init_error)
         self.initialised += 1

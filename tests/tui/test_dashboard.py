@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 
 import pynvml
 import pytest
@@ -13,6 +14,7 @@ from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB, h100_sxm,
 from tests.tui.conftest import (
     AppFactory,
     FakeRunner,
+    dashboard,
     first_sample,
     rtx_4090_with_ollama,
     screen_text,
@@ -155,7 +157,9 @@ async def test_cpu_only_notice_when_the_nvml_library_is_missing(build_app: AppFa
     app = build_app(FakeNvml([FakeGpu()], init_error=pynvml.NVML_ERROR_LIBRARY_NOT_FOUND))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await first_sample(pilot)
-        assert screen.has_class("-cpu-only")
+        # No GPU box and no GPU-memory table: the CPU panel has the width.
+        assert not screen.query_one("#gpus").display
+        assert not screen.query_one("#procs-box").display
         assert not screen.query(GpuPanel)
         notices = screen.query_one(NoticeBar)
         assert notices.display
@@ -215,10 +219,47 @@ async def test_several_gpus_each_get_a_panel(build_app: AppFactory) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await first_sample(pilot)
         assert [p.info.index for p in screen.query(GpuPanel)] == [0, 1]
-        assert screen.has_class("-multi-gpu")
+        assert screen.query_one("#gauges").has_class("-multi-gpu")
+        # At 120x40 (tall) one GPU's history rows are 4 high; two GPUs share: 2 each.
+        assert {row.size.height for row in screen.query(".history-row")} == {2}
         text = screen_text(app)
         assert "2× NVIDIA H100 80GB HBM3" in text
         assert meter(screen, 1, "vram").value_text == "1.0/80.0 GiB"
+
+
+async def test_a_slow_driver_shows_the_dashboard_first_and_the_gpus_when_they_answer(
+    build_app: AppFactory,
+) -> None:
+    gate = threading.Event()
+    app = build_app(FakeNvml([h100_sxm(), rtx_3090()], init_gate=gate))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "Probing the hardware" in screen_text(app))
+        screen = dashboard(app)
+        assert not screen.query(GpuPanel)
+        assert "RAM" in screen_text(app)  # the rest of the dashboard is drawn meanwhile
+        gate.set()
+        await first_sample(pilot)
+        assert [p.info.index for p in screen.query(GpuPanel)] == [0, 1]
+        assert screen.query_one("#gauges").has_class("-multi-gpu")
+        await wait_for(pilot, lambda: "RTX 3090" in screen_text(app))
+
+
+async def test_keys_scroll_the_body_when_it_overflows(build_app: AppFactory) -> None:
+    # Four GPUs in 40x12: far more than fits. Nothing has focus; the keys still scroll.
+    app = build_app(FakeNvml([h100_sxm() for _ in range(4)]))
+    async with app.run_test(size=(40, 12)) as pilot:
+        screen = await first_sample(pilot)
+        body = screen.query_one("#dash-body")
+        assert screen.focused is None
+        assert body.max_scroll_y > 0
+        await pilot.press("down")
+        await wait_for(pilot, lambda: body.scroll_y == 1)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: body.scroll_y == body.max_scroll_y)
+        await pilot.press("pageup")
+        await wait_for(pilot, lambda: body.scroll_y < body.max_scroll_y)
+        await pilot.press("home")
+        await wait_for(pilot, lambda: body.scroll_y == 0)
 
 
 @pytest.mark.parametrize(

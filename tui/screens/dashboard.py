@@ -106,10 +106,30 @@ class BandwidthMeasured(Message):
         self.error = error
 
 
+class DashboardBody(VerticalScroll, can_focus=False):
+    """The scrolling body. It never takes focus: the screen's own keys scroll it.
+
+    Focus on a container restyles it and everything in it (for `:focus-within`),
+    which on this screen is most of the start-up time after Textual's own; with
+    nothing focused the screen's bindings answer the keys directly.
+    """
+
+
+def breakpoint_classes(size: tuple[int, int], horizontal: list[tuple[int, str]],
+                       vertical: list[tuple[int, str]]) -> dict[str, bool]:
+    """The classes Textual's screen sets from its breakpoints for `size` (width, height)."""
+    classes = {name: False for _, name in (*horizontal, *vertical)}
+    for dimension, points in ((size[0], horizontal), (size[1], vertical)):
+        reached = [(at, name) for at, name in points if dimension >= at]
+        if reached:
+            classes[max(reached)[1]] = True
+    return classes
+
+
 class DashboardScreen(Screen[None]):
     """Live hardware gauges; the screen the others hang off."""
 
-    AUTO_FOCUS = "#dash-body"
+    AUTO_FOCUS = ""  # nothing: see DashboardBody
     # Classes the screen gets from its size; dashboard.tcss lays out by them.
     # (Textual declares these as instance variables, hence no ClassVar.)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal"), (120, "-wide")]  # noqa: RUF012
@@ -122,6 +142,9 @@ class DashboardScreen(Screen[None]):
                 tooltip="Sample more often (down to 0.25 s)"),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the readings; press again to resume"),
         Binding("b", "measure_bandwidth", "RAM bw", tooltip="Measure RAM bandwidth (about a second)"),
+        *(Binding(key, f"scroll_body('{action}')", show=False) for key, action in (
+            ("up", "scroll_up"), ("down", "scroll_down"), ("pageup", "page_up"),
+            ("pagedown", "page_down"), ("home", "scroll_home"), ("end", "scroll_end"))),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -148,25 +171,37 @@ class DashboardScreen(Screen[None]):
         self.processes = GpuProcessTable(id="procs")
         self.no_processes = LiveText(NO_PROCS, id="procs-empty")
         self.disks = DiskFree(id="disks")
+        # The GPU count and whether any process holds VRAM are classes on these
+        # two boxes, not on the screen: a class on the screen restyles it all.
+        self.gauges = Horizontal(id="gauges")
+        self.procs_box = Vertical(id="procs-box", classes="panel")
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The breakpoint classes go on before any child is styled; set after,
+        # on the first resize, they would restyle the whole screen once more.
+        self.update_classes(breakpoint_classes(
+            self.app.size, self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS))
+        # The GPU panels are mounted when the facts arrive (the app started the
+        # probe, so that is soon), not composed here even when already known:
+        # Textual restyles and lays out the whole screen a few more times while
+        # it starts, and every widget composed now makes each of those passes dearer.
         yield Header()
-        with VerticalScroll(id="dash-body"):
+        with DashboardBody(id="dash-body"):
             yield self.facts
             yield self.notices
-            with Horizontal(id="gauges"):
+            with self.gauges:
                 yield Vertical(id="gpus")
                 yield self.system
-            with Vertical(id="procs-box", classes="panel"):
+            with self.procs_box:
                 yield self.processes
                 yield self.no_processes
             yield self.disks
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#procs-box").border_title = "GPU memory"
+        self.procs_box.border_title = "GPU memory"
         self._show_interval()
         self.probe_machine()
 
@@ -234,8 +269,9 @@ class DashboardScreen(Screen[None]):
         self.sub_title = self._subtitle()
         self.facts.show_machine(info)
         self.disks.show_disks(info.disks)
-        self.set_class(not info.gpus, "-cpu-only")
-        self.set_class(len(info.gpus) > 1, "-multi-gpu")
+        # Classes first, panels after: the panels are then styled once, as they mount.
+        self.gauges.update_classes({"-cpu-only": not info.gpus, "-multi-gpu": len(info.gpus) > 1})
+        self.procs_box.set_class(not info.gpus, "-cpu-only")
         self._panels = {gpu.index: GpuPanel(gpu, window_s=HISTORY_S) for gpu in info.gpus}
         await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
         self._show_notices()
@@ -256,7 +292,7 @@ class DashboardScreen(Screen[None]):
                 panel.show(gpu, sample.timestamp, error_text=brief)
             processes.extend(gpu.processes)
         self.processes.show(processes)
-        self.set_class(not processes, "-no-procs")
+        self.procs_box.set_class(not processes, "-no-procs")
         if not processes:
             unread = any(gpu.error is not None for gpu in sample.gpus)
             self.no_processes.show(NO_PROCS_UNREAD if unread else NO_PROCS)
@@ -288,6 +324,9 @@ class DashboardScreen(Screen[None]):
         self._show_facts()
 
     # ------------------------------------------------------------------ actions
+
+    def action_scroll_body(self, action: str) -> None:
+        getattr(self.query_one(DashboardBody), f"action_{action}")()
 
     def action_slower(self) -> None:
         self.set_interval_seconds(next_refresh(self.interval, +1))

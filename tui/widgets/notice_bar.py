@@ -25,8 +25,8 @@ class NoticeBar(LiveText):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.add_class("-empty")
+        # Born empty; a class given here costs nothing, add_class would restyle.
+        super().__init__(id=id, classes=f"-empty {classes or ''}".strip())
         self.notices: tuple[str, ...] = ()
 
     def show_notices(self, notices: Iterable[str]) -> None:
