@@ -107,6 +107,10 @@ class HardwareProbe:
             self._prefetch = thread
             thread.start()
 
+    def known_machine_info(self) -> MachineInfo | None:
+        """The static facts if they have been read already; never waits."""
+        return self._info
+
     def _prefetch_facts(self) -> None:
         with self._lock:
             if self._closed:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Footer
 
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import AppFactory, first_sample, screen_text, wait_for
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.key_bar import KeyBar
 
 # key, mode, and the screen class that mode shows
 SCREENS = [
@@ -36,7 +36,7 @@ async def test_number_keys_reach_each_screen(build_app: AppFactory, key: str, mo
         await pilot.pause()
         assert app.current_mode == mode
         assert type(app.screen).__name__ == screen
-        assert app.screen.query(Footer), "every screen shows its keys in a footer"
+        assert app.screen.query(KeyBar), "every screen shows its keys on the bottom line"
 
 
 async def test_going_home_keeps_the_same_dashboard_and_its_history(build_app: AppFactory) -> None:

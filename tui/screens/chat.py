@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Header, Select, Static
 
 from core.chat_session import ChatSession
 from core.config import HostConfig, Settings
@@ -37,6 +37,7 @@ from tui.services import Services
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice_bar import NoticeBar
 
 PROMPT_HINT = "Enter send · Ctrl+J new line · ↑↓ earlier · Esc leave · F1 keys"
@@ -121,7 +122,7 @@ class ChatScreen(ChatTurns):
         prompt = ChatInput(id="prompt")
         prompt.border_subtitle = PROMPT_HINT
         yield prompt
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._ready = True

@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, SelectionList, Static, TextArea
+from textual.widgets import DataTable, Header, SelectionList, Static, TextArea
 
 from core.chat import ChatBackend, request_messages
 from core.config import HostConfig, Settings
@@ -44,6 +44,7 @@ from core.ollama import OllamaClient
 from core.planner import plan
 from core.thinking import template_opens_thinking
 from tui.services import Services
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.units import format_bytes
 
 COLUMNS = ("Model", "TTFT", "Prompt tok/s", "Output tok/s", "Predicted", "VRAM", "Status")
@@ -147,7 +148,7 @@ class CompareScreen(Screen[None]):
         yield table
         with VerticalScroll(id="compare-preview"):
             yield Static("", id="compare-reply")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "Compare models"

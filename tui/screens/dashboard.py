@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from core.config import Settings
@@ -32,6 +32,7 @@ from tui.services import Services
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.gpu_process_table import GpuProcessTable
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
@@ -162,6 +163,7 @@ class DashboardScreen(Screen[None]):
         self._stopping = False
         self._disks_read_at = 0.0
         self._panels: dict[int, GpuPanel] = {}
+        self._prefetched: MachineInfo | None = None
         self._sample_notices: tuple[str, ...] = ()
         self._failure: str | None = None
         # Built here, not looked up per tick: a query walks the DOM every time.
@@ -198,12 +200,27 @@ class DashboardScreen(Screen[None]):
                 yield self.processes
                 yield self.no_processes
             yield self.disks
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.procs_box.border_title = "GPU memory"
         self._show_interval()
-        self.probe_machine()
+        # The app started the probe; if it is done, the panels go in on resume.
+        self._prefetched = self.probe.known_machine_info()
+        if self._prefetched is None:
+            self.probe_machine()
+
+    def on_screen_resume(self) -> None:
+        """First showing only: mount the GPU panels if the facts were ready at mount.
+
+        Not in `compose` or `on_mount`, and not in this handler itself (it runs
+        before Screen's own): Textual restyles the whole screen on resume, and
+        panels mounted after that are styled once. Still before the first frame
+        is drawn, so that frame already has the GPUs instead of a "Probing"
+        frame followed by a second one.
+        """
+        if self.info is None and self._prefetched is not None:
+            self.call_next(self._take_machine, self._prefetched)
 
     def on_unmount(self) -> None:
         # Let the sampler thread end now instead of at its next tick (up to 10 s).
@@ -215,7 +232,6 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="probe")
     def probe_machine(self) -> None:
         self.post_message(MachineProbed(self.probe.machine_info()))
-        self._read(with_disks=False)
 
     @work(thread=True, exclusive=True, group="sample")
     def run_sampler(self) -> None:
@@ -225,10 +241,10 @@ class DashboardScreen(Screen[None]):
         message instead of a worker's life cycle, and a driver call that hangs
         holds up this thread alone instead of piling up new ones. Keys that
         change the interval, pause or resume set `_wake`, which starts the
-        next reading at once.
+        next reading at once. The first reading is taken straight away.
         """
         worker = get_current_worker()
-        next_at = time.monotonic() + self.interval
+        next_at = time.monotonic()
         while not (self._stopping or worker.is_cancelled):
             timeout = None if self.paused else max(0.0, next_at - time.monotonic())
             if self._wake.wait(timeout):
@@ -263,7 +279,11 @@ class DashboardScreen(Screen[None]):
 
     @on(MachineProbed)
     async def show_machine(self, message: MachineProbed) -> None:
-        info = message.info
+        if self.info is None:
+            await self._take_machine(message.info)
+
+    async def _take_machine(self, info: MachineInfo) -> None:
+        """The static facts are in: show them, add one panel per GPU, start sampling."""
         self.info = info
         self._disks_read_at = time.monotonic()
         self.sub_title = self._subtitle()

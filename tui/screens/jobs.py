@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header
+from textual.widgets import ContentSwitcher, DataTable, Header
 
 from core.config import Settings
 from core.models import (
@@ -61,6 +61,7 @@ from tui.widgets.job_state import (
     StageState,
     expected_stages,
 )
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 
 EMPTY = ("No jobs yet. Press n to convert a Hugging Face model (a repo id, a checkpoint folder or a "
@@ -140,7 +141,7 @@ class JobsScreen(Screen[None]):
             yield JobLog(id="job-log")
             with VerticalScroll(id="job-report-box"):  # focusable: the keys scroll a long report
                 yield JobReport(id="job-report")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#jobs-box").border_title = "Queue"

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, Header
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
@@ -44,6 +44,7 @@ from tui.screens.model_messages import (
     ServerChecked,
 )
 from tui.services import Services
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_details import ModelDetailsPane
 from tui.widgets.model_filter import FilterInput
@@ -146,7 +147,7 @@ class ModelsScreen(ModelActions):
                 yield HealthPanel(id="health")
                 yield PullPanel(id="pull")
         yield LiveText("", id="offline")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#models-box").border_title = "Models"

@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
 from core import catalog
 from core.cards import CARDS
@@ -50,6 +50,7 @@ from tui.screens.planner_workers import (
     PlanRequest,
 )
 from tui.services import Services
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.plan_detail import PlanDetail
 from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
@@ -71,7 +72,7 @@ class PlannerScreen(PlannerWorkers):
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
     CSS_PATH = "../styles/planner.tcss"
     AUTO_FOCUS = "#plan-table"
-    ALLOW_IN_MAXIMIZED_VIEW = "Header, Footer"  # z zooms the details; the keys stay in view
+    ALLOW_IN_MAXIMIZED_VIEW = "Header, KeyBar"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,7 +125,7 @@ class PlannerScreen(PlannerWorkers):
             yield PlanTable(id="plan-table")
             yield LiveText("", id="plan-error")
         yield PlanDetail(id="plan-detail")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#plan-box").border_title = "Plan"
