@@ -195,9 +195,10 @@ class ChatTurns(Screen[None]):
                 self.say(failed.message)
             else:
                 error = unexpected or (failed.message if failed is not None else reply.error)
-                warning = await self._context_warning(reply) if reply.status == "complete" else None
-                await view.finish(reply.status, stats=reply.stats, error=error, warning=warning)
+                await view.finish(reply.status, stats=reply.stats, error=error)
                 self.say(reply.save_error)
+                if reply.status == "complete":  # asks the server (/api/ps): after the reply is drawn
+                    view.warn(await self._context_warning(reply))
             self.show_facts()
 
     async def _take_back(self, view: ReplyView, user: UserMessage | None, prompt: str | None,

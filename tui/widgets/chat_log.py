@@ -29,6 +29,7 @@ from tui.widgets.chat_segment import Segment
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
 FOLD_BEYOND = 1.0  # screens away from the viewport: a drawn segment that far is folded
 DRAW_WITHIN = 0.25  # screens away from the viewport: a folded segment that near is drawn
+STALE_LOOKS = 50  # looks in a row (FOLD_DELAY apart) that may wait for a layout to catch up with a scroll
 
 
 class ChatLog(VerticalScroll, can_focus=True):
@@ -43,6 +44,7 @@ class ChatLog(VerticalScroll, can_focus=True):
         self._fold_width = 0
         self._last_folds = 0.0
         self.folds_done = 0  # segments folded so far (for tests and benchmarks)
+        self._stale_looks = 0
 
     # -- scheduling ---------------------------------------------------------------
 
@@ -88,6 +90,13 @@ class ChatLog(VerticalScroll, can_focus=True):
         if not self.is_attached or not self.size.height or not self.screen.is_current:
             return  # a screen out of sight has no regions; ChatScreen looks again when it is back
         self._last_folds = time.monotonic()
+        if not self._regions_current() and self._stale_looks < STALE_LOOKS:
+            # The last layout predates the last scroll (it waits while a Markdown widget updates in
+            # a batch): these regions are from before it, so look again once it has run.
+            self._stale_looks += 1
+            self.request_folds()
+        else:
+            self._stale_looks = 0
         if self.size.width != self._fold_width:
             self._fold_width = self.size.width
             for segment in self.folded():
@@ -101,12 +110,16 @@ class ChatLog(VerticalScroll, can_focus=True):
                 # Not displayed (a closed reasoning block), or not laid out yet: look again then.
                 waiting |= segment.folded and self._shown(segment)
                 continue
+            if segment.folded and region.height != segment.folded_height:
+                waiting = True  # folded since the last layout: its region is from before
+                continue
             if segment.can_fold and (region.bottom <= view.y - far or region.y >= view.bottom + far):
                 segment.fold(region.height)
                 self.folds_done += 1
             elif segment.folded and view.y - near < region.bottom and region.y < view.bottom + near:
-                if segment.is_run:
-                    segment.split_run()  # its pieces are drawn on the next look, where they are in view
+                # A run is cut first; the pieces that are near are drawn on the next look.
+                rows = (view.y - near - region.y, view.bottom + near - region.y)  # of the run, from its top
+                if segment.is_run and segment.split_run(rows):
                     split = True
                     continue
                 above = segment.stale and region.bottom <= view.y
@@ -114,6 +127,14 @@ class ChatLog(VerticalScroll, can_focus=True):
                 unfolded = True
         if unfolded or split or waiting:  # new regions (drawn, split or new segments): look again
             self.call_after_refresh(self.request_folds)
+
+    def _regions_current(self) -> bool:
+        """Do the regions come from a layout at the current scroll position? The first message's
+        region says: it sits at the top of the scrolled content."""
+        first = next((child for child in self.children if child.display), None)
+        if first is None:
+            return True
+        return first.region.y == self.content_region.y + first.styles.margin.top - self.scroll_offset.y
 
     def _shown(self, widget: Widget) -> bool:
         """Displayed, and so is everything between it and the log."""

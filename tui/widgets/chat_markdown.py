@@ -12,11 +12,11 @@ each its own Markdown widget with its own stream:
   (30 times a second), however fast tokens come;
 - once a segment holds `SEGMENT_CHARS`, the next safe cut starts a new one
   (chat_markdown_cuts), so an append only ever touches a short document;
-- when one flush brings more than `LIVE_TAIL_CHARS` (tokens arriving faster
-  than anyone reads), only its last part is drawn; the segments before it
-  start folded and are drawn when scrolled to; and until the burst is over,
-  the screen is drawn only every `BURST_FLUSH_EVERY`, so reading the stream
-  keeps most of the time;
+- when one flush brings more than a screenful (tokens arriving faster than
+  anyone reads), only its last screenful is drawn; the text before it,
+  with the segment it continues, folds into one run that is drawn when
+  scrolled to; and until the burst is over, the screen is drawn only every
+  `BURST_FLUSH_EVERY`, so reading the stream keeps most of the time;
 - segments far from the viewport are folded by the chat log (chat_log).
 """
 
@@ -32,11 +32,10 @@ from textual.timer import Timer
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
-from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, FenceTracker
+from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, FenceTracker, estimate_rows
 from tui.widgets.chat_segment import Segment
 
 FLUSH_EVERY = 1 / 30  # seconds between two writes to the Markdown streams
-LIVE_TAIL_CHARS = 1500  # in one flush, text further than this from its end starts folded (half a screen)
 BURST_FLUSH_EVERY = 1.0  # seconds between flushes while text comes faster than a screenful per flush
 
 
@@ -53,11 +52,11 @@ class StreamingMarkdown(Vertical):
 
     def __init__(self, text: str = "", *, streaming: bool = True, id: str | None = None,
                  classes: str | None = None, segment_chars: int = SEGMENT_CHARS,
-                 flush_every: float = FLUSH_EVERY, live_tail: int = LIVE_TAIL_CHARS) -> None:
+                 flush_every: float = FLUSH_EVERY, live_rows: int | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.segment_chars = segment_chars
         self.flush_every = flush_every
-        self.live_tail = live_tail
+        self.live_rows = live_rows  # rows a burst's drawn end fills; None: what the log may draw
         self.streaming = streaming
         self._parts: list[str] = [text] if text else []  # everything written, in order (the source)
         self._pending: list[str] = [text] if text and streaming else []  # not yet handed to a stream
@@ -164,39 +163,65 @@ class StreamingMarkdown(Vertical):
                 return
             text = "".join(self._pending)
             self._pending.clear()
-            self._bursting = len(text) > self.live_tail
-            pieces = list(self._pieces(text))
-            left = len(text)
-            run: list[str] = []  # segments that will not be drawn now: one folded widget for them all
-            for i, (piece, new_segment) in enumerate(pieces):
-                left -= len(piece)
-                if new_segment and i < len(pieces) - 1 and left >= self.live_tail:
+            points = self._tracker.feed(text)
+            fold_to = self._fold_point(text, points)
+            self._bursting = fold_to is not None
+            # One layout pass for all of it: each pass lays out every widget on screen, so a fold,
+            # a new segment and its blocks each getting a pass of their own would cost three.
+            with self.app.batch_update():
+                if fold_to is not None:
+                    # More than a screenful came at once: what is above its last screenful is not drawn.
+                    if fold_to:
+                        await self._fold_into_run(text[:fold_to])
                     self._seal()
-                    run.append(piece)
-                    continue
-                if run:
-                    await self.mount(Segment.lazy("".join(run), self._width()))
-                    run = []
-                if new_segment or self._segment is None:
-                    await self._start_segment()
-                assert self._segment is not None and self._stream is not None
-                self._segment.written += len(piece)
-                self._segment_size += len(piece)
-                await self._stream.write(piece)
-        self._grew()
+                    text = text[fold_to:]
+                    points = [p - fold_to for p in points if p >= fold_to]
+                for piece, new_segment in self._pieces(text, points):
+                    if new_segment or self._segment is None:
+                        await self._start_segment(piece)
+                    else:
+                        await self._write(piece)
+        self.call_after_refresh(self._grew)  # the log judges by regions: let the layout place this first
+
+    def _fold_point(self, text: str, points: list[int]) -> int | None:
+        """Where the last screenful of `text` starts (a split point), or None if it is shorter."""
+        # The log draws what is within a quarter screen of its view, which is shorter than the terminal.
+        need = self.live_rows or self.app.size.height * 5 // 4
+        width = self._width()
+        rows, end = 0, len(text)
+        for point in reversed(points):
+            if point >= end:
+                continue
+            rows += estimate_rows(text[point:end], width)
+            end = point
+            if rows >= need:
+                return point
+        return None
+
+    async def _fold_into_run(self, head: str) -> None:
+        """`head` goes undrawn: into the segment it continues (which folds), else a run of its own."""
+        segment = self._segment
+        if segment is None:
+            await self.mount(Segment.lazy(head, self._width()))
+            return
+        for entry in [e for e in self._open if e[0] is segment]:
+            await segment.drained()  # see Segment.drained: stop a stream only once it is drained
+            await entry[1].stop()
+            self._open.remove(entry)
+        segment.fold_with(head, self._width())
 
     def _grew(self) -> None:
-        """Tell the log (see chat_log) at once: a message would wait behind a busy queue."""
+        """Tell the log (see chat_log) that what it folds or draws may have changed."""
         for node in self.ancestors:
             request = getattr(node, "request_folds", None)
             if callable(request):
                 request()
                 return
 
-    def _pieces(self, text: str) -> Iterable[tuple[str, bool]]:
-        """`text` cut where a new segment should start: (piece, starts a new segment)."""
+    def _pieces(self, text: str, points: list[int]) -> Iterable[tuple[str, bool]]:
+        """`text` cut at split `points` where a new segment should start: (piece, starts a new segment)."""
         start, size, new = 0, self._segment_size, False
-        for point in self._tracker.feed(text):
+        for point in points:
             if size + (point - start) < self.segment_chars or (point == start and size == 0):
                 continue
             if point > start:
@@ -212,18 +237,29 @@ class StreamingMarkdown(Vertical):
         self._stream = None
         self._segment_size = 0
 
-    async def _start_segment(self) -> None:
+    async def _start_segment(self, text: str) -> None:
+        """A new segment, parsed from `text` as it mounts (a stream only starts if more text follows)."""
         self._seal()
-        segment = Segment()
+        segment = Segment(text)
         await self.mount(segment)
         self._segment = segment
-        self._stream = Markdown.get_stream(segment)
-        self._open.append((segment, self._stream))
+        self._segment_size = len(text)
         # Earlier segments take no more text: stop their streams once drawn.
-        for old, stream in self._open[:-1]:
+        for old, stream in list(self._open):
             if not old.busy:
                 await stream.stop()
                 self._open.remove((old, stream))
+
+    async def _write(self, text: str) -> None:
+        """Append to the segment taking text, through its stream."""
+        segment = self._segment
+        assert segment is not None
+        if self._stream is None:
+            self._stream = Markdown.get_stream(segment)
+            self._open.append((segment, self._stream))
+        segment.written += len(text)
+        self._segment_size += len(text)
+        await self._stream.write(text)
 
     async def _stop_streams(self) -> None:
         for segment, stream in self._open:

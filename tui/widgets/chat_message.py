@@ -117,15 +117,19 @@ class ReplyView(Vertical):
             self.thinking_box.collapsed = False
             self.thinking.write(event.text)
 
-    async def finish(self, status: str, *, stats: ChatStats | None = None, error: str | None = None,
-                     warning: str | None = None) -> None:
+    async def finish(self, status: str, *, stats: ChatStats | None = None, error: str | None = None) -> None:
         """The reply ended: draw what is left and say how it ended."""
         self.status = status
         self.stats = stats
         self.error = error
         await self.thinking.finish()
         await self.answer.finish()
-        self._show_ending(warning)
+        self._show_ending()
+
+    def warn(self, warning: str | None) -> None:
+        """Add a warning under the finished reply (the context filled up, say)."""
+        if warning:
+            self._show_ending(warning)
 
     def _show_ending(self, warning: str | None = None) -> None:
         self.border_subtitle = ""

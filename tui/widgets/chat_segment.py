@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from itertools import accumulate
 
 from textual.await_complete import AwaitComplete
 from textual.widget import Widget
@@ -59,14 +60,32 @@ class Segment(Markdown):
         return self._text if self.folded else self.source
 
     @property
+    def folded_height(self) -> int | None:
+        """The rows a folded segment keeps (None when drawn: its blocks decide)."""
+        height = self.styles.height
+        return int(height.value) if self.folded and height is not None else None
+
+    @property
     def is_run(self) -> bool:
         """Folded text long enough to be several segments: split it before drawing any of it."""
         return self.folded and len(self._text) > 2 * SEGMENT_CHARS
 
-    def split_run(self) -> list[Segment]:
-        """Put this run's text back as segment-sized lazy pieces (in its place); returns them."""
+    def split_run(self, rows: tuple[int, int] | None = None) -> list[Segment]:
+        """Put this run's text back as segment-sized lazy pieces (in its place); returns them, or
+        nothing when the text cannot be cut.
+
+        With `rows` (first, last), rows of this run counted from its top, only
+        the pieces that (by estimate) lie there become segments of their own; the
+        text before and after them stays folded as runs, so scrolling to the end
+        of a long burst adds a handful of widgets, not one per piece.
+        """
         width = self.size.width or 80
-        pieces = [Segment.lazy(piece, width) for piece in split_markdown(self._text)]
+        texts = split_markdown(self._text)
+        if len(texts) < 2:
+            return []  # nowhere to cut it (one long code block): it is drawn whole
+        if rows is not None:
+            texts = _near(texts, [estimate_rows(text, width) for text in texts], *rows)
+        pieces = [Segment.lazy(piece, width) for piece in texts]
         parent = self.parent
         if isinstance(parent, Widget):
             parent.mount_all(pieces, before=self)
@@ -123,6 +142,20 @@ class Segment(Markdown):
         self.styles.height = height
         self.remove_children()
 
+    def fold_with(self, more: str, width: int) -> None:
+        """Fold, taking `more` text after this segment's own: a run, drawn when scrolled to.
+
+        For the segment a burst continues: what it had drawn is about to scroll
+        far out of view, and drawing the continuation would be wasted work. The
+        segment's stream must be stopped first; its height becomes an estimate.
+        """
+        self._text = self.source + more
+        self.sealed = True
+        self.folded = True
+        self.stale = True
+        self.styles.height = estimate_rows(self._text, width)
+        self.remove_children()
+
     def unfold(self, then: Callable[[Segment, int], None] | None = None) -> None:
         """Draw the blocks from the source; `then(self, old_height)` runs once they are laid out."""
         if not self.folded:
@@ -139,3 +172,15 @@ class Segment(Markdown):
                 self.call_after_refresh(then, self, old_height)
 
         self._redraw = AwaitComplete(redraw())
+
+
+def _near(texts: list[str], heights: list[int], first: int, last: int) -> list[str]:
+    """`texts` with those wholly above row `first` joined into one, and those wholly below row `last`."""
+    tops = [0, *accumulate(heights)][:-1]
+    near = [i for i, (top, height) in enumerate(zip(tops, heights, strict=True))
+            if top + height > first and top <= last]
+    if not near:  # the rows miss the estimate: the piece closest to them
+        near = [min(range(len(texts)), key=lambda i: min(abs(tops[i] - first), abs(tops[i] - last)))]
+    lo, hi = near[0], near[-1]
+    before, after = "".join(texts[:lo]), "".join(texts[hi + 1:])
+    return [*([before] if before else []), *texts[lo:hi + 1], *([after] if after else [])]
