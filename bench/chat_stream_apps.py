@@ -122,6 +122,8 @@ def run_chat() -> None:
     from tui.services import build_services
 
     class ChatFirst(LlamadeckApp):
+        DEFAULT_MODE = "chat"  # the app's own opens on the dashboard, which would sample in the background
+
         def _on_mount(self, event: events.Mount) -> None:
             event.prevent_default()  # LlamadeckApp's on_mount would open the dashboard first
             self.open_chat(BENCH_MODEL)
