@@ -29,7 +29,7 @@ from tui.widgets.chat_segment import Segment
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
 FOLD_BEYOND = 1.0  # screens away from the viewport: a drawn segment that far is folded
 DRAW_WITHIN = 0.25  # screens away from the viewport: a folded segment that near is drawn
-STALE_LOOKS = 50  # looks in a row (FOLD_DELAY apart) that may wait for a layout to catch up with a scroll
+STALE_LOOKS = 50  # looks in a row (FOLD_DELAY apart) that may wait for a layout to catch up
 
 
 class ChatLog(VerticalScroll, can_focus=True):
@@ -90,13 +90,10 @@ class ChatLog(VerticalScroll, can_focus=True):
         if not self.is_attached or not self.size.height or not self.screen.is_current:
             return  # a screen out of sight has no regions; ChatScreen looks again when it is back
         self._last_folds = time.monotonic()
-        if not self._regions_current() and self._stale_looks < STALE_LOOKS:
-            # The last layout predates the last scroll (it waits while a Markdown widget updates in
-            # a batch): these regions are from before it, so look again once it has run.
-            self._stale_looks += 1
-            self.request_folds()
-        else:
-            self._stale_looks = 0
+        # Regions come from the last layout, which may predate the last scroll or fold (layout waits
+        # while a Markdown widget updates in a batch): then look again once it has run.
+        trust = self._stale_looks >= STALE_LOOKS  # waited long enough: judge by what there is
+        stale = not self._regions_current()
         if self.size.width != self._fold_width:
             self._fold_width = self.size.width
             for segment in self.folded():
@@ -110,8 +107,8 @@ class ChatLog(VerticalScroll, can_focus=True):
                 # Not displayed (a closed reasoning block), or not laid out yet: look again then.
                 waiting |= segment.folded and self._shown(segment)
                 continue
-            if segment.folded and region.height != segment.folded_height:
-                waiting = True  # folded since the last layout: its region is from before
+            if segment.folded and region.height != segment.folded_height and not trust:
+                stale = True  # folded since the last layout: its region is from before
                 continue
             if segment.can_fold and (region.bottom <= view.y - far or region.y >= view.bottom + far):
                 segment.fold(region.height)
@@ -127,6 +124,11 @@ class ChatLog(VerticalScroll, can_focus=True):
                 unfolded = True
         if unfolded or split or waiting:  # new regions (drawn, split or new segments): look again
             self.call_after_refresh(self.request_folds)
+        if stale and not trust:
+            self._stale_looks += 1
+            self.request_folds()
+        else:
+            self._stale_looks = 0
 
     def _regions_current(self) -> bool:
         """Do the regions come from a layout at the current scroll position? The first message's
