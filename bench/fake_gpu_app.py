@@ -9,23 +9,41 @@ everything else (psutil, sysfs, Textual) is real.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from core.config import load_settings
-from core.hardware import HardwareProbe
-from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, rtx_3090
-from tui.app import make_app
-from tui.services import build_services
+from tui.cli import pause_gc_for_start_up
+
+if TYPE_CHECKING:
+    from tests.fakes.fake_nvml import FakeNvml
 
 GiB = 2**30
 
 
 def fake_nvml() -> FakeNvml:
+    from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, rtx_3090
+
     busy = FakeGpu(memory_used=int(15.2 * GiB), util_gpu=87, temperature=71, power_mw=310_000,
                    processes=[FakeProcess(pid=os.getpid(), used_memory=int(14.1 * GiB))])
     return FakeNvml([busy, rtx_3090()])
 
 
 def main() -> None:
+    """Starts as `llamadeck` does (tui.cli.run_tui), with the fake GPUs in the probe."""
+    pause_gc_for_start_up()
+    try:
+        _run()
+    finally:
+        import gc
+
+        gc.enable()
+
+
+def _run() -> None:
+    from core.config import load_settings
+    from core.hardware import HardwareProbe
+    from tui.app import make_app
+    from tui.services import build_services
+
     settings = load_settings()
     services = build_services(settings)
     services.hardware.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -75,6 +76,19 @@ class LlamadeckApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+        self.call_after_refresh(self._started)
+
+    def _started(self) -> None:
+        """The first frame is up: garbage collection back on (the CLI paused it for start-up).
+
+        One collection first, so start-up's garbage is not frozen with it;
+        then what start-up built, which lives as long as the app, moves to
+        the permanent generation and later collections do not walk it.
+        """
+        if not gc.isenabled():
+            gc.collect()
+            gc.freeze()
+            gc.enable()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

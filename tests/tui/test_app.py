@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import AppFactory, first_sample, screen_text, wait_for
+from tui.cli import pause_gc_for_start_up
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.key_bar import KeyBar
@@ -96,3 +99,25 @@ async def test_q_quits(build_app: AppFactory) -> None:
         assert not app.is_running
     assert app.return_code == 0
     assert nvml.initialised == 0  # quitting closed the probe, which shut NVML down
+
+
+async def test_collection_paused_for_start_up_is_back_after_the_first_frame(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    pause_gc_for_start_up()
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, gc.isenabled)
+            # What start-up built is frozen: later collections do not walk it.
+            assert gc.get_freeze_count() > 0
+            await first_sample(pilot)
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+async def test_an_app_started_with_collection_on_leaves_it_alone(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    async with app.run_test(size=(80, 24)) as pilot:
+        await first_sample(pilot)
+        assert gc.isenabled() and gc.get_freeze_count() == 0
