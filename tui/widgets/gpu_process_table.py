@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -47,6 +48,7 @@ MIN_CMD_WIDTH = 12
 NAME_WIDTH = 15
 
 
+@lru_cache(maxsize=256)  # the same few command lines come back every second
 def shorten_cmdline(cmdline: str, width: int, *, name: str = "") -> str:
     """Fit a command line into `width` cells, keeping what identifies the process.
 
