@@ -76,6 +76,17 @@ async def test_help_lists_the_keys_of_the_screen_underneath_and_closes(
         assert isinstance(app.screen, DashboardScreen)
 
 
+async def test_help_names_the_dashboard_scroll_keys_in_words(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(100, 50)) as pilot:
+        await first_sample(pilot)
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        assert "Page down" in text and "Scroll to the top" in text
+        assert "scroll_body" not in text
+
+
 async def test_help_on_another_screen_offers_only_its_keys(build_app: AppFactory) -> None:
     app = build_app(FakeNvml([FakeGpu()]))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -143,9 +143,10 @@ class DashboardScreen(Screen[None]):
                 tooltip="Sample more often (down to 0.25 s)"),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the readings; press again to resume"),
         Binding("b", "measure_bandwidth", "RAM bw", tooltip="Measure RAM bandwidth (about a second)"),
-        *(Binding(key, f"scroll_body('{action}')", show=False) for key, action in (
-            ("up", "scroll_up"), ("down", "scroll_down"), ("pageup", "page_up"),
-            ("pagedown", "page_down"), ("home", "scroll_home"), ("end", "scroll_end"))),
+        *(Binding(key, f"scroll_body('{action}')", text, show=False) for key, action, text in (
+            ("up", "scroll_up", "Scroll up"), ("down", "scroll_down", "Scroll down"),
+            ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down"),
+            ("home", "scroll_home", "Scroll to the top"), ("end", "scroll_end", "Scroll to the bottom"))),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
