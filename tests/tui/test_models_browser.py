@@ -261,7 +261,9 @@ async def test_a_wide_terminal_puts_the_details_beside_the_list(
     app = models_app(settings, fake_ollama)
     async with app.run_test(size=(150, 40)) as pilot:
         screen = await open_browser(pilot)
+        # The panel's data first, then the frame that paints it (one can lag the other).
         await wait_for(pilot, lambda: bool(running_panel(screen).running))
+        await wait_for(pilot, lambda: "100% GPU" in screen_text(app))
         assert screen.has_class("-wide")
         lines = screen_text(app).splitlines()
         row = next(line for line in lines if "qwen3:8b" in line and "5.2 GB" in line)

@@ -39,21 +39,22 @@ class RunningPanel(Vertical):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        super().__init__(id=id, classes=classes)
+        # Empty until the first poll says otherwise. Set here, not in on_mount:
+        # the screen's first poll can land between this panel's compose and
+        # its Mount, and an on_mount class would then hide the rows it showed.
+        super().__init__(id=id, classes=f"-empty {classes or ''}".strip())
+        self.border_title = "Running"
         self.clock = clock
         self.running: tuple[RunningModel, ...] = ()
         self._names: tuple[str, ...] | None = None
         self._name_width = 12
+        self._built_width = -1
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(id="running-table", cursor_type="none", show_cursor=False)
         table.can_focus = False
         yield table
         yield LiveText(NOTHING_LOADED, id="running-empty")
-
-    def on_mount(self) -> None:
-        self.border_title = "Running"
-        self.add_class("-empty")
 
     def show(self, running: Sequence[RunningModel]) -> None:
         self.running = tuple(running)
@@ -72,7 +73,10 @@ class RunningPanel(Vertical):
                     table.update_cell(model.name, column, value)
 
     def on_resize(self, event: Resize) -> None:
-        if self.running:
+        # Only a new width changes the name column. A rebuild changes the
+        # table's height, which resizes this panel again: rebuilding on that
+        # too could leave the table laid out while it was cleared (no rows).
+        if self.running and self.content_region.width != self._built_width:
             self._rebuild(self.query_one("#running-table", DataTable), self.running)
 
     def show_error(self, sentence: str) -> None:
@@ -93,6 +97,7 @@ class RunningPanel(Vertical):
         }
 
     def _rebuild(self, table: DataTable[str | Text], running: Sequence[RunningModel]) -> None:
+        self._built_width = self.content_region.width
         table.clear(columns=True)
         fixed = sum(width + 2 for _, _, width in COLUMNS[1:]) + 2
         longest = max((len(m.name) for m in running), default=12)
@@ -102,3 +107,7 @@ class RunningPanel(Vertical):
             table.add_column(label, key=key, width=self._name_width if key == "name" else width)
         for model in running:
             table.add_row(*self._cells(model).values(), key=model.name)
+        # Its height in so many lines (CSS caps it): a DataTable sized `auto`
+        # measures its rows a frame after they are added, and a layout pass
+        # that ran in between left the panel with no rows showing.
+        table.styles.height = 1 + len(running)
