@@ -131,11 +131,6 @@ class GpuProcessTable(Widget):
     def row_count(self) -> int:
         return len(self._processes)
 
-    @property
-    def lines(self) -> tuple[str, ...]:
-        """The rows as drawn (without the header), for tests and the screen's text."""
-        return self._lines
-
     def show(self, processes: Iterable[GpuProcess]) -> None:
         """Show exactly these processes; repaint only if a drawn line changes."""
         self._processes = tuple(sorted(processes, key=lambda p: (-(p.used_memory or 0), p.gpu_index, p.pid)))
