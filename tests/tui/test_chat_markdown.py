@@ -90,6 +90,15 @@ class Harness(App[None]):
             yield self.markdown
 
 
+class LogApp(App[None]):
+    """An empty chat log with the chat screen's styles, for replies mounted by the test."""
+
+    CSS_PATH = CHAT_CSS
+
+    def compose(self) -> ComposeResult:
+        yield ChatLog()
+
+
 @pytest.mark.parametrize("live_rows", [10_000, 4], ids=["drawn as it comes", "bursts fold"])
 async def test_streamed_in_pieces_every_character_lands_once(live_rows: int) -> None:
     text = long_doc(25)
@@ -130,12 +139,6 @@ async def test_streamed_in_pieces_every_character_lands_once(live_rows: int) -> 
 
 
 async def test_a_long_reply_folds_what_is_far_and_unfolds_it_on_the_way_back() -> None:
-    class LogApp(App[None]):
-        CSS_PATH = CHAT_CSS
-
-        def compose(self) -> ComposeResult:
-            yield ChatLog()
-
     app = LogApp()
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(ChatLog)
@@ -168,12 +171,6 @@ async def test_a_long_reply_folds_what_is_far_and_unfolds_it_on_the_way_back() -
 
 async def test_a_burst_draws_only_what_is_seen_and_the_rest_when_scrolled_to() -> None:
     """Text arriving far faster than it can be read starts folded; whatever is on screen is drawn."""
-
-    class LogApp(App[None]):
-        CSS_PATH = CHAT_CSS
-
-        def compose(self) -> ComposeResult:
-            yield ChatLog()
 
     app = LogApp()
     async with app.run_test(size=(80, 24)) as pilot:
