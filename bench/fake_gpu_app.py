@@ -8,6 +8,7 @@ everything else (psutil, sysfs, Textual) is real.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import TYPE_CHECKING
 
@@ -33,8 +34,6 @@ def main() -> None:
     try:
         _run()
     finally:
-        import gc
-
         gc.enable()
 
 
