@@ -8,6 +8,7 @@ import threading
 
 import pynvml
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB, h100_sxm, rtx_3090
@@ -21,18 +22,29 @@ from tests.tui.conftest import (
     wait_for,
 )
 from tui.screens.dashboard import DashboardScreen, SampleTaken
+from tui.widgets.gauge import Gauge
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.gpu_process_table import GpuProcessTable
 from tui.widgets.machine_facts import MachineFacts
-from tui.widgets.meter import Meter
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.system_panel import SystemPanel
 
 SIZES = [(80, 24), (120, 40)]
 
 
-def meter(screen: DashboardScreen, gpu: int, name: str) -> Meter:
-    return screen.query_one(f"#gpu-{gpu} .{name}", Meter)
+def panel(screen: DashboardScreen, gpu: int) -> GpuPanel:
+    return screen.query_one(f"#gpu-{gpu}", GpuPanel)
+
+
+def meter(screen: DashboardScreen, gpu: int, name: str) -> Gauge:
+    return panel(screen, gpu).gauge(name)
+
+
+def line_of(gpu_panel: GpuPanel, name: str) -> str:
+    """The text one item of a panel draws, as on screen."""
+    row = gpu_panel.row_of(name)
+    assert row is not None, f"{name} is not shown"
+    return "".join(segment.text for segment in gpu_panel.render_line(row))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -102,8 +114,12 @@ async def test_vram_level_classes(
         screen = await first_sample(pilot)
         vram = meter(screen, 0, "vram")
         assert vram.level == expected
-        assert vram.has_class("-danger") == (expected == "danger")
-        assert vram.has_class("-warn") == (expected == "warn")
+        # The level is drawn: the value's style follows it.
+        gpu = panel(screen, 0)
+        value = [s for s in gpu.render_line(gpu.row_of("vram") or 0) if s.text.strip()][-1]
+        assert value.style is not None
+        assert bool(value.style.reverse) == (expected == "danger")
+        assert bool(value.style.bold) == (expected != "ok")
 
 
 async def test_vram_danger_appears_and_clears_live(build_app: AppFactory, ollama_runner: FakeRunner) -> None:
@@ -111,12 +127,13 @@ async def test_vram_danger_appears_and_clears_live(build_app: AppFactory, ollama
     app = build_app(nvml, refresh_seconds=0.25)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await first_sample(pilot)
-        assert not meter(screen, 0, "vram").has_class("-danger")
+        assert meter(screen, 0, "vram").level != "danger"
         nvml.gpus[0].memory_used = int(23.5 * GiB)  # 98 %
-        await wait_for(pilot, lambda: meter(screen, 0, "vram").has_class("-danger"))
-        assert "23.5/24.0 GiB" in screen_text(app)
+        await wait_for(pilot, lambda: meter(screen, 0, "vram").level == "danger")
+        await wait_for(pilot, lambda: "23.5/24.0 GiB" in screen_text(app))
         nvml.gpus[0].memory_used = 4 * GiB
-        await wait_for(pilot, lambda: not meter(screen, 0, "vram").has_class("-danger"))
+        await wait_for(pilot, lambda: meter(screen, 0, "vram").level == "ok")
+        await wait_for(pilot, lambda: "4.0/24.0 GiB" in screen_text(app))
 
 
 @pytest.mark.parametrize(("temperature", "expected"), [(60, "ok"), (86, "warn"), (92, "danger")])
@@ -138,18 +155,17 @@ async def test_danger_is_visible_without_colour(
     assert app.no_color
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await first_sample(pilot)
-        vram = meter(screen, 0, "vram")
-        util = meter(screen, 0, "util")
+        gpu = panel(screen, 0)
 
-        def value_style(m: Meter) -> tuple[bool, bool]:
-            segments = list(m.render_line(0))
+        def value_style(name: str) -> tuple[bool, bool]:
+            segments = list(gpu.render_line(gpu.row_of(name) or 0))
             value = next(s for s in reversed(segments) if s.text.strip())
             return bool(value.style and value.style.reverse), bool(value.style and value.style.bold)
 
-        assert value_style(vram) == (True, True)
-        assert value_style(util)[0] is False
+        assert value_style("vram") == (True, True)
+        assert value_style("util")[0] is False
         # Filled and empty cells use different glyphs, not just different colours.
-        bar = "".join(s.text for s in vram.render_line(0))
+        bar = line_of(gpu, "vram")
         assert "█" in bar and "░" in bar
 
 
@@ -221,7 +237,8 @@ async def test_several_gpus_each_get_a_panel(build_app: AppFactory) -> None:
         assert [p.info.index for p in screen.query(GpuPanel)] == [0, 1]
         assert screen.query_one("#gauges").has_class("-multi-gpu")
         # At 120x40 (tall) one GPU's history rows are 4 high; two GPUs share: 2 each.
-        assert {row.size.height for row in screen.query(".history-row")} == {2}
+        assert {p.history_rows for p in screen.query(GpuPanel)} == {2}
+        assert screen.query_one(SystemPanel).history_rows == 2
         text = screen_text(app)
         assert "2× NVIDIA H100 80GB HBM3" in text
         assert meter(screen, 1, "vram").value_text == "1.0/80.0 GiB"
@@ -365,12 +382,16 @@ async def test_unchanged_readings_do_not_repaint_the_gauges(
         sample = screen.last_sample
         assert sample is not None
         await pilot.pause()
-        vram = meter(screen, 0, "vram")
+        gpu = panel(screen, 0)
         table = screen.query_one(GpuProcessTable)
-        repaints: list[str] = []
-        vram.refresh = lambda *a, **k: repaints.append("vram") or vram  # type: ignore[method-assign]
+        repaints: list[object] = []
+        gpu.refresh = lambda *a, **k: repaints.extend(a or ["all"]) or gpu  # type: ignore[method-assign]
         table.refresh = lambda *a, **k: repaints.append("table") or table  # type: ignore[method-assign]
         later = dataclasses.replace(sample, timestamp=sample.timestamp + 1)
         screen.show_sample(SampleTaken(later))
-        assert repaints == []
+        # A second later the history may have moved on by a column; the gauges must not repaint.
+        gauge_rows = {gpu.row_of(name) for name in ("vram", "util", "temp", "power")}
+        assert gauge_rows == {0, 1, 2, 3}
+        assert "all" not in repaints and "table" not in repaints, repaints
+        assert all(isinstance(r, Region) and r.y > 3 for r in repaints), repaints
 

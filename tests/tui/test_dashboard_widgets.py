@@ -11,13 +11,12 @@ from textual.app import App, ComposeResult
 
 from core.models import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
 from tui.screens.dashboard import next_refresh
-from tui.widgets.core_strip import core_glyphs
 from tui.widgets.disk_free import disks_text, is_low
+from tui.widgets.gauge import Gauge, bar_cells, level_for
 from tui.widgets.gpu_panel import vram_level
 from tui.widgets.gpu_process_table import GpuProcessTable, fit, shorten_cmdline
-from tui.widgets.history_sparkline import HistorySparkline, draw_rows, slice_peaks
+from tui.widgets.history import History, core_glyphs, draw_rows, slice_peaks
 from tui.widgets.machine_facts import bandwidth_text, cpu_line, cpu_model, gpu_line, simd_summary
-from tui.widgets.meter import bar_cells, level_for
 from tui.widgets.system_panel import swap_level
 from tui.widgets.units import format_bytes, format_rate, format_used_total
 
@@ -78,28 +77,30 @@ def test_draw_rows_fixed_scale_and_height() -> None:
     assert draw_rows([50.0, 75.0, 100.0], 100.0, 2) == [" ▄█", "███"]
 
 
-async def test_incremental_history_matches_the_reference_computation() -> None:
-    """The widget keeps per-slice peaks incrementally; it must draw what slice_peaks says."""
-
-    class Harness(App[None]):
-        def compose(self) -> ComposeResult:
-            yield HistorySparkline("util", window_s=60.0)
-
+def test_incremental_history_matches_the_reference_computation() -> None:
+    """History keeps per-slice peaks incrementally; it must draw what slice_peaks says."""
     rnd = random.Random(7)
-    async with Harness().run_test(size=(46, 3)) as pilot:
-        spark = pilot.app.query_one(HistorySparkline)
-        t = 1_000.0
-        for _ in range(300):
-            t += rnd.choice((0.25, 0.5, 1.0, 3.0))
-            spark.push(t, None if rnd.random() < 0.05 else rnd.uniform(0, 100))
-            columns = spark.content_size.width - spark.label_width
-            expected = draw_rows(slice_peaks(list(spark._samples), t, 60.0, columns), 100.0, 1)
-            assert spark._rows == expected
-        await pilot.resize_terminal(30, 3)
-        await pilot.pause()
-        columns = spark.content_size.width - spark.label_width
-        assert columns == 30 - 6
-        assert spark._rows == draw_rows(slice_peaks(list(spark._samples), t, 60.0, columns), 100.0, 1)
+    history = History(window_s=60.0)
+    t = 1_000.0
+    for step in range(300):
+        t += rnd.choice((0.25, 0.5, 1.0, 3.0))
+        history.push(t, None if rnd.random() < 0.05 else rnd.uniform(0, 100))
+        columns = 40 if step < 200 else 24  # a narrower terminal part way through
+        expected = draw_rows(slice_peaks(history.samples, t, 60.0, columns), 100.0, 2)
+        assert history.rows(columns, 2) == expected
+    assert all(t - 60.0 <= when <= t for when, _ in history.samples)
+
+
+def test_gauge_parts_fit_the_width_and_keep_the_value() -> None:
+    gauge = Gauge("VRAM")
+    assert gauge.set(0.5, "12.0/24.0 GiB", "warn")
+    assert not gauge.set(0.5004, "12.0/24.0 GiB", "warn")  # jitter under a thousandth
+    label, filled, empty, value = gauge.parts(40)
+    assert (label, value) == ("VRAM ", "12.0/24.0 GiB")
+    assert len(label) + 1 + len(filled + empty) + 1 + len(value) == 40
+    assert filled == "█" * 10
+    # Too narrow for a bar: label and value only, the value never cut.
+    assert gauge.parts(20) == ("VRAM ", "", "", "12.0/24.0 GiB")
 
 
 def test_core_glyphs_share_cells_by_peak() -> None:

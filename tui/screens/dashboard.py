@@ -15,7 +15,7 @@ import threading
 import time
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -116,6 +116,21 @@ class DashboardBody(VerticalScroll, can_focus=False):
     """
 
 
+def history_rows(height: int, gpus: int) -> tuple[int, int]:
+    """How many rows each history takes on a GPU panel and on the CPU panel.
+
+    Taller terminals get taller history and several GPUs share the height.
+    Several GPUs on a short terminal keep every GPU's gauges and the process
+    table on screen, and leave the GPU history (and clock line) to taller ones.
+    """
+    several = gpus > 1
+    if height < 28:
+        return (0 if several else 2), 2
+    if height < 36:
+        return (1, 1) if several else (3, 3)
+    return (2, 2) if several else (4, 4)
+
+
 def breakpoint_classes(size: tuple[int, int], horizontal: list[tuple[int, str]],
                        vertical: list[tuple[int, str]]) -> dict[str, bool]:
     """The classes Textual's screen sets from its breakpoints for `size` (width, height)."""
@@ -133,8 +148,10 @@ class DashboardScreen(Screen[None]):
     AUTO_FOCUS = ""  # nothing: see DashboardBody
     # Classes the screen gets from its size; dashboard.tcss lays out by them.
     # (Textual declares these as instance variables, hence no ClassVar.)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal"), (120, "-wide")]  # noqa: RUF012
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-medium"), (36, "-tall")]  # noqa: RUF012
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]  # noqa: RUF012
+    # None by height: the panels size their history from it in code (see
+    # `history_rows`), which changes two panels instead of restyling the screen.
+    VERTICAL_BREAKPOINTS = []  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus,equals_sign", "slower", "Slower", key_display="+",
@@ -186,6 +203,7 @@ class DashboardScreen(Screen[None]):
         # on the first resize, they would restyle the whole screen once more.
         self.update_classes(breakpoint_classes(
             self.app.size, self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS))
+        self.system.history_rows = history_rows(self.app.size.height, 0)[1]
         # The GPU panels are mounted when the facts arrive (the app started the
         # probe, so that is soon), not composed here even when already known:
         # Textual restyles and lays out the whole screen a few more times while
@@ -222,6 +240,12 @@ class DashboardScreen(Screen[None]):
         """
         if self.info is None and self._prefetched is not None:
             self.call_next(self._take_machine, self._prefetched)
+
+    def on_resize(self, event: events.Resize) -> None:
+        gpu_rows, system_rows = history_rows(event.size.height, len(self._panels))
+        self.system.set_history_rows(system_rows)
+        for panel in self._panels.values():
+            panel.set_history_rows(gpu_rows)
 
     def on_unmount(self) -> None:
         # Let the sampler thread end now instead of at its next tick (up to 10 s).
@@ -293,7 +317,11 @@ class DashboardScreen(Screen[None]):
         # Classes first, panels after: the panels are then styled once, as they mount.
         self.gauges.update_classes({"-cpu-only": not info.gpus, "-multi-gpu": len(info.gpus) > 1})
         self.procs_box.set_class(not info.gpus, "-cpu-only")
-        self._panels = {gpu.index: GpuPanel(gpu, window_s=HISTORY_S) for gpu in info.gpus}
+        gpu_rows, system_rows = history_rows(self.size.height or self.app.size.height, len(info.gpus))
+        self.system.set_history_rows(system_rows)
+        self._panels = {
+            gpu.index: GpuPanel(gpu, window_s=HISTORY_S, history_rows=gpu_rows) for gpu in info.gpus
+        }
         await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
         self._show_notices()
         self.run_sampler()

@@ -1,7 +1,8 @@
 """One GPU: VRAM, utilisation, temperature and power gauges with recent history.
 
 Built once from the GPU's static facts and then updated in place from each
-sample, so a refresh touches a handful of one-line widgets and never relayouts.
+sample. It is one widget that draws its own lines (see `LinePanel`), so a
+reading that changed repaints one line and nothing is laid out again.
 A GPU that stops answering (lost off the bus, driver reset) keeps its panel:
 the gauges go to n/a and the driver's sentence is shown, because a panel that
 vanishes is easy to miss while one that says why is not.
@@ -9,13 +10,13 @@ vanishes is easy to miss while one that says why is not.
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
+from rich.segment import Segment
+from rich.text import Text
 
 from core.models import GpuInfo, GpuSample
-from tui.widgets.history_sparkline import HistorySparkline
-from tui.widgets.live_text import LiveText
-from tui.widgets.meter import Level, Meter, level_for
+from tui.widgets.gauge import Gauge, Level, level_for
+from tui.widgets.history import History
+from tui.widgets.line_panel import LinePanel
 from tui.widgets.units import NA, format_percent, format_rate, format_used_total
 
 # VRAM above 90 % leaves no room for a KV cache to grow; temperatures from the
@@ -47,32 +48,84 @@ def gpu_facts(info: GpuInfo) -> str:
     return " · ".join(parts)
 
 
-class GpuPanel(Vertical):
-    """Gauges for one GPU, identified by its index."""
+def details_text(sample: GpuSample, width: int) -> str:
+    """Clocks, memory-controller load and fan, most useful first, as many as fit `width`."""
+    parts = []
+    if sample.sm_clock_mhz is not None and sample.mem_clock_mhz is not None:
+        parts.append(f"SM/mem {sample.sm_clock_mhz}/{sample.mem_clock_mhz} MHz")
+    if sample.util_memory is not None:
+        parts.append(f"mem busy {sample.util_memory:.0f}%")
+    if sample.fan_percent is not None:
+        parts.append(f"fan {sample.fan_percent:.0f}%")
+    text = ""
+    for part in parts:
+        candidate = f"{text} · {part}" if text else part
+        if len(candidate) > width:
+            break
+        text = candidate
+    return text
 
-    def __init__(self, info: GpuInfo, *, window_s: float = 180.0) -> None:
+
+GAUGES = {"vram": "VRAM", "util": "Util", "temp": "Temp", "power": "Power"}
+
+
+class GpuPanel(LinePanel):
+    """Gauges for one GPU, identified by its index.
+
+    `history_rows` is how tall each history is (0 hides the histories and
+    the details line); the screen sets it from the terminal's size.
+    """
+
+    def __init__(self, info: GpuInfo, *, window_s: float = 180.0, history_rows: int = 1) -> None:
         super().__init__(id=f"gpu-{info.index}", classes="panel gpu-panel")
         self.info = info
         self.border_title = f"GPU {info.index} · {info.name}"
         self.border_subtitle = gpu_facts(info)
-        self.vram = Meter("VRAM", classes="vram")
-        self.util = Meter("Util", classes="util")
-        self.temp = Meter("Temp", classes="temp")
-        self.power = Meter("Power", classes="power")
-        self.util_history = HistorySparkline("util", window_s=window_s, classes="history-row util-spark")
-        self.vram_history = HistorySparkline("vram", window_s=window_s, classes="history-row vram-spark")
-        self.details = LiveText(classes="gpu-details")
-        self.error = LiveText(classes="gpu-error")
+        self.gauges = {name: Gauge(label) for name, label in GAUGES.items()}
+        self.histories = {
+            "util-history": ("util", History(window_s=window_s)),
+            "vram-history": ("vram", History(window_s=window_s)),
+        }
+        self.history_rows = history_rows
+        self.error_text = ""
+        self._sample: GpuSample | None = None
+        self._wrapped: tuple[tuple[str, int], list[str]] = (("", -1), [])
 
-    def compose(self) -> ComposeResult:
-        yield self.vram
-        yield self.util
-        yield self.temp
-        yield self.power
-        yield self.util_history
-        yield self.vram_history
-        yield self.details
-        yield self.error
+    def gauge(self, name: str) -> Gauge:
+        """One of `vram`, `util`, `temp` and `power`."""
+        return self.gauges[name]
+
+    def set_history_rows(self, rows: int) -> None:
+        if rows != self.history_rows:
+            self.history_rows = rows
+            self.rearrange()
+
+    def line_items(self, width: int) -> list[tuple[str, int]]:
+        rows = self.history_rows
+        items = [*((name, 1) for name in GAUGES), ("util-history", rows), ("vram-history", rows)]
+        if self.error_text:
+            # The history shows what led up to it; clocks and fan of a GPU that does not answer are n/a.
+            return [*items, ("error", len(self._error_lines(width)))]
+        return [*items, ("details", 1 if rows else 0)]
+
+    def draw_item(self, name: str, row: int, width: int) -> list[Segment]:
+        if name == "error":
+            lines = self._error_lines(width)
+            return [Segment(lines[row] if row < len(lines) else "", self.style_of("line-panel--error"))]
+        if name == "details" and self._sample is not None:
+            return [Segment(details_text(self._sample, width), self.style_of("line-panel--muted"))]
+        return []
+
+    def _error_lines(self, width: int) -> list[str]:
+        """The error sentence wrapped to `width` cells (CJK-aware, by Rich)."""
+        key = (self.error_text, width)
+        if self._wrapped[0] != key:
+            if width <= 0:
+                lines = [self.error_text]
+            else:
+                lines = [line.plain.rstrip() for line in Text(self.error_text).wrap(self.app.console, width)]
+            self._wrapped = (key, lines or [""])
+        return self._wrapped[1]
 
     def show(self, sample: GpuSample, timestamp: float, *, error_text: str | None = None) -> None:
         """Update every gauge from one reading.
@@ -80,19 +133,25 @@ class GpuPanel(Vertical):
         `error_text` replaces the sample's error sentence, for a screen that
         already shows that sentence elsewhere and wants the panel brief.
         """
+        self._sample = sample
         self.set_class(sample.error is not None, "-error")
-        self.error.show(error_text or sample.error or "")
+        error = error_text or sample.error or ""
+        if error != self.error_text:
+            self.error_text = error
+            self.rearrange()
 
         vram_pct = None if sample.memory_fraction is None else sample.memory_fraction * 100
-        self.vram.show(
+        self.set_gauge(
+            "vram",
             sample.memory_fraction,
             format_used_total(sample.memory_used, sample.memory_total),
             vram_level(vram_pct),
         )
         util = sample.util_gpu
-        self.util.show(None if util is None else util / 100, format_percent(util))
+        self.set_gauge("util", None if util is None else util / 100, format_percent(util))
         temp = sample.temperature_c
-        self.temp.show(
+        self.set_gauge(
+            "temp",
             None if temp is None else temp / TEMP_SCALE_C,
             NA if temp is None else f"{temp:.0f} °C",
             level_for(temp, TEMP_WARN_C, TEMP_DANGER_C),
@@ -105,25 +164,8 @@ class GpuPanel(Vertical):
             power_text = f"{power:.0f}/{limit:.0f} W"
         else:
             power_text = f"{power:.0f} W"
-        self.power.show(None if power is None or not limit else power / limit, power_text)
-        self.util_history.push(timestamp, util)
-        self.vram_history.push(timestamp, vram_pct)
-        self.details.show(self._details(sample))
-
-    def _details(self, sample: GpuSample) -> str:
-        """Clocks, memory-controller load and fan, most useful first, as many as fit the line."""
-        parts = []
-        if sample.sm_clock_mhz is not None and sample.mem_clock_mhz is not None:
-            parts.append(f"SM/mem {sample.sm_clock_mhz}/{sample.mem_clock_mhz} MHz")
-        if sample.util_memory is not None:
-            parts.append(f"mem busy {sample.util_memory:.0f}%")
-        if sample.fan_percent is not None:
-            parts.append(f"fan {sample.fan_percent:.0f}%")
-        width = self.details.content_size.width or 1000
-        text = ""
-        for part in parts:
-            candidate = f"{text} · {part}" if text else part
-            if len(candidate) > width:
-                break
-            text = candidate
-        return text
+        self.set_gauge("power", None if power is None or not limit else power / limit, power_text)
+        self.push_history("util-history", timestamp, util)
+        self.push_history("vram-history", timestamp, vram_pct)
+        details = (sample.sm_clock_mhz, sample.mem_clock_mhz, sample.util_memory, sample.fan_percent)
+        self.refresh_item_if_changed("details", details)

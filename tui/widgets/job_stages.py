@@ -15,6 +15,7 @@ from textual.containers import Vertical
 
 from core.models import STAGE_NAMES, StageProgress
 from tui.commands.convert import format_duration
+from tui.widgets.gauge import bar_cells
 from tui.widgets.job_state import (
     CANCELLED,
     DONE,
@@ -26,7 +27,6 @@ from tui.widgets.job_state import (
     StageState,
 )
 from tui.widgets.live_text import LiveText
-from tui.widgets.meter import bar_cells
 from tui.widgets.units import format_bytes, format_used_total
 
 MARKS = {PENDING: "○", RUNNING: "▶", DONE: "✓", SKIPPED: "↷", FAILED: "✗", CANCELLED: "■", NOT_RUN: "·"}

@@ -8,14 +8,12 @@ is marked, because a model that spills into swap runs at disk speed.
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import Vertical
+from rich.segment import Segment
 
 from core.models import SystemSample
-from tui.widgets.core_strip import CoreStrip
-from tui.widgets.history_sparkline import HistorySparkline
-from tui.widgets.live_text import LiveText
-from tui.widgets.meter import Level, Meter, level_for
+from tui.widgets.gauge import Gauge, Level, level_for
+from tui.widgets.history import History, core_glyphs
+from tui.widgets.line_panel import HISTORY_LABEL_WIDTH, LinePanel
 from tui.widgets.units import format_percent, format_used_total
 
 RAM_WARN_PCT = 85.0
@@ -32,55 +30,80 @@ def swap_level(used: int, total: int) -> Level:
     return "warn"
 
 
-class SystemPanel(Vertical):
-    """The host's CPU and memory."""
+def load_text(sample: SystemSample) -> str:
+    threads = len(sample.per_cpu_percent)
+    if sample.load_avg is None:
+        return f"{threads} threads"
+    one, five, fifteen = sample.load_avg
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} · {threads} threads"
 
-    def __init__(self, *, window_s: float = 180.0) -> None:
+
+class SystemPanel(LinePanel):
+    """The host's CPU and memory, drawn as lines of one widget (see `LinePanel`).
+
+    `history_rows` is how tall each history is; the screen sets it from the
+    terminal's size.
+    """
+
+    def __init__(self, *, window_s: float = 180.0, history_rows: int = 1) -> None:
         super().__init__(id="system", classes="panel")
         self.border_title = "CPU · RAM"
-        self.cpu = Meter("CPU", classes="cpu")
-        self.ram = Meter("RAM", classes="ram")
-        self.swap = Meter("Swap", classes="swap")
-        self.load = LiveText(classes="load")
-        self.cores = CoreStrip("cores", classes="cores")
-        self.cpu_history = HistorySparkline("cpu", window_s=window_s, classes="history-row cpu-spark")
-        self.ram_history = HistorySparkline("ram", window_s=window_s, classes="history-row ram-spark")
+        self.gauges = {"cpu": Gauge("CPU"), "ram": Gauge("RAM"), "swap": Gauge("Swap")}
+        self.histories = {
+            "cpu-history": ("cpu", History(window_s=window_s)),
+            "ram-history": ("ram", History(window_s=window_s)),
+        }
+        self.history_rows = history_rows
+        self.per_cpu: tuple[float, ...] = ()
+        self.load = ""
 
-    def compose(self) -> ComposeResult:
-        yield self.cpu
-        yield self.ram
-        yield self.swap
-        yield self.cpu_history
-        yield self.ram_history
-        yield self.cores
-        yield self.load
+    def gauge(self, name: str) -> Gauge:
+        """One of `cpu`, `ram` and `swap`."""
+        return self.gauges[name]
+
+    def set_history_rows(self, rows: int) -> None:
+        if rows != self.history_rows:
+            self.history_rows = rows
+            self.rearrange()
+
+    def line_items(self, width: int) -> list[tuple[str, int]]:
+        rows = self.history_rows
+        return [("cpu", 1), ("ram", 1), ("swap", 1), ("cpu-history", rows), ("ram-history", rows),
+                ("cores", 1), ("load", 1)]
+
+    def draw_item(self, name: str, row: int, width: int) -> list[Segment]:
+        muted = self.style_of("line-panel--muted")
+        if name == "cores":
+            glyphs = core_glyphs(self.per_cpu, width - HISTORY_LABEL_WIDTH)
+            return [Segment("cores".ljust(HISTORY_LABEL_WIDTH), muted),
+                    Segment(glyphs, self.style_of("line-panel--history"))]
+        if name == "load":
+            return [Segment(self.load, muted)]
+        return []
 
     def show(self, sample: SystemSample) -> None:
-        self.cpu.show(sample.cpu_percent / 100, format_percent(sample.cpu_percent))
+        self.set_gauge("cpu", sample.cpu_percent / 100, format_percent(sample.cpu_percent))
         ram_used = max(0, sample.ram_total - sample.ram_available)
         ram_pct = ram_used / sample.ram_total * 100 if sample.ram_total > 0 else None
-        self.ram.show(
+        self.set_gauge(
+            "ram",
             None if ram_pct is None else ram_pct / 100,
             format_used_total(ram_used, sample.ram_total),
             level_for(ram_pct, RAM_WARN_PCT, RAM_DANGER_PCT),
         )
         if sample.swap_total > 0:
-            self.swap.show(
+            self.set_gauge(
+                "swap",
                 sample.swap_used / sample.swap_total,
                 format_used_total(sample.swap_used, sample.swap_total),
                 swap_level(sample.swap_used, sample.swap_total),
             )
         else:
-            self.swap.show(None, "none", swap_level(sample.swap_used, 0))
-        self.cpu_history.push(sample.timestamp, sample.cpu_percent)
-        self.ram_history.push(sample.timestamp, ram_pct)
-        self.cores.show(sample.per_cpu_percent)
-        self.load.show(self._load_text(sample))
-
-    @staticmethod
-    def _load_text(sample: SystemSample) -> str:
-        threads = len(sample.per_cpu_percent)
-        if sample.load_avg is None:
-            return f"{threads} threads"
-        one, five, fifteen = sample.load_avg
-        return f"load {one:.2f} {five:.2f} {fifteen:.2f} · {threads} threads"
+            self.set_gauge("swap", None, "none", swap_level(sample.swap_used, 0))
+        self.push_history("cpu-history", sample.timestamp, sample.cpu_percent)
+        self.push_history("ram-history", sample.timestamp, ram_pct)
+        self.per_cpu = sample.per_cpu_percent
+        cores = core_glyphs(self.per_cpu, self.content_size.width - HISTORY_LABEL_WIDTH)
+        self.refresh_item_if_changed("cores", cores)
+        self.load = load_text(sample)
+        self.refresh_item_if_changed("load", self.load)

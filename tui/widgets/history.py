@@ -1,4 +1,4 @@
-"""A sparkline of the last few minutes, in fixed time slices.
+"""Sparkline history of the last few minutes, in fixed time slices, and per-core load.
 
 Textual's Sparkline rescales to the data's own minimum and maximum and
 re-buckets the whole series to the width on every paint, so a flat 2 % load
@@ -7,19 +7,15 @@ history wants the opposite: a fixed scale (0-100 % means the same height on
 every panel) and columns pinned to wall-clock slices, so a column only
 changes while its slice is current and the picture scrolls left steadily.
 Each column is the peak of its slice, because a short VRAM or utilisation
-spike is the thing a user is looking for. The widget keeps its own ring
-buffer of samples, so callers just `push` readings as they come.
+spike is the thing a user is looking for. A `History` keeps its own ring
+buffer of samples, so callers just `push` readings as they come; like a
+`Gauge`, it is drawn by the panel that holds it, not by a widget of its own.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from typing import ClassVar
-
-from rich.segment import Segment
-from textual.strip import Strip
-from textual.widget import Widget
 
 LEVELS = " ▁▂▃▄▅▆▇█"
 FASTEST_REFRESH_S = 0.25
@@ -70,68 +66,76 @@ def draw_rows(peaks: list[float | None], maximum: float, height: int) -> list[st
     return ["".join(row) for row in rows]
 
 
-class HistorySparkline(Widget):
-    """The recent history of one reading, with an optional label in front.
+def core_glyphs(per_cpu: tuple[float, ...] | list[float], width: int) -> str:
+    """Per-core load as one row of block glyphs: `▁▁█▂▁▁▇▁`.
 
-    Set `maximum=None` to scale to the data. The label is drawn by the widget
-    itself rather than by a sibling, since a dashboard holds many of these
-    and every widget costs something on each screen update.
+    A single busy core (a tokenizer, a Python loop) hides inside an 8 % total
+    but is plain to see here. With more cores than cells, neighbours share a
+    cell and the cell shows their peak, so a pegged core is never averaged away.
+    """
+    if width <= 0 or not per_cpu:
+        return ""
+    n = len(per_cpu)
+    cells = min(n, width)
+    peaks: list[float | None] = [max(per_cpu[c * n // cells : (c + 1) * n // cells]) for c in range(cells)]
+    return draw_rows(peaks, 100.0, 1)[0]
+
+
+class History:
+    """The recent history of one reading, drawn as rows of block glyphs.
+
+    Set `maximum=None` to scale to the data.
     """
 
-    DEFAULT_CSS = """
-    HistorySparkline {
-        height: 1;
-        width: 1fr;
-        color: $accent;
-    }
-    HistorySparkline > .history-sparkline--label {
-        color: $text-muted;
-    }
-    """
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"history-sparkline--label"}
-
-    def __init__(
-        self,
-        label: str = "",
-        *,
-        label_width: int = 6,
-        window_s: float = 180.0,
-        maximum: float | None = 100.0,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self.label = label
-        self.label_width = label_width if label else 0
+    def __init__(self, *, window_s: float = 180.0, maximum: float | None = 100.0) -> None:
         self.window_s = window_s
         self.maximum = maximum
         self._samples: deque[tuple[float, float]] = deque(maxlen=int(window_s / FASTEST_REFRESH_S) + 8)
         self._now = 0.0
-        self._rows: list[str] = []
-        # Per-slice peaks for the current width, kept up to date on each push so
-        # a tick costs O(columns), not O(samples); rebuilt from _samples on resize.
+        # Per-slice peaks for one width, kept up to date on each push so a
+        # tick costs O(columns), not O(samples); rebuilt from _samples when
+        # the width changes.
         self._columns = 0
         self._slices: deque[list[float]] = deque()  # [slice index, peak]
+        self._drawn: tuple[tuple[int, int, float, int], list[str]] | None = None
+        self._pushes = 0
 
     @property
     def values(self) -> list[float]:
         """The readings still inside the window, oldest first."""
         return [v for _, v in self._samples]
 
+    @property
+    def samples(self) -> list[tuple[float, float]]:
+        """(timestamp, value) pairs still inside the window, oldest first."""
+        return list(self._samples)
+
+    @property
+    def now(self) -> float:
+        return self._now
+
     def push(self, timestamp: float, value: float | None) -> None:
         """Add a reading; a missing one (`None`) leaves a gap in time, not a zero."""
         self._now = timestamp
+        self._pushes += 1
         if value is not None:
             self._samples.append((timestamp, value))
             self._add_to_slices(timestamp, value)
         while self._samples and self._samples[0][0] < timestamp - self.window_s:
             self._samples.popleft()
-        self._redraw()
 
-    def on_resize(self) -> None:
-        self._redraw()
+    def rows(self, columns: int, height: int) -> list[str]:
+        """The picture `columns` wide and `height` rows high, top row first."""
+        key = (columns, height, self._now, self._pushes)
+        if self._drawn is not None and self._drawn[0] == key:
+            return self._drawn[1]
+        peaks = self._peaks(max(0, columns))
+        maximum = self.maximum
+        if maximum is None:
+            maximum = max((p for p in peaks if p is not None), default=0.0)
+        rows = draw_rows(peaks, maximum, max(0, height))
+        self._drawn = (key, rows)
+        return rows
 
     def _add_to_slices(self, timestamp: float, value: float) -> None:
         if self._columns <= 0:
@@ -159,26 +163,3 @@ class HistorySparkline(Widget):
             if 0 <= col < columns:
                 peaks[col] = peak
         return hold(peaks)
-
-    def _redraw(self) -> None:
-        size = self.content_size
-        peaks = self._peaks(max(0, size.width - self.label_width))
-        maximum = self.maximum
-        if maximum is None:
-            maximum = max((p for p in peaks if p is not None), default=0.0)
-        rows = draw_rows(peaks, maximum, size.height)
-        if rows != self._rows:
-            self._rows = rows
-            self.refresh()
-
-    def render_line(self, y: int) -> Strip:
-        width = self.content_size.width
-        base = self.visual_style.rich_style
-        if not 0 <= y < len(self._rows):
-            return Strip.blank(width, base)
-        segments = [Segment(self._rows[y], base)]
-        if self.label_width:
-            label = (self.label if y == 0 else "")[: self.label_width].ljust(self.label_width)
-            label_style = base + self.get_component_rich_style("history-sparkline--label", partial=True)
-            segments.insert(0, Segment(label, label_style))
-        return Strip(segments).adjust_cell_length(width, base)
