@@ -107,8 +107,18 @@ class HardwareProbe:
             self._prefetch = thread
             thread.start()
 
-    def known_machine_info(self) -> MachineInfo | None:
-        """The static facts if they have been read already; never waits."""
+    def known_machine_info(self, wait: float = 0.0) -> MachineInfo | None:
+        """The static facts if they are read within `wait` seconds (default: already read).
+
+        Waits only on the prefetch, never reads itself, and never raises.
+        A short wait is worth it while the UI starts: the prefetch thread
+        needs a couple of milliseconds of work but, competing for the GIL
+        with a busy main thread, can take a hundred to finish; blocked in
+        `join`, the main thread lets it run at once.
+        """
+        thread = self._prefetch
+        if self._info is None and thread is not None and wait > 0:
+            thread.join(wait)
         return self._info
 
     def _prefetch_facts(self) -> None:

@@ -77,9 +77,9 @@ class LlamadeckApp(App[None]):
 
         Built here instead of from a mode factory because Textual reparses
         and reapplies all of the CSS when it first opens a mode from its
-        factory, and skips that for the default screen: 40 ms less before
-        the first frame. The mode is added now, so `1` switches back to
-        this very screen.
+        factory, and skips that for the default screen (about 20 ms less
+        CSS parsing before the first frame). The mode is added now, so `1`
+        switches back to this very screen.
         """
         screen = DashboardScreen(self.settings, self.services)
         self.add_mode("dashboard", lambda: screen)

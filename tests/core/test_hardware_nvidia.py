@@ -6,6 +6,8 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +108,20 @@ def test_prefetch_reads_the_facts_once_in_the_background(three_gpus: FakeNvml, t
     assert three_gpus.calls["nvmlDeviceGetName"] == 3  # read in the background...
     assert len(probe.machine_info().gpus) == 3
     assert three_gpus.calls["nvmlDeviceGetName"] == 3  # ...and not again
+
+
+def test_known_machine_info_waits_for_the_prefetch_only_as_long_as_asked(tmp_path: Path) -> None:
+    gate = threading.Event()
+    probe = probe_for(FakeNvml([FakeGpu()], init_gate=gate), tmp_path)
+    assert probe.known_machine_info(wait=0.5) is None  # nothing started: nothing to wait for
+    probe.prefetch()
+    started = time.monotonic()
+    assert probe.known_machine_info(wait=0.2) is None  # the driver is still in init
+    assert 0.15 <= time.monotonic() - started < 5
+    assert probe.known_machine_info() is None
+    gate.set()
+    info = probe.known_machine_info(wait=10)
+    assert info is not None and len(info.gpus) == 1
 
 
 def test_prefetch_after_close_does_nothing(three_gpus: FakeNvml, tmp_path: Path) -> None:

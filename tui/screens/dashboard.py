@@ -44,6 +44,7 @@ MAX_REFRESH_S = 10.0
 REFRESH_STEPS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 HISTORY_S = 180.0
 DISKS_EVERY_S = 30.0
+FACTS_WAIT_S = 0.1  # how long the first frame waits for the hardware facts
 NOT_ANSWERING = "Not answering: see the notice above."
 NO_PROCS = "No process holds GPU memory."
 NO_PROCS_UNREAD = "No process holds memory on the GPUs that answer."
@@ -181,7 +182,6 @@ class DashboardScreen(Screen[None]):
         self._stopping = False
         self._disks_read_at = 0.0
         self._panels: dict[int, GpuPanel] = {}
-        self._prefetched: MachineInfo | None = None
         self._sample_notices: tuple[str, ...] = ()
         self._failure: str | None = None
         # Built here, not looked up per tick: a query walks the DOM every time.
@@ -203,17 +203,21 @@ class DashboardScreen(Screen[None]):
         # on the first resize, they would restyle the whole screen once more.
         self.update_classes(breakpoint_classes(
             self.app.size, self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS))
-        self.system.history_rows = history_rows(self.app.size.height, 0)[1]
-        # The GPU panels are mounted when the facts arrive (the app started the
-        # probe, so that is soon), not composed here even when already known:
-        # Textual restyles and lays out the whole screen a few more times while
-        # it starts, and every widget composed now makes each of those passes dearer.
+        # The app started the probe when it was built; it needs a few ms, so
+        # with a short wait here the GPU panels are part of the first frame.
+        # A slow driver gets a "Probing" frame, and its panels when it answers.
+        info = self.probe.known_machine_info(wait=FACTS_WAIT_S)
+        if info is not None:
+            self._use_machine(info)
+        else:
+            self.system.history_rows = history_rows(self.app.size.height, 0)[1]
         yield Header()
         with DashboardBody(id="dash-body"):
             yield self.facts
             yield self.notices
             with self.gauges:
-                yield Vertical(id="gpus")
+                with Vertical(id="gpus"):
+                    yield from self._panels.values()
                 yield self.system
             with self.procs_box:
                 yield self.processes
@@ -224,22 +228,10 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.procs_box.border_title = "GPU memory"
         self._show_interval()
-        # The app started the probe; if it is done, the panels go in on resume.
-        self._prefetched = self.probe.known_machine_info()
-        if self._prefetched is None:
+        if self.info is None:
             self.probe_machine()
-
-    def on_screen_resume(self) -> None:
-        """First showing only: mount the GPU panels if the facts were ready at mount.
-
-        Not in `compose` or `on_mount`, and not in this handler itself (it runs
-        before Screen's own): Textual restyles the whole screen on resume, and
-        panels mounted after that are styled once. Still before the first frame
-        is drawn, so that frame already has the GPUs instead of a "Probing"
-        frame followed by a second one.
-        """
-        if self.info is None and self._prefetched is not None:
-            self.call_next(self._take_machine, self._prefetched)
+        else:
+            self.run_sampler()
 
     def on_resize(self, event: events.Resize) -> None:
         gpu_rows, system_rows = history_rows(event.size.height, len(self._panels))
@@ -308,7 +300,13 @@ class DashboardScreen(Screen[None]):
             await self._take_machine(message.info)
 
     async def _take_machine(self, info: MachineInfo) -> None:
-        """The static facts are in: show them, add one panel per GPU, start sampling."""
+        """The static facts came after the screen was up: add the GPU panels, start sampling."""
+        self._use_machine(info)
+        await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
+        self.run_sampler()
+
+    def _use_machine(self, info: MachineInfo) -> None:
+        """Show the static facts and build one panel per GPU (the caller puts them on screen)."""
         self.info = info
         self._disks_read_at = time.monotonic()
         self.sub_title = self._subtitle()
@@ -322,9 +320,7 @@ class DashboardScreen(Screen[None]):
         self._panels = {
             gpu.index: GpuPanel(gpu, window_s=HISTORY_S, history_rows=gpu_rows) for gpu in info.gpus
         }
-        await self.query_one("#gpus", Vertical).mount_all(self._panels.values())
         self._show_notices()
-        self.run_sampler()
 
     @on(SampleTaken)
     def show_sample(self, message: SampleTaken) -> None:
