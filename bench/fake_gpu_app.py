@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import TYPE_CHECKING
+import threading
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from tui.cli import pause_gc_for_start_up
 
@@ -26,6 +28,28 @@ def fake_nvml() -> FakeNvml:
     busy = FakeGpu(memory_used=int(15.2 * GiB), util_gpu=87, temperature=71, power_mw=310_000,
                    processes=[FakeProcess(pid=os.getpid(), used_memory=int(14.1 * GiB))])
     return FakeNvml([busy, rtx_3090()])
+
+
+class LazyFakeNvml(ModuleType):
+    """Builds the fake on first use, as the real probe imports `pynvml` on first use.
+
+    The probe first touches NVML in its prefetch thread, so importing the
+    real `pynvml` (which the fake takes its errors and structs from) and
+    building the fake happen there, where the real module's import and
+    `nvmlInit` happen on a GPU box, and not on the main thread before the
+    UI starts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("pynvml")
+        self._lock = threading.Lock()
+        self._fake: FakeNvml | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._fake is None:
+                self._fake = fake_nvml()
+        return getattr(self._fake, name)
 
 
 def main() -> None:
@@ -46,7 +70,7 @@ def _run() -> None:
     settings = load_settings()
     services = build_services(settings)
     services.hardware.close()
-    services.hardware = HardwareProbe.from_settings(settings, nvml=fake_nvml())
+    services.hardware = HardwareProbe.from_settings(settings, nvml=LazyFakeNvml())
     make_app(settings, services).run()
 
 

@@ -12,6 +12,7 @@ from tui.cli import pause_gc_for_start_up
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.title_bar import TitleBar
 
 # key, mode, and the screen class that mode shows
 SCREENS = [
@@ -40,6 +41,23 @@ async def test_number_keys_reach_each_screen(build_app: AppFactory, key: str, mo
         assert app.current_mode == mode
         assert type(app.screen).__name__ == screen
         assert app.screen.query(KeyBar), "every screen shows its keys on the bottom line"
+        title = app.screen.title
+        assert title and app.screen.query(TitleBar)
+        await wait_for(pilot, lambda: title in screen_text(app).splitlines()[0])
+
+
+async def test_the_top_line_follows_the_title_and_sub_title(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([FakeGpu()]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await first_sample(pilot)
+        top = lambda: screen_text(app).splitlines()[0]  # noqa: E731
+        assert "Dashboard" in top() and "every 1 s" in top()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "paused" in top())
+        screen.title = "电源 仪表盘"  # CJK, two cells a character
+        await wait_for(pilot, lambda: "电源 仪表盘" in top())
+        screen.title = None
+        await wait_for(pilot, lambda: "llamadeck" in top())  # the app's own title
 
 
 async def test_going_home_keeps_the_same_dashboard_and_its_history(build_app: AppFactory) -> None:

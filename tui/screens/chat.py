@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Header, Select, Static
+from textual.widgets import Select, Static
 
 from core.chat_session import ChatSession
 from core.config import HostConfig, Settings
@@ -39,6 +39,7 @@ from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice_bar import NoticeBar
+from tui.widgets.title_bar import TitleBar
 
 PROMPT_HINT = "Enter send · Ctrl+J new line · ↑↓ earlier · Esc leave · F1 keys"
 
@@ -113,7 +114,7 @@ class ChatScreen(ChatTurns):
     # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="chat-bar"):
             yield Select[str]([], prompt="Pick a model", id="chat-model", compact=True)
             yield Static("", id="chat-facts")

@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, SelectionList, Static, TextArea
+from textual.widgets import DataTable, SelectionList, Static, TextArea
 
 from core.chat import ChatBackend, request_messages
 from core.config import HostConfig, Settings
@@ -45,6 +45,7 @@ from core.planner import plan
 from core.thinking import template_opens_thinking
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.title_bar import TitleBar
 from tui.widgets.units import format_bytes
 
 COLUMNS = ("Model", "TTFT", "Prompt tok/s", "Output tok/s", "Predicted", "VRAM", "Status")
@@ -133,7 +134,7 @@ class CompareScreen(Screen[None]):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="compare-top"):
             models = list(dict.fromkeys([*self.setup.models, *self.setup.chosen]))
             picker = SelectionList[str](*((m, m, m in self.setup.chosen) for m in models),

@@ -21,7 +21,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from core.config import Settings
@@ -37,6 +36,7 @@ from tui.widgets.live_text import LiveText
 from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.system_panel import SystemPanel
+from tui.widgets.title_bar import TitleBar
 from tui.widgets.units import format_bytes, format_rate
 
 MIN_REFRESH_S = 0.25
@@ -211,7 +211,7 @@ class DashboardScreen(Screen[None]):
             self._use_machine(info)
         else:
             self.system.history_rows = history_rows(self.app.size.height, 0)[1]
-        yield Header()
+        yield TitleBar()
         with DashboardBody(id="dash-body"):
             yield self.facts
             yield self.notices

@@ -27,7 +27,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, DataTable, Header
+from textual.widgets import ContentSwitcher, DataTable
 
 from core.config import Settings
 from core.models import (
@@ -63,6 +63,7 @@ from tui.widgets.job_state import (
 )
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
+from tui.widgets.title_bar import TitleBar
 
 EMPTY = ("No jobs yet. Press n to convert a Hugging Face model (a repo id, a checkpoint folder or a "
          ".gguf file) into a quantized GGUF and import it into Ollama.\n\nThe planner's \"quantize to "
@@ -130,7 +131,7 @@ class JobsScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="jobs-box"):
             yield JobQueue(id="jobs-queue")
         yield LiveText(EMPTY, id="jobs-empty")

@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Header
+from textual.widgets import ContentSwitcher
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
@@ -53,6 +53,7 @@ from tui.widgets.model_pull import PullPanel
 from tui.widgets.model_running import RunningPanel
 from tui.widgets.model_table import ModelTable
 from tui.widgets.notice_bar import NoticeBar
+from tui.widgets.title_bar import TitleBar
 from tui.widgets.units import format_model_size
 
 PS_INTERVAL_S = 2.0
@@ -134,7 +135,7 @@ class ModelsScreen(ModelActions):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield NoticeBar(id="models-notices")
         with Horizontal(id="models-main"):
             with Vertical(id="models-left"):

@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import DataTable, Header, Input
+from textual.widgets import DataTable, Input
 
 from core import catalog
 from core.cards import CARDS
@@ -55,6 +55,7 @@ from tui.widgets.live_text import LiveText
 from tui.widgets.plan_detail import PlanDetail
 from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
 from tui.widgets.plan_table import PlanTable
+from tui.widgets.title_bar import TitleBar
 from tui.widgets.units import format_bytes, format_model_size, format_rate
 
 MODEL = Binding.Group("Model", compact=True)
@@ -72,7 +73,7 @@ class PlannerScreen(PlannerWorkers):
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
     CSS_PATH = "../styles/planner.tcss"
     AUTO_FOCUS = "#plan-table"
-    ALLOW_IN_MAXIMIZED_VIEW = "Header, KeyBar"  # z zooms the details; the keys stay in view
+    ALLOW_IN_MAXIMIZED_VIEW = "TitleBar, KeyBar"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -118,7 +119,7 @@ class PlannerScreen(PlannerWorkers):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield PlanInputsBar(id="plan-inputs")
         yield LiveText("", id="plan-problem")
         with Vertical(id="plan-box"):
