@@ -175,7 +175,7 @@ async def test_cpu_only_notice_when_the_nvml_library_is_missing(build_app: AppFa
         screen = await first_sample(pilot)
         # No GPU box and no GPU-memory table: the CPU panel has the width.
         assert not screen.query_one("#gpus").display
-        assert not screen.query_one("#procs-box").display
+        assert not screen.query_one("#procs").display
         assert not screen.query(GpuPanel)
         notices = screen.query_one(NoticeBar)
         assert notices.display

@@ -168,9 +168,11 @@ async def test_process_table_draws_rows_largest_first_and_counts_what_does_not_f
         table.show(procs[:2])
         await pilot.pause()
         assert table.size.height == 3  # header and two rows: the box shrinks with them
-        table.show([])
+        table.show([], empty_text="Nobody holds GPU memory.")
         await pilot.pause()
         assert table.row_count == 0 and table.size.height == 1
+        # The one line says so instead of showing a header over nothing.
+        assert "".join(seg.text for seg in table.render_line(0)).strip() == "Nobody holds GPU memory."
 
 
 @pytest.mark.parametrize(

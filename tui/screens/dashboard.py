@@ -32,7 +32,6 @@ from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.gpu_process_table import GpuProcessTable
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.live_text import LiveText
 from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.system_panel import SystemPanel
@@ -188,13 +187,11 @@ class DashboardScreen(Screen[None]):
         self.facts = MachineFacts("Probing the hardware…", id="facts")
         self.notices = NoticeBar(id="notices")
         self.system = SystemPanel(window_s=HISTORY_S)
-        self.processes = GpuProcessTable(id="procs")
-        self.no_processes = LiveText(NO_PROCS, id="procs-empty")
+        self.processes = GpuProcessTable(empty_text=NO_PROCS, id="procs", classes="panel")
         self.disks = DiskFree(id="disks")
-        # The GPU count and whether any process holds VRAM are classes on these
-        # two boxes, not on the screen: a class on the screen restyles it all.
+        # The GPU count is a class on #gauges (and no GPU one on #procs), not
+        # on the screen: a class on the screen restyles everything on it.
         self.gauges = Horizontal(id="gauges")
-        self.procs_box = Vertical(id="procs-box", classes="panel")
 
     # ------------------------------------------------------------------ layout
 
@@ -219,14 +216,12 @@ class DashboardScreen(Screen[None]):
                 with Vertical(id="gpus"):
                     yield from self._panels.values()
                 yield self.system
-            with self.procs_box:
-                yield self.processes
-                yield self.no_processes
+            yield self.processes
             yield self.disks
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.procs_box.border_title = "GPU memory"
+        self.processes.border_title = "GPU memory"
         self._show_interval()
         if self.info is None:
             self.probe_machine()
@@ -314,7 +309,7 @@ class DashboardScreen(Screen[None]):
         self.disks.show_disks(info.disks)
         # Classes first, panels after: the panels are then styled once, as they mount.
         self.gauges.update_classes({"-cpu-only": not info.gpus, "-multi-gpu": len(info.gpus) > 1})
-        self.procs_box.set_class(not info.gpus, "-cpu-only")
+        self.processes.set_class(not info.gpus, "-cpu-only")
         gpu_rows, system_rows = history_rows(self.size.height or self.app.size.height, len(info.gpus))
         self.system.set_history_rows(system_rows)
         self._panels = {
@@ -336,11 +331,8 @@ class DashboardScreen(Screen[None]):
                 brief = NOT_ANSWERING if gpu.error is not None and gpu.error in sample.notices else None
                 panel.show(gpu, sample.timestamp, error_text=brief)
             processes.extend(gpu.processes)
-        self.processes.show(processes)
-        self.procs_box.set_class(not processes, "-no-procs")
-        if not processes:
-            unread = any(gpu.error is not None for gpu in sample.gpus)
-            self.no_processes.show(NO_PROCS_UNREAD if unread else NO_PROCS)
+        unread = any(gpu.error is not None for gpu in sample.gpus)
+        self.processes.show(processes, empty_text=NO_PROCS_UNREAD if unread else NO_PROCS)
         self._sample_notices = sample.notices
         self._show_notices()
 

@@ -6,7 +6,7 @@ and style at start-up than everything else on this panel, for rows nobody
 selects. Rows are sorted largest holder first and only repainted when what
 they would show changes, so an unchanged reading costs nothing per tick.
 When more processes hold memory than the table's height allows, the last
-line says how many are not shown. Command lines are shortened to fit: paths
+line says how many are not shown; when none does, one line says so. Command lines are shortened to fit: paths
 to their last component, Ollama's `sha256-<64 hex>` blob names cut to 12
 digits, then an ellipsis.
 """
@@ -113,12 +113,18 @@ class GpuProcessTable(Widget):
     GpuProcessTable > .gpu-process-table--more {
         color: $text-muted;
     }
+    GpuProcessTable > .gpu-process-table--empty {
+        color: $text-muted;
+    }
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"gpu-process-table--header", "gpu-process-table--more"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "gpu-process-table--header", "gpu-process-table--more", "gpu-process-table--empty",
+    }
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, empty_text: str = "", id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.empty_text = empty_text
         self._processes: tuple[GpuProcess, ...] = ()
         self._lines: tuple[str, ...] = ()
         self._cmd_width = 40
@@ -131,9 +137,16 @@ class GpuProcessTable(Widget):
     def row_count(self) -> int:
         return len(self._processes)
 
-    def show(self, processes: Iterable[GpuProcess]) -> None:
-        """Show exactly these processes; repaint only if a drawn line changes."""
+    def show(self, processes: Iterable[GpuProcess], *, empty_text: str | None = None) -> None:
+        """Show exactly these processes; repaint only if a drawn line changes.
+
+        `empty_text` replaces the line shown when there are none.
+        """
         self._processes = tuple(sorted(processes, key=lambda p: (-(p.used_memory or 0), p.gpu_index, p.pid)))
+        if empty_text is not None and empty_text != self.empty_text:
+            self.empty_text = empty_text
+            if not self._processes:
+                self.refresh()
         self._redraw()
 
     def on_resize(self) -> None:
@@ -169,6 +182,9 @@ class GpuProcessTable(Widget):
         width = self.content_size.width
         base = self.visual_style.rich_style
         height = self.content_size.height
+        if y == 0 and not self._lines:
+            style = base + self.get_component_rich_style("gpu-process-table--empty", partial=True)
+            return Strip([Segment(" " * PAD + self.empty_text, style)]).adjust_cell_length(width, base)
         if y == 0:
             header = column_line((label for _, label, _ in COLUMNS), self._widths())
             style = base + self.get_component_rich_style("gpu-process-table--header", partial=True)
