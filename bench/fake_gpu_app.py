@@ -64,13 +64,15 @@ def main() -> None:
 def _run() -> None:
     from core.config import load_settings
     from core.hardware import HardwareProbe
-    from tui.app import make_app
     from tui.services import build_services
 
     settings = load_settings()
     services = build_services(settings)
     services.hardware.close()
     services.hardware = HardwareProbe.from_settings(settings, nvml=LazyFakeNvml())
+    services.hardware.prefetch()
+    from tui.app import make_app
+
     make_app(settings, services).run()
 
 

@@ -72,11 +72,16 @@ def run_tui(settings: object) -> int:
     pause_gc_for_start_up()
     try:
         from core.config import Settings
-        from tui.app import make_app
         from tui.services import build_services
 
         assert isinstance(settings, Settings)
-        make_app(settings, build_services(settings)).run()
+        services = build_services(settings)
+        # The hardware facts are read while Textual is imported (a quarter of
+        # a second), so the first frame does not wait for them.
+        services.hardware.prefetch()
+        from tui.app import make_app
+
+        make_app(settings, services).run()
     finally:
         gc.enable()  # the app did at its first frame, unless it never got there
     return 0
