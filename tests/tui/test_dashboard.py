@@ -244,6 +244,24 @@ async def test_several_gpus_each_get_a_panel(build_app: AppFactory) -> None:
         assert meter(screen, 1, "vram").value_text == "1.0/80.0 GiB"
 
 
+async def test_history_height_follows_the_terminal_height(build_app: AppFactory) -> None:
+    app = build_app(FakeNvml([h100_sxm(), h100_sxm()]))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await first_sample(pilot)
+        gpus, system = list(screen.query(GpuPanel)), screen.query_one(SystemPanel)
+        assert [p.history_rows for p in gpus] == [2, 2] and system.history_rows == 2
+        # Short: two GPUs keep their gauges on screen and drop the history and clock lines.
+        await pilot.resize_terminal(100, 24)
+        await wait_for(pilot, lambda: [p.history_rows for p in gpus] == [0, 0])
+        assert system.history_rows == 2
+        await wait_for(pilot, lambda: gpus[0].outer_size.height == 4 + 2)  # four gauges inside the border
+        assert gpus[0].row_of("util-history") is None and gpus[0].row_of("details") is None
+        await pilot.resize_terminal(100, 30)
+        # A row of each history and the clock line come back.
+        await wait_for(pilot, lambda: gpus[0].outer_size.height == 4 + 2 + 1 + 2)
+        assert "SM/mem" in line_of(gpus[0], "details")
+
+
 async def test_a_slow_driver_shows_the_dashboard_first_and_the_gpus_when_they_answer(
     build_app: AppFactory,
 ) -> None:
