@@ -1,6 +1,10 @@
 """Issue #2 targets: start-up vs a bare Textual app, idle CPU, peak RSS.
 
-    .venv/bin/python -m bench.dashboard [--rounds 5] [--idle 60]
+    .venv/bin/python -m bench.dashboard [--rounds 5] [--idle 60] [--baseline DIR]
+
+`--baseline DIR` also times the same two llamadeck cases from another
+checkout (say `git worktree add /tmp/base <commit>`), alternating with this
+one, so a change is measured against the code before it in the same run.
 
 Start-up is the time from process start until the dashboard's text reaches a
 real pseudo-terminal, measured alternately with a bare Textual hello-world in
@@ -43,23 +47,31 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--idle", type=float, default=60.0)
+    ap.add_argument("--baseline", type=Path, help="another checkout to time alongside this one")
     args = ap.parse_args()
 
-    for package in ("core", "tui", "bench", "tests"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+    roots = [ROOT] if args.baseline is None else [ROOT, args.baseline.resolve()]
+    for root in roots:
+        for package in ("core", "tui", "bench", "tests"):
+            compileall.compile_dir(root / package, quiet=1)
     tmp = Path(tempfile.mkdtemp(prefix="llamadeck-bench-"))
     env = {"LLAMADECK_CONFIG": str(tmp / "none.toml"), "LLAMADECK_DATA_DIR": str(tmp / "data"),
            "LLAMADECK_CACHE_DIR": str(tmp / "cache"), "PYTHONPATH": str(ROOT)}
+    hello = [PY, str(ROOT / "bench" / "hello_app.py")]
     cases = {
-        "bare Textual hello (floor)": ([PY, str(ROOT / "bench" / "hello_app.py")], b"hello-floor-ready"),
-        "llamadeck (installed, CPU-only here)": ([PY, "-m", "tui.cli"], b"RAM"),
-        "llamadeck dashboard, 2 fake GPUs": ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090"),
+        "bare Textual hello (floor)": (hello, b"hello-floor-ready", ROOT),
+        "llamadeck (installed, CPU-only here)": ([PY, "-m", "tui.cli"], b"RAM", ROOT),
+        "llamadeck dashboard, 2 fake GPUs": ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", ROOT),
     }
+    if args.baseline is not None:
+        base = args.baseline.resolve()
+        cases["baseline: CPU-only"] = ([PY, "-m", "tui.cli"], b"RAM", base)
+        cases["baseline: 2 fake GPUs"] = ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", base)
     times: dict[str, list[float]] = {k: [] for k in cases}
     rss: dict[str, int] = {k: 0 for k in cases}
     for _ in range(args.rounds):
-        for name, (argv, marker) in cases.items():
-            seconds, peak = _startup(argv, marker, env)
+        for name, (argv, marker, root) in cases.items():
+            seconds, peak = _startup(argv, marker, dict(env, PYTHONPATH=str(root)))
             times[name].append(seconds)
             rss[name] = max(rss[name], peak)
 
