@@ -104,8 +104,10 @@ class TerminalRun:
 
 
 def start(
-    argv: list[str], *, cols: int = 100, rows: int = 30, env: dict[str, str] | None = None
+    argv: list[str], *, cols: int = 100, rows: int = 30, env: dict[str, str] | None = None,
+    cwd: str | None = None,
 ) -> TerminalRun:
+    """Start `argv` in a new pty; `cwd` matters for `python -m`, which imports from it first."""
     full_env = dict(os.environ)
     full_env.update({"TERM": "tmux-256color", "COLORTERM": "", "COLUMNS": str(cols), "LINES": str(rows)})
     if env:
@@ -114,5 +116,7 @@ def start(
     pid, fd = pty.fork()
     if pid == 0:  # child: size the tty before the app asks for it
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        if cwd is not None:
+            os.chdir(cwd)
         os.execvpe(argv[0], argv, full_env)
     return TerminalRun(pid=pid, fd=fd, started=started, screen=bytearray())

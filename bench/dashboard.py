@@ -40,8 +40,10 @@ FACTS_MARKER = b"bandwidth"
 PY = sys.executable
 
 
-def _startup(argv: list[str], marker: bytes, env: dict[str, str]) -> tuple[float, int]:
-    run = start(argv, env=env)
+def _startup(argv: list[str], marker: bytes, env: dict[str, str], root: Path) -> tuple[float, int]:
+    # From the checkout's own folder: `python -m` imports from the current
+    # folder before PYTHONPATH.
+    run = start(argv, env=dict(env, PYTHONPATH=str(root)), cwd=str(root))
     try:
         seconds = run.wait_for(marker)
         return seconds, run.rss_peak()
@@ -77,7 +79,7 @@ def main() -> None:
     rss: dict[str, int] = {k: 0 for k in cases}
     for _ in range(args.rounds):
         for name, (argv, marker, root) in cases.items():
-            seconds, peak = _startup(argv, marker, dict(env, PYTHONPATH=str(root)))
+            seconds, peak = _startup(argv, marker, env, root)
             times[name].append(seconds)
             rss[name] = max(rss[name], peak)
 
