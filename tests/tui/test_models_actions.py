@@ -129,7 +129,10 @@ async def test_delete_asks_first_and_n_keeps_the_model(settings: Settings, fake_
         await wait_for(pilot, lambda: "llama3.2:latest" not in shown_names(screen))
         assert fake_ollama.find("llama3.2:latest") is None
         assert "Deleted llama3.2:latest." in notes(app)
-        assert details(screen).info is not None  # the cursor moved on to a model that exists
+        # The cursor moved on to a model that exists; its details are asked for, then shown.
+        await wait_for(pilot, lambda: details(screen).info is not None)
+        info = details(screen).info
+        assert info is not None and fake_ollama.find(info.name) is not None
 
 
 async def test_deleting_a_loaded_model_unloads_it_first(settings: Settings, fake_ollama: FakeOllama) -> None:
