@@ -77,7 +77,7 @@ class GpuPanel(LinePanel):
     """
 
     def __init__(self, info: GpuInfo, *, window_s: float = 180.0, history_rows: int = 1) -> None:
-        super().__init__(id=f"gpu-{info.index}", classes="panel gpu-panel")
+        super().__init__(history_rows=history_rows, id=f"gpu-{info.index}", classes="panel gpu-panel")
         self.info = info
         self.border_title = f"GPU {info.index} · {info.name}"
         self.border_subtitle = gpu_facts(info)
@@ -86,19 +86,9 @@ class GpuPanel(LinePanel):
             "util-history": ("util", History(window_s=window_s)),
             "vram-history": ("vram", History(window_s=window_s)),
         }
-        self.history_rows = history_rows
         self.error_text = ""
         self._sample: GpuSample | None = None
         self._wrapped: tuple[tuple[str, int], list[str]] = (("", -1), [])
-
-    def gauge(self, name: str) -> Gauge:
-        """One of `vram`, `util`, `temp` and `power`."""
-        return self.gauges[name]
-
-    def set_history_rows(self, rows: int) -> None:
-        if rows != self.history_rows:
-            self.history_rows = rows
-            self.rearrange()
 
     def line_items(self, width: int) -> list[tuple[str, int]]:
         rows = self.history_rows

@@ -52,8 +52,9 @@ class LinePanel(Widget):
         "line-panel--history", "line-panel--muted", "line-panel--error",
     }
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(self, *, history_rows: int = 1, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.history_rows = history_rows  # how tall each history is; 0 hides them
         self.gauges: dict[str, Gauge] = {}
         self.histories: dict[str, tuple[str, History]] = {}  # name -> (label, history)
         self._version = 0
@@ -76,6 +77,14 @@ class LinePanel(Widget):
         """What `line_items` says has changed: lay the panel out and draw it again."""
         self._version += 1
         self.refresh(layout=True)
+
+    def gauge(self, name: str) -> Gauge:
+        return self.gauges[name]
+
+    def set_history_rows(self, rows: int) -> None:
+        if rows != self.history_rows:
+            self.history_rows = rows
+            self.rearrange()
 
     def set_gauge(self, name: str, fraction: float | None, text: str, level: Level = "ok") -> None:
         if self.gauges[name].set(fraction, text, level):

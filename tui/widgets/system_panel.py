@@ -46,25 +46,15 @@ class SystemPanel(LinePanel):
     """
 
     def __init__(self, *, window_s: float = 180.0, history_rows: int = 1) -> None:
-        super().__init__(id="system", classes="panel")
+        super().__init__(history_rows=history_rows, id="system", classes="panel")
         self.border_title = "CPU · RAM"
         self.gauges = {"cpu": Gauge("CPU"), "ram": Gauge("RAM"), "swap": Gauge("Swap")}
         self.histories = {
             "cpu-history": ("cpu", History(window_s=window_s)),
             "ram-history": ("ram", History(window_s=window_s)),
         }
-        self.history_rows = history_rows
         self.per_cpu: tuple[float, ...] = ()
         self.load = ""
-
-    def gauge(self, name: str) -> Gauge:
-        """One of `cpu`, `ram` and `swap`."""
-        return self.gauges[name]
-
-    def set_history_rows(self, rows: int) -> None:
-        if rows != self.history_rows:
-            self.history_rows = rows
-            self.rearrange()
 
     def line_items(self, width: int) -> list[tuple[str, int]]:
         rows = self.history_rows
