@@ -25,8 +25,9 @@ from typing import Any
 
 from core import chat_export, paths
 from core.errors import HistoryError
-from core.history_file import DamagedHistory, connect, move_aside
+from core.history_file import DamagedHistory, connect, move_aside, sidecars
 from core.models import MESSAGE_STATUSES, ChatOptions, ChatStats, SessionInfo, StoredMessage
+from core.private_files import private_dir, private_file, tighten
 
 HISTORY_FILE = "history.sqlite3"
 TITLE_LENGTH = 60
@@ -80,20 +81,34 @@ class HistoryStore:
         """Open (or create) the history; a damaged file is moved aside and reported in `notice`."""
         path = path or default_path()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            opened_up = private_dir(path.parent)
         except OSError as exc:
             raise HistoryError(f"Cannot create the folder for the chat history {path.parent}: "
                                f"{exc.strerror or exc}.") from exc
+        notices: list[str] = []
+        moved_to: Path | None = None
         try:
-            return cls(connect(path), path, notice=None, moved_to=None, now=now)
-        except DamagedHistory as damage:
-            moved_to = move_aside(path, now())
-            notice = (f"The chat history {path} could not be read ({damage.reason}); it was moved to "
-                      f"{moved_to} and a new history was started. Nothing was deleted.")
-        try:
-            return cls(connect(path), path, notice=notice, moved_to=moved_to, now=now)
-        except DamagedHistory as damage:  # pragma: no cover - a fresh file cannot be damaged
-            raise HistoryError(f"A new chat history at {path} cannot be created: {damage.reason}.") from None
+            opened_up = private_file(path) or opened_up
+            try:
+                conn = connect(path)
+            except DamagedHistory as damage:
+                moved_to = move_aside(path, now())
+                notices.append(f"The chat history {path} could not be read ({damage.reason}); it was moved "
+                               f"to {moved_to} and a new history was started. Nothing was deleted.")
+                opened_up = bool(tighten(moved_to, *sidecars(moved_to))) or opened_up
+                private_file(path)
+                try:
+                    conn = connect(path)
+                except DamagedHistory as again:  # pragma: no cover - a fresh file cannot be damaged
+                    raise HistoryError(f"A new chat history at {path} cannot be created: "
+                                       f"{again.reason}.") from None
+            opened_up = bool(tighten(path, *sidecars(path))) or opened_up
+        except OSError as exc:
+            raise HistoryError(f"Cannot create the chat history {path}: {exc.strerror or exc}.") from exc
+        if opened_up:
+            notices.append(f"The chat history in {path.parent} was readable by other users of this machine; "
+                           "it is now readable by you only (folder 0700, files 0600).")
+        return cls(conn, path, notice=" ".join(notices) or None, moved_to=moved_to, now=now)
 
     def close(self) -> None:
         with self._lock:

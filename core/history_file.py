@@ -118,6 +118,11 @@ def _check_header(path: Path) -> None:
         raise DamagedHistory("file is not a database")
 
 
+def sidecars(path: Path) -> tuple[Path, Path]:
+    """The WAL and shared-memory files SQLite keeps next to `path`."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
 def move_aside(path: Path, now: float) -> Path:
     """Rename a damaged file (and its WAL and shared-memory files) out of the way, never deleting."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))

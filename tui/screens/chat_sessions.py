@@ -27,6 +27,7 @@ from core import paths
 from core.errors import LlamadeckError
 from core.history import HistoryStore
 from core.models import SessionInfo
+from core.private_files import private_dir, write_private_text
 
 EXPORT_DIR = "exports"
 
@@ -43,10 +44,8 @@ def write_export(store: HistoryStore, session: SessionInfo, kind: str) -> Path:
     text = store.export_markdown(session.id) if kind == "md" else store.export_json(session.id)
     target = export_path(session, f".{kind}")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.with_name(target.name + ".part")
-        part.write_text(text, encoding="utf-8")
-        part.replace(target)
+        private_dir(target.parent)  # a conversation is private: 0700 folder, 0600 file
+        write_private_text(target, text)
     except OSError as exc:
         raise LlamadeckError(f"Could not write the export {target}: {exc.strerror or exc}.") from exc
     return target
