@@ -251,10 +251,24 @@ class OllamaClient:
         async with self.translate_errors(f"unloading {name}", model=name):
             await self._quick.generate(model=name, keep_alive=0, stream=False)
 
+    async def listen_addresses(self) -> tuple[str, ...]:
+        """Where a local server listens ("0.0.0.0:11434"); () for a remote one or when unknown."""
+        if not self.endpoint.is_loopback:
+            return ()
+        return await asyncio.to_thread(local_listen_addresses, self.endpoint.port)
+
+    async def exposure(self) -> str | None:
+        """The warning when anyone on the network can use this server (see ollama_health), else None.
+
+        The one check the Models screen (through `health`) and `llamadeck ls` / `ps` share.
+        """
+        return exposure_warning(self.endpoint, has_auth=self.has_auth,
+                                listen_addresses=await self.listen_addresses())
+
     async def health(self) -> ServerHealth:
         """Reachable? Which version? Exposed without authentication? Never raises an OllamaError."""
         local = self.endpoint.is_loopback
-        listening = await asyncio.to_thread(local_listen_addresses, self.endpoint.port) if local else ()
+        listening = await self.listen_addresses()
         try:
             version = await self.version()
         except OllamaError as exc:

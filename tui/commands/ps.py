@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +45,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _running(settings: Settings, host: str | None) -> list[RunningModel]:
     async with OllamaClient(select_host(settings, host)) as client:
-        return await client.running()
+        found = await client.running()
+        warning = await client.exposure()
+    if warning:  # stderr, so --json output stays clean
+        print(f"llamadeck: warning: {warning}", file=sys.stderr)
+    return found
 
 
 def _iso(value: Any) -> str:
