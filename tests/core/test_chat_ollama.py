@@ -161,7 +161,7 @@ async def test_http_500_is_a_retryable_failure(backend: OllamaChatBackend, fake_
 
 async def test_leaving_early_closes_the_connection(backend: OllamaChatBackend,
                                                    fake_ollama: FakeOllama) -> None:
-    fake_ollama.set_script(chunks=[f"w{i} " for i in range(200)], delay=0.02)
+    fake_ollama.set_script(chunks=[f"w{i} " for i in range(200)], hold_after=10)
     stream = backend.stream("llama3.2", HELLO, ChatOptions())
     first = [await anext(stream) for _ in range(3)]
     assert text(first, ContentDelta) == "w0 w1 w2 "

@@ -83,7 +83,7 @@ async def test_reply_is_written_while_it_streams(store: HistoryStore, backend: O
 async def test_cancelling_the_consumer_keeps_the_partial_as_stopped(store: HistoryStore,
                                                                     backend: OllamaChatBackend,
                                                                     fake_ollama: FakeOllama) -> None:
-    fake_ollama.set_script(chunks=[f"w{i} " for i in range(500)], thinking=[], delay=0.01)
+    fake_ollama.set_script(chunks=[f"w{i} " for i in range(500)], thinking=[], hold_after=20)
     session = ChatSession.start(store, backend, model="llama3.2")
     reply = session.send("go on forever")
     five = asyncio.Event()

@@ -139,66 +139,83 @@ def test_openai_host_by_url_shape(capsys: pytest.CaptureFixture[str]) -> None:
 # --------------------------------------------------------------------------- real processes
 
 
-def _start(fake: FakeOllama, repo_root: Path, prompt: str) -> subprocess.Popen[bytes]:
-    fake.set_script(chunks=[f"word{i} " for i in range(600)], thinking=[], delay=0.02)
+def _start(fake: FakeOllama, repo_root: Path, prompt: str, *, hold_after: int) -> subprocess.Popen[bytes]:
+    """A real `llamadeck chat` whose reply stops after `hold_after` words until the test says so."""
+    fake.set_script(chunks=[f"word{i} " for i in range(600)], thinking=[], hold_after=hold_after)
     return subprocess.Popen(
         [sys.executable, "-m", "tui.cli", "chat", "llama3.2", prompt, "--host", fake.url],
         cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
     )
 
 
-def _read_for(proc: subprocess.Popen[bytes], seconds: float) -> bytes:
-    """What the process printed over `seconds`, counted from its first output."""
+def _read_until(proc: subprocess.Popen[bytes], wanted: bytes, got: bytes = b"") -> bytes:
+    """Everything the process printed, read until `wanted` is in it (the fake holds the rest back)."""
     assert proc.stdout is not None
-    got = b""
-    first: float | None = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if first is not None and time.monotonic() - first >= seconds:
-            return got
-        ready, _, _ = select.select([proc.stdout], [], [], 0.05)
+    deadline = time.monotonic() + 60  # a generous bound for a loaded machine, not a timing assumption
+    while wanted not in got:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the chat never printed {wanted!r}: {got!r}")
+        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
         if ready:
             piece = os.read(proc.stdout.fileno(), 4096)
             if not piece:
-                break
+                raise AssertionError(f"the chat ended before printing {wanted!r}: {got!r}")
             got += piece
-            first = first or time.monotonic()
-    raise AssertionError(f"the chat printed too little: {got!r}")
+    return got
+
+
+def _assistant_saved(containing: str) -> str:
+    """The saved partial reply, once it holds `containing` (the CLI saves as it streams)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sessions = stored()
+        if sessions and len(sessions[0][1]) == 2 and containing in sessions[0][1][1][1]:
+            return sessions[0][1][1][1]
+        time.sleep(0.05)
+    raise AssertionError(f"the partial reply with {containing!r} was never saved: {stored()!r}")
 
 
 def test_killed_mid_reply_the_conversation_survives(fake_ollama: FakeOllama, repo_root: Path) -> None:
-    proc = _start(fake_ollama, repo_root, "tell me a long story")
+    proc = _start(fake_ollama, repo_root, "tell me a long story", hold_after=10)
+    script = fake_ollama.script_for("llama3.2")
     try:
-        printed = _read_for(proc, 2.6).decode()  # past the first 2 s save
+        printed = _read_until(proc, b"word9 ")
+        # The CLI saves a streaming reply every 2 s of its own clock, on the next
+        # chunk: wait at least that long (longer does no harm), then let one more through.
+        time.sleep(2.2)
+        script.let_through(1)
+        printed = _read_until(proc, b"word10 ", printed)
+        saved = _assistant_saved("word10 ")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert printed.startswith("word0 word1 ")
+    assert printed.decode().startswith("word0 word1 ")
     sessions = stored()
     assert len(sessions) == 1
     title, messages = sessions[0]
     assert title == "tell me a long story"
     (role_u, prompt, _), (role_a, partial, status) = messages
     assert (role_u, prompt, role_a, status) == ("user", "tell me a long story", "assistant", "interrupted")
-    assert partial and printed.startswith(partial)  # at most the last moments are missing
+    assert partial == saved and printed.decode() == partial  # everything printed was saved
 
 
 def test_ctrl_c_stops_and_keeps_exactly_what_was_printed(fake_ollama: FakeOllama, repo_root: Path) -> None:
-    proc = _start(fake_ollama, repo_root, "count slowly")
+    # The reply never ends on its own: the fake holds it after 20 words until the test ends.
+    proc = _start(fake_ollama, repo_root, "count slowly", hold_after=20)
     try:
-        printed = _read_for(proc, 0.5)
+        printed = _read_until(proc, b"word19 ")
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=15)
+        rest, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert b"stopped; the partial reply is saved in conversation 1" in err and b"Traceback" not in err
     shown = (printed + rest).decode()
     (_, messages), = stored()
     assert messages[1][2] == "stopped"
-    assert messages[1][1] == shown.rstrip("\n") and len(shown.split()) < 600
+    assert messages[1][1] == shown.rstrip("\n") and shown.split() == [f"word{i}" for i in range(20)]

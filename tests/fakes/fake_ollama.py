@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import select
 import shutil
 import socket
 import ssl
@@ -22,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,17 @@ from tests.fakes.fake_ollama_transfer import TransferRoutes
 __all__ = ["ChatScript", "FakeModel", "FakeOllama", "Fault", "fake_ollama"]
 
 
+def _peer_closed(conn: socket.socket) -> bool:
+    """Has the client closed its end? (readable with nothing to read)"""
+    if isinstance(conn, ssl.SSLSocket):
+        return False  # no cheap peek through TLS; the next write notices instead
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
+
 @dataclass
 class FakeOllama(TransferRoutes):
     """The server's state and its knobs. Mutate freely from a test; access is locked."""
@@ -78,6 +90,10 @@ class FakeOllama(TransferRoutes):
     requests: deque[RecordedRequest] = field(default_factory=lambda: deque(maxlen=10_000))
     pull_steps: int = 8  # progress lines per layer
     pull_delay: float = 0.0  # seconds between pull progress lines
+    # A layer's download waits at this many bytes until `pull_release` is set
+    # (or the client goes away, which keeps the bytes for a resume).
+    pull_hold_at: int | None = None
+    pull_release: threading.Event = field(default_factory=threading.Event, repr=False)
     default_context: int = 4096
     default_keep_alive: float = 300.0
     tls: ssl.SSLContext | None = None  # serve https with this server-side context
@@ -88,6 +104,7 @@ class FakeOllama(TransferRoutes):
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self.stopping = threading.Event()
+        self.local = threading.local()  # the handler thread's connection
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -219,6 +236,18 @@ class FakeOllama(TransferRoutes):
                     fault.hits += 1
                     return fault
         return None
+
+    def wait_until(self, ready: Callable[[], bool]) -> None:
+        """Block until the test makes `ready()` true.
+
+        A stopping server drops the connection instead, and so does one whose
+        client hung up: Ollama cancels a request whose client has gone, so a
+        held reply must not outlive its reader.
+        """
+        conn: socket.socket | None = getattr(self.local, "connection", None)
+        while not ready():
+            if self.stopping.wait(0.02) or (conn is not None and _peer_closed(conn)):
+                raise Dropped
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake at once when the server stops so handler threads end promptly."""

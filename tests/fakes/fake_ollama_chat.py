@@ -84,7 +84,10 @@ def chat_lines(fake: FakeOllama, model: FakeModel, name: str, kind: str, body: d
         for thought in thinking:
             fake.sleep(script.delay)
             yield piece("", thought)
-        for chunk in script.chunks:
+        for i, chunk in enumerate(script.chunks):
+            if script.holds_at(i):
+                script.held.set()
+                fake.wait_until(lambda i=i: not script.holds_at(i))  # type: ignore[misc]
             fake.sleep(script.delay)
             yield piece(chunk, None)
         final = piece("", None)

@@ -90,6 +90,7 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         with self.fake.lock:
             self.fake._conns.add(self.connection)
+        self.fake.local.connection = self.connection  # so a held reply can notice a client that left
 
     def finish(self) -> None:
         with suppress(OSError):

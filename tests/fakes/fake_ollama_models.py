@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,6 +208,24 @@ class ChatScript:
     delay: float = 0.0  # seconds between chunks
     done_reason: str = "stop"
     stats: dict[str, int] = field(default_factory=dict)  # overrides the computed counters
+    # Stream this many content chunks, then wait until the test lets more
+    # through or sets `release` (or the server stops): a reply that is still
+    # going for as long as the test needs, so nothing races a sleep on a
+    # loaded machine.
+    hold_after: int | None = None
+    release: threading.Event = field(default_factory=threading.Event, repr=False)
+    # Set by the server while it waits at the hold.
+    held: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def holds_at(self, index: int) -> bool:
+        """Must the server wait before sending content chunk `index`?"""
+        return self.hold_after is not None and index >= self.hold_after and not self.release.is_set()
+
+    def let_through(self, count: int) -> None:
+        """Send `count` more chunks, then hold again."""
+        assert self.hold_after is not None, "the script has no hold"
+        self.held.clear()
+        self.hold_after += count
 
 
 @dataclass

@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +33,12 @@ class TransferRoutes:
     downloaded: dict[str, int]
     pull_steps: int
     pull_delay: float
+    pull_hold_at: int | None
+    pull_release: threading.Event
     lock: threading.RLock
 
     def sleep(self, seconds: float) -> None: ...
+    def wait_until(self, ready: Callable[[], bool]) -> None: ...
     def find(self, name: str) -> FakeModel | None: ...
     def add_model(self, model: FakeModel) -> FakeModel: ...
 
@@ -71,6 +74,11 @@ class TransferRoutes:
         yield {"status": status, "digest": digest, "total": total, **({"completed": done} if done else {})}
         step = max(1, -(-total // max(1, self.pull_steps)))
         while done < total:
+            hold = self.pull_hold_at
+            if hold is not None and done >= hold and not self.pull_release.is_set():
+                # A pull that stays in progress until the test has done its part
+                # (cancelled it, switched hosts): nothing races a delay.
+                self.wait_until(self.pull_release.is_set)
             self.sleep(self.pull_delay)
             done = min(total, done + step)
             with self.lock:

@@ -25,7 +25,7 @@ WORDS = ["Local", " models", " stream", " their", " answers", " token", " by", "
 
 
 async def test_a_reply_streams_in_and_gets_its_stats_line(fake_ollama: Any, settings: Settings) -> None:
-    fake_ollama.set_script(chunks=WORDS * 4, delay=0.03)
+    script = fake_ollama.set_script(chunks=WORDS * 4, hold_after=len(WORDS))  # held until seen
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")
@@ -41,6 +41,7 @@ async def test_a_reply_streams_in_and_gets_its_stats_line(fake_ollama: Any, sett
 
         await wait_for(pilot, partial)
         assert "TTFT" not in seen[0] and "streaming…" in seen[0]
+        script.release.set()
         await finished(pilot, screen)
         text = screen_text(app)
         assert "Say something" in text
@@ -95,7 +96,7 @@ async def test_inline_think_tags_are_split_from_the_answer(fake_ollama: Any, set
 
 
 async def test_escape_stops_the_reply_and_keeps_what_arrived(fake_ollama: Any, settings: Settings) -> None:
-    fake_ollama.set_script(chunks=[f"word{i} " for i in range(400)], delay=0.02)
+    fake_ollama.set_script(chunks=[f"word{i} " for i in range(400)], hold_after=10)
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")

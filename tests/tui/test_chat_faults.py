@@ -185,7 +185,7 @@ async def test_options_say_what_is_wrong_and_reach_the_server(fake_ollama: Any, 
 
 
 async def test_quitting_mid_reply_keeps_what_arrived(fake_ollama: Any, settings: Settings) -> None:
-    fake_ollama.set_script(chunks=[f"word{i} " for i in range(400)], delay=0.02)
+    fake_ollama.set_script(chunks=[f"word{i} " for i in range(400)], hold_after=10)
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")

@@ -28,6 +28,7 @@ from tui.screens.pull_dialog import PullDialog
 async def test_pull_shows_layers_speed_and_eta_then_lists_the_model(settings: Settings,
                                                                     fake_ollama: FakeOllama) -> None:
     fake_ollama.pull_steps, fake_ollama.pull_delay = 30, 0.04
+    fake_ollama.pull_hold_at = 400_000_000  # still pulling while the test reads the panel
     app = models_app(settings, fake_ollama)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_browser(pilot)
@@ -44,6 +45,7 @@ async def test_pull_shows_layers_speed_and_eta_then_lists_the_model(settings: Se
         assert "/637 MB" in text and "MB/s" in text and "ETA " in text
         assert "x cancels" in text and "x Model" in text  # x joins the model keys while pulling
         assert "q Quit" in text  # and the footer still fits 80 columns
+        fake_ollama.pull_release.set()
         await wait_for(pilot, lambda: panel.outcome == "done")
         assert panel.outcome_text == "Pulled tinyllama (637 MB)."
         assert panel.progress is not None and all(layer.done for layer in panel.progress.layers)
@@ -56,7 +58,7 @@ async def test_pull_shows_layers_speed_and_eta_then_lists_the_model(settings: Se
 
 
 async def test_cancelled_pull_resumes_where_it_stopped(settings: Settings, fake_ollama: FakeOllama) -> None:
-    fake_ollama.pull_steps, fake_ollama.pull_delay = 400, 0.02  # 8 s for the model layer: time to cancel
+    fake_ollama.pull_steps, fake_ollama.pull_hold_at = 400, 200_000_000  # waits there until cancelled
     app = models_app(settings, fake_ollama)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_browser(pilot)
@@ -71,7 +73,7 @@ async def test_cancelled_pull_resumes_where_it_stopped(settings: Settings, fake_
         kept = max(fake_ollama.downloaded.values())
         assert 0 < kept < 637_700_138
         assert "tinyllama:latest" not in shown_names(screen)
-        fake_ollama.pull_delay = 0.002
+        fake_ollama.pull_hold_at = 500_000_000  # the resumed pull holds again, later on
 
         # p offers the interrupted pull again; Enter resumes it from the bytes Ollama kept.
         await pilot.press("p")
@@ -82,6 +84,7 @@ async def test_cancelled_pull_resumes_where_it_stopped(settings: Settings, fake_
         await wait_for(pilot, lambda: panel.resumed_from > 0)
         assert panel.resumed_from >= kept - 16_000_000  # at most one step more arrived before the cut
         assert "Resumed at" in one_line(screen_text(app))
+        fake_ollama.pull_release.set()
         await wait_for(pilot, lambda: panel.outcome == "done")
         await wait_for(pilot, lambda: "tinyllama:latest" in shown_names(screen))
         await pilot.press("p")
@@ -258,7 +261,7 @@ async def test_o_with_one_host_says_how_to_add_more(settings: Settings, fake_oll
 
 async def test_switching_hosts_mid_pull_cancels_it_cleanly(
         settings: Settings, fake_ollama: FakeOllama) -> None:
-    fake_ollama.pull_steps, fake_ollama.pull_delay = 400, 0.02
+    fake_ollama.pull_steps, fake_ollama.pull_hold_at = 400, 100_000_000  # waits there until cancelled
     with FakeOllama() as other:
         app = models_app(settings, fake_ollama, other)
         async with app.run_test(size=SIZE) as pilot:
