@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 
 from core.chat import BackendEvent, ChatBackend, Clock, request_messages
+from core.chat_host import server_url
 from core.errors import ChatError, HistoryError, LlamadeckError, OllamaUnreachable, StreamError
 from core.history import HistoryStore
 from core.models import (
@@ -74,7 +75,8 @@ class ChatSession:
               save_every: float = SAVE_EVERY, starts_in_thinking: bool = False) -> ChatSession:
         """A new conversation with `model` on the backend's host."""
         info = store.create_session(model=model, host=backend.host.name, system_prompt=system_prompt,
-                                    options=options, title=title)
+                                    options=options, title=title, host_url=server_url(backend.host),
+                                    host_kind=backend.host.kind)
         return cls(store, backend, info, clock=clock, save_every=save_every,
                    starts_in_thinking=starts_in_thinking)
 
@@ -95,8 +97,9 @@ class ChatSession:
     def configure(self, *, model: str | None = None, system_prompt: str | None = None,
                   options: ChatOptions | None = None) -> None:
         """Change what the next reply uses; earlier replies keep the model that wrote them."""
+        host = self.backend.host
         self.store.update_session(self.info.id, model=model, system_prompt=system_prompt, options=options,
-                                  host=self.backend.host.name)
+                                  host=host.name, host_url=server_url(host), host_kind=host.kind)
         self.info = self.store.session(self.info.id)
 
     # -- turns ----------------------------------------------------------------

@@ -153,7 +153,7 @@ class HistoryStore:
             id=row["id"], title=row["title"], model=row["model"], host=row["host"],
             system_prompt=row["system_prompt"], options=options,
             created_at=row["created_at"], updated_at=row["updated_at"],
-            message_count=row["n"], snippet=snippet,
+            message_count=row["n"], snippet=snippet, host_url=row["host_url"], host_kind=row["host_kind"],
         )
 
     def _message(self, row: sqlite3.Row) -> StoredMessage:
@@ -179,13 +179,16 @@ class HistoryStore:
     _SESSION_COLUMNS = "s.*, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id) AS n"
 
     def create_session(self, *, model: str, host: str, system_prompt: str = "",
-                       options: ChatOptions | None = None, title: str = "") -> SessionInfo:
+                       options: ChatOptions | None = None, title: str = "", host_url: str = "",
+                       host_kind: str = "") -> SessionInfo:
+        """A new conversation; `host` is the host's name, `host_url` the address it means now."""
         now = self._now()
         opts = json.dumps((options or ChatOptions()).to_json(), ensure_ascii=False)
         with self._tx("start a conversation") as db:
             cur = db.execute(
-                "INSERT INTO sessions (title, model, host, system_prompt, options, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (title, model, host, system_prompt, opts, now, now))
+                "INSERT INTO sessions (title, model, host, host_url, host_kind, system_prompt, options,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (title, model, host, host_url, host_kind, system_prompt, opts, now, now))
             session_id = cur.lastrowid
         assert session_id is not None
         return self.session(session_id)
@@ -235,13 +238,18 @@ class HistoryStore:
                        (title.strip(), self._now(), session_id))
 
     def update_session(self, session_id: int, *, model: str | None = None, host: str | None = None,
-                       system_prompt: str | None = None, options: ChatOptions | None = None) -> None:
+                       system_prompt: str | None = None, options: ChatOptions | None = None,
+                       host_url: str | None = None, host_kind: str | None = None) -> None:
         """Record a change of model, host, system prompt or options for what comes next."""
         changes: dict[str, Any] = {}
         if model is not None:
             changes["model"] = model
         if host is not None:
             changes["host"] = host
+        if host_url is not None:
+            changes["host_url"] = host_url
+        if host_kind is not None:
+            changes["host_kind"] = host_kind
         if system_prompt is not None:
             changes["system_prompt"] = system_prompt
         if options is not None:

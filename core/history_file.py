@@ -16,7 +16,8 @@ from pathlib import Path
 
 from core.errors import HistoryError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# 2: sessions.host_url and host_kind, the address a host name meant when the chat was held.
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -24,6 +25,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     title         TEXT    NOT NULL DEFAULT '',
     model         TEXT    NOT NULL,
     host          TEXT    NOT NULL,
+    host_url      TEXT    NOT NULL DEFAULT '',
+    host_kind     TEXT    NOT NULL DEFAULT '',
     system_prompt TEXT    NOT NULL DEFAULT '',
     options       TEXT    NOT NULL DEFAULT '{}',
     created_at    REAL    NOT NULL,
@@ -92,6 +95,7 @@ def connect(path: Path) -> sqlite3.Connection:
             raise HistoryError(f"The chat history {path} was written by a newer llamadeck "
                                f"(schema {version}, this one reads {SCHEMA_VERSION}). Update llamadeck.")
         conn.executescript(_SCHEMA)
+        _migrate(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except sqlite3.Error as exc:
         conn.close()
@@ -102,6 +106,14 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file written by an older llamadeck up to SCHEMA_VERSION; its rows keep their values."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    for column in ("host_url", "host_kind"):
+        if column not in columns:  # schema 1: the address was not kept; '' reads as "unknown"
+            conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
 
 def _check_header(path: Path) -> None:

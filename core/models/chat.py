@@ -235,3 +235,5 @@ class SessionInfo:
     updated_at: float
     message_count: int = 0
     snippet: str | None = None
+    host_url: str = ""  # the address `host` meant when the chat was held ("" if saved before it was kept)
+    host_kind: str = ""  # "ollama" or "openai"

@@ -17,6 +17,7 @@ import sys
 from typing import Any, TextIO
 
 from core.chat import backend_for
+from core.chat_host import host_for_session
 from core.chat_session import ChatSession, ReplyStream
 from core.chat_stats import context_warning, verbose_lines
 from core.config import HostConfig, Settings
@@ -180,6 +181,15 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
     store = HistoryStore.open()
     if store.notice:
         err.write(f"llamadeck: {store.notice}\n")
+    if args.session is not None:
+        try:
+            choice = host_for_session(store.session(args.session), host, settings, explicit=bool(args.host))
+        except BaseException:
+            store.close()
+            raise
+        host = choice.host
+        if choice.notice:
+            err.write(f"llamadeck: {choice.notice}\n")
     backend = backend_for(host)
     try:
         if args.session is not None:

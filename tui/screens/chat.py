@@ -22,6 +22,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Select, Static
 
+from core.chat_host import host_for_session
 from core.chat_session import ChatSession
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError, ModelNotFound, OllamaError
@@ -128,11 +129,10 @@ class ChatScreen(ChatTurns):
     def on_mount(self) -> None:
         self._ready = True
         self.title = "Chat"
-        self.backend = self.services.chat_backend(self.host)
-        if self.host.kind == "ollama":
-            self.client = self.services.ollama(self.host)
+        self._connect(self.host)
+        if self.client is not None:
             self.list_models()
-        else:
+        elif self.host.kind != "ollama":
             self.query_one("#chat-model", Select).prompt = "Set the model with Ctrl+O"
         self.open_history()
         self.show_facts()
@@ -288,13 +288,26 @@ class ChatScreen(ChatTurns):
     def _switch_host(self, host: HostConfig) -> None:
         old = [c for c in (self.backend, self.client) if c is not None]
         self.host = host
-        self.backend = self.services.chat_backend(host)
-        self.client = self.services.ollama(host) if host.kind == "ollama" else None
+        self._connect(host)
         self.session = None
         for closer in old:
             self.run_worker(closer.aclose(), group="close")
         if self.client is not None:
             self.list_models()
+
+    def _connect(self, host: HostConfig) -> None:
+        """The backend and client for `host`; an address that cannot be used (a bad port) is said instead."""
+        self.backend = self.client = None
+        self.unusable_host = None
+        try:
+            self.backend = self.services.chat_backend(host)
+            self.client = self.services.ollama(host) if host.kind == "ollama" else None
+        except LlamadeckError as err:
+            if self.backend is not None:
+                self.run_worker(self.backend.aclose(), group="close")
+                self.backend = None
+            self.unusable_host = str(err)
+            self.say(self.unusable_host)
 
     @on(Select.Changed, "#chat-model")
     def model_picked(self, event: Select.Changed) -> None:
@@ -376,12 +389,17 @@ class ChatScreen(ChatTurns):
             return
         self._pending_session = None
         try:
+            choice = host_for_session(self.store.session(session_id), self.host, self.settings)
+            if choice.host != self.host:
+                self._switch_host(choice.host)  # back to the server the chat was held with
+            assert self.backend is not None
             session = ChatSession.resume(self.store, self.backend, session_id)
             messages = session.messages()
         except LlamadeckError as err:
             self.say(str(err))
             return
         self.new_chat()
+        self.say(choice.notice)
         self.session = session
         self.system_prompt = session.info.system_prompt
         self.options = session.info.options
