@@ -14,13 +14,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any, cast
 
-import ollama
-
 from core.chat import BackendEvent, Clock, ReplyMeter
 from core.config import HostConfig
 from core.errors import StreamError
 from core.models import ChatMessage, ChatOptions, ChatStats, StreamDone
 from core.ollama import OllamaClient
+from core.ollama_package import ollama
 
 
 def _seconds(ns: int | None) -> float | None:

@@ -14,15 +14,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 
 from core.chat import BackendEvent, Clock, ReplyMeter, error_text
 from core.config import HostConfig
-from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, StreamError
+from core.error_log import log_server_answer
+from core.errors import (
+    ConfigError,
+    ModelNotFound,
+    OllamaError,
+    OllamaUnreachable,
+    ServerTimeout,
+    StreamError,
+)
 from core.models import ChatMessage, ChatOptions, ChatStats, StreamDone
+from core.ollama_host import shown_value
+from core.redact import redact, redact_error, remember_host
+from core.server_text import LIMIT, looks_like_html, short_text
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=10.0)
 
@@ -142,6 +154,15 @@ class OpenAIChatBackend:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.host = host
         self.url = completions_url(host.url)
+        try:
+            parsed = httpx.URL(self.url)
+        except (httpx.InvalidURL, UnicodeError, ValueError):
+            parsed = None
+        if (parsed is None or parsed.scheme not in ("http", "https") or not parsed.host
+                or not 0 <= (parsed.port or 0) <= 65535):
+            raise ConfigError(f"Host '{host.name}' has the url {shown_value(host.url)}, which is not an "
+                              "http(s) address llamadeck can connect to; fix it in the config or in --host.")
+        remember_host(host)  # its token and headers are masked wherever a server echoes them
         self._clock = clock
         self._client = httpx.AsyncClient(timeout=timeout, verify=host.verify_tls, transport=transport,
                                          headers=request_headers(host))
@@ -154,6 +175,17 @@ class OpenAIChatBackend:
 
     async def stream(self, model: str, messages: Sequence[ChatMessage], options: ChatOptions,
                      *, starts_in_thinking: bool = False) -> AsyncIterator[BackendEvent]:
+        try:
+            # aclosing: leaving early (Esc, Ctrl-C) closes the inner stream and its connection now.
+            async with aclosing(self._stream(model, messages, options,
+                                             starts_in_thinking=starts_in_thinking)) as events:
+                async for event in events:
+                    yield event
+        except (OllamaError, ConfigError) as err:
+            raise redact_error(err) from err.__cause__
+
+    async def _stream(self, model: str, messages: Sequence[ChatMessage], options: ChatOptions,
+                      *, starts_in_thinking: bool) -> AsyncGenerator[BackendEvent, None]:
         body = request_body(model, messages, options)
         meter = ReplyMeter(self._clock, starts_in_thinking=starts_in_thinking)
         finish_reason: str | None = None
@@ -190,8 +222,8 @@ class OpenAIChatBackend:
                 hint="Start llama-server (or vLLM) there, or fix the host's url in the config.",
             ) from exc
         except httpx.TimeoutException as exc:
-            raise StreamError(f"{self._where()} stopped answering ({type(exc).__name__}).",
-                              hint="Retry; if it keeps happening, check the server's log.") from exc
+            raise ServerTimeout(f"Timed out: {self._where()} stopped answering ({type(exc).__name__}).",
+                                hint="Retry; if it keeps happening, check the server's log.") from exc
         except httpx.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
             raise StreamError(f"The connection to {self._where()} broke mid-reply ({reason}).",
@@ -222,8 +254,10 @@ class OpenAIChatBackend:
             message = error_text(json.loads(text)) or text.strip()
         except json.JSONDecodeError:
             message = text.strip()
-        message = message[:300] or f"HTTP {status}"
         where = self._where()
+        if len(message) > LIMIT or looks_like_html(message):
+            log_server_answer(where, status, text)  # the whole answer; the sentence quotes one line of it
+        message = redact(short_text(message)).rstrip(".") or f"HTTP {status}"
         if status == 404 and "model" in message.lower():
             return ModelNotFound(f"{where} has no model {model!r}: {message}.",
                                  hint="Pick a model the server serves.")

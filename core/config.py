@@ -27,6 +27,8 @@ class HostConfig:
     headers: tuple[tuple[str, str], ...] = ()
     token: str | None = None
     verify_tls: bool = True
+    # Where `url` came from, for messages about it: "OLLAMA_HOST", "--host", or "" (the config file).
+    origin: str = field(default="", compare=False)
 
     def __repr__(self) -> str:  # secrets never end up in logs or tracebacks
         return f"HostConfig(name={self.name!r}, url={self.url!r}, kind={self.kind!r})"
@@ -186,7 +188,8 @@ def _with_default_host(settings: Settings) -> Settings:
     from dataclasses import replace
 
     url = os.environ.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_URL
-    return replace(settings, hosts=(HostConfig(name="local", url=url),), default_host="local")
+    origin = "OLLAMA_HOST" if os.environ.get("OLLAMA_HOST", "").strip() else ""
+    return replace(settings, hosts=(HostConfig(name="local", url=url, origin=origin),), default_host="local")
 
 
 EXAMPLE_CONFIG = """\

@@ -41,6 +41,10 @@ class StreamError(OllamaError):
     """A stream broke: an error line mid-stream, a dropped connection, a bad line."""
 
 
+class ServerTimeout(StreamError):
+    """The server took longer than llamadeck waits: said as a timeout, and asking again may help."""
+
+
 class ModelFactsError(LlamadeckError):
     """A GGUF, HF checkpoint or Ollama model could not be read as a model."""
 

@@ -25,15 +25,18 @@ from http import HTTPStatus
 from typing import Any, cast
 
 import httpx
-import ollama
 import pydantic
 
 from core.config import HostConfig
-from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, StreamError
+from core.error_log import log_server_answer
+from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, ServerTimeout, StreamError
 from core.models import LocalModel, ModelDetails, PullProgress, RunningModel, ServerHealth, ShowInfo
 from core.ollama_health import exposure_warning, local_listen_addresses
 from core.ollama_host import OllamaEndpoint, endpoint_for
+from core.ollama_package import ollama
 from core.ollama_pull import PullTracker
+from core.redact import redact, remember_host
+from core.server_text import LIMIT, looks_like_html, short_text
 
 __all__ = ["OllamaClient"]
 
@@ -41,12 +44,9 @@ _NAME_ERRORS = ("Name or service not known", "nodename nor servname", "Temporary
                 "getaddrinfo failed", "No address associated with hostname")
 
 
-def _sentence(text: str, limit: int = 300) -> str:
-    """One line of server text, short, without a doubled full stop when we add ours."""
-    line = " ".join(str(text).split())
-    if len(line) > limit:
-        line = line[: limit - 3] + "..."
-    return line.rstrip(".")
+def _sentence(text: str, limit: int = LIMIT) -> str:
+    """One short line of server text: no tags, secrets masked, no full stop to double with ours."""
+    return redact(short_text(str(text), limit)).rstrip(".")
 
 
 def _details(raw: Any) -> ModelDetails:
@@ -112,6 +112,7 @@ class OllamaClient:
         self.connect_timeout = connect_timeout
         self.stream_timeout = stream_timeout
         self._clock = clock
+        remember_host(host)  # its token and headers are masked wherever a server echoes them
         headers = dict(host.headers)
         if host.token:
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
@@ -315,8 +316,8 @@ class OllamaClient:
             ) from exc
         except json.JSONDecodeError as exc:
             raise StreamError(
-                f"Ollama at {self.url} sent a line that is not JSON while {action} ({exc.doc[:60]!r}); "
-                "is something other than Ollama answering at that address?"
+                f"Ollama at {self.url} sent a line that is not JSON while {action} "
+                f"({redact(exc.doc[:60])!r}); is something other than Ollama answering at that address?"
             ) from exc
         except pydantic.ValidationError as exc:
             raise OllamaError(
@@ -330,6 +331,10 @@ class OllamaClient:
     def _response_error(self, exc: ollama.ResponseError, action: str, model: str | None, pulling: bool,
                         missing_hint: str | None) -> OllamaError:
         status, text = exc.status_code, _sentence(exc.error)
+        if status != -1 and looks_like_html(exc.error) and status not in (502, 503, 504):
+            return self._not_ollama(status, exc.error, action)
+        if status != -1 and (len(exc.error) > LIMIT or looks_like_html(exc.error)):
+            log_server_answer(self.url, status, exc.error)
         if pulling and model and "file does not exist" in text:
             return ModelNotFound(f"Model '{model}' was not found in the Ollama library.",
                                  hint="Check the name and tag at https://ollama.com/library.")
@@ -358,6 +363,22 @@ class OllamaClient:
             return OllamaError(f"Ollama at {self.url} refused {action}: {text}.")
         return OllamaError(f"Ollama at {self.url} failed while {action} (HTTP {status}): {text}.")
 
+    def _not_ollama(self, status: int, body: str, action: str) -> OllamaError:
+        """An HTML page where Ollama answers JSON: a proxy's or another program's error page."""
+        logged = log_server_answer(self.url, status, body)
+        try:
+            phrase = f" {HTTPStatus(status).phrase}"
+        except ValueError:
+            phrase = ""
+        page = _sentence(body)
+        quoted = f' ("{page}")' if page and page.lower() != f"{status}{phrase}".lower() else ""
+        where = f"; the whole page is in {logged}" if logged else ""
+        return OllamaError(
+            f"Something other than Ollama answered at {self.url} while {action}: "
+            f"HTTP {status}{phrase} with a web page{quoted}.",
+            hint=f"Check the address and port, or the proxy in front of Ollama{where}.",
+        )
+
     def _connect_error(self, exc: BaseException) -> OllamaUnreachable:
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text:
@@ -382,13 +403,15 @@ class OllamaClient:
             f"only) and that no firewall blocks port {self.endpoint.port}.",
         )
 
-    def _timeout_error(self, action: str, pulling: bool, waits: bool) -> OllamaError:
+    def _timeout_error(self, action: str, pulling: bool, waits: bool) -> ServerTimeout:
         if waits:
-            return StreamError(
-                f"Ollama at {self.url} sent nothing for {self.stream_timeout or 0:g} s while {action}.",
-                hint="Pulling again resumes where it stopped." if pulling else None,
+            return ServerTimeout(
+                f"Timed out: Ollama at {self.url} sent nothing for {self.stream_timeout or 0:g} s "
+                f"while {action}.",
+                hint="Pulling again resumes where it stopped." if pulling else "A big model can take minutes "
+                "to load; asking again waits anew.",
             )
-        return OllamaError(
-            f"Ollama at {self.url} did not answer within {self.timeout:g} s while {action}.",
+        return ServerTimeout(
+            f"Timed out: Ollama at {self.url} did not answer within {self.timeout:g} s while {action}.",
             hint="It may be busy loading a model; try again.",
         )

@@ -7,12 +7,19 @@ default host, surrounding quotes and spaces are dropped, a path prefix (for a
 reverse proxy) is kept, and a bad port falls back to the default. The address
 a client connects to then follows `envconfig.ConnectableHost()`: an unspecified
 bind address (0.0.0.0, ::, or no host at all) means this machine's loopback.
+
+Where llamadeck is about to connect (`endpoint_for`) it is stricter than
+Ollama: a port that Ollama would silently replace with 11434, or a host that
+is not a host name or an IP address, is refused with a sentence naming where
+the value came from (OLLAMA_HOST, --host, the config), so a typo never talks
+to some other server without a word.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from core.config import HostConfig, Settings
 from core.errors import ConfigError
@@ -32,6 +39,8 @@ class OllamaEndpoint:
     host: str
     port: int
     path: str = ""  # without the leading slash; "" when there is none
+    # The port text Ollama rejected (and replaced with the default), e.g. "99999"; None when there was none.
+    bad_port: str | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:
@@ -148,22 +157,96 @@ def parse_ollama_host(value: str | None) -> OllamaEndpoint:
     else:
         host, port_text = split
     port = _port(port_text)
-    return OllamaEndpoint(scheme=scheme, host=host, port=default_port if port is None else port, path=path)
+    return OllamaEndpoint(scheme=scheme, host=host, port=default_port if port is None else port, path=path,
+                          bad_port=port_text if port is None and port_text else None)
+
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,252})")
+_SHOWN_MAX = 60
+
+
+def shown_value(text: str) -> str:
+    """A value the user gave, quoted and cut short, control characters escaped (random bytes stay inert)."""
+    shown = repr(text)
+    return shown if len(shown) <= _SHOWN_MAX else shown[: _SHOWN_MAX - 4] + "...'"
+
+
+def _where(host: HostConfig) -> str:
+    """Where a host's address came from, for the start of a sentence."""
+    if host.origin == "OLLAMA_HOST":
+        return f"OLLAMA_HOST={shown_value(host.url)}"
+    if host.origin == "--host":
+        return f"--host {shown_value(host.url)}"
+    return f"Host '{host.name}' (url {shown_value(host.url)})"
+
+
+def _fix(host: HostConfig) -> str:
+    if host.origin == "OLLAMA_HOST":
+        return "fix or unset OLLAMA_HOST"
+    if host.origin == "--host":
+        return "pass an address such as 127.0.0.1:11434"
+    return f"fix `url` in [hosts.{host.name}] of the config"
+
+
+def _is_host(host: str) -> bool:
+    """A host name or an IP address a client can connect to ("" is this machine, as in ":1234")."""
+    if host == "" or _ip(host) is not None:
+        return True
+    address, percent, zone = host.partition("%")
+    if percent and _ip(address) is not None and zone.isascii() and zone.replace("-", "").isalnum():
+        return True  # an IPv6 address with a zone, fe80::1%eth0
+    if host.isascii():
+        return _HOST_NAME.fullmatch(host) is not None
+    try:
+        host.encode("idna")  # an internationalised name; httpx checks the finer IDNA 2008 rules below
+    except UnicodeError:
+        return False
+    return True
+
+
+def _has_credentials(text: str) -> bool:
+    """user:password@host - one @ with a usable address after it."""
+    before, at, after = text.rpartition("@")
+    if not at or "@" in before or not before:
+        return False
+    endpoint = parse_ollama_host(after)
+    return _is_host(endpoint.host)
 
 
 def endpoint_for(host: HostConfig) -> OllamaEndpoint:
     """The endpoint of a configured host, refusing what would leak or cannot work."""
     endpoint = parse_ollama_host(host.url)
-    if "@" in endpoint.host:
+    if "@" in endpoint.host and _has_credentials(endpoint.host):
         raise ConfigError(
             f"Host '{host.name}' has credentials in its URL; put them in `token` or `headers` "
             "instead, where they are sent as headers and never shown."
         )
     if endpoint.scheme not in ("http", "https"):
         raise ConfigError(
-            f"Host '{host.name}' uses the scheme '{endpoint.scheme}'; Ollama is reached over http or https."
+            f"{_where(host)} uses the scheme {shown_value(endpoint.scheme)}; Ollama is reached over http or "
+            f"https; {_fix(host)}."
+        )
+    if endpoint.bad_port is not None:
+        raise ConfigError(
+            f"{_where(host)} has the port {shown_value(endpoint.bad_port)}, which is not a number from 0 to "
+            f"65535 (Ollama itself would quietly use port {endpoint.port} instead); {_fix(host)}."
+        )
+    if not _is_host(endpoint.host) or not _connectable(endpoint):
+        raise ConfigError(
+            f"{_where(host)} is not a host name or IP address llamadeck can connect to; {_fix(host)}."
         )
     return endpoint
+
+
+def _connectable(endpoint: OllamaEndpoint) -> bool:
+    """Does httpx take the URL as it is (IDNA 2008 names, printable path)?"""
+    import httpx  # here: the planner and the dashboard use this module without any HTTP
+
+    try:
+        url = httpx.URL(endpoint.connect_url)
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        return False
+    return url.port in (endpoint.port, None)
 
 
 def select_host(settings: Settings, name_or_url: str | None = None) -> HostConfig:
@@ -181,4 +264,4 @@ def select_host(settings: Settings, name_or_url: str | None = None) -> HostConfi
     for host in settings.hosts:
         if host.name == wanted:
             return host
-    return HostConfig(name=parse_ollama_host(wanted).url, url=wanted)
+    return HostConfig(name=parse_ollama_host(wanted).url, url=wanted, origin="--host")

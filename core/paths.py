@@ -34,6 +34,11 @@ def cache_dir() -> Path:
     return _env_path("LLAMADECK_CACHE_DIR") or Path(platformdirs.user_cache_dir(APP))
 
 
+def log_dir() -> Path:
+    """Crash reports and whole server answers: LLAMADECK_LOG_DIR, else the platform state dir's logs."""
+    return _env_path("LLAMADECK_LOG_DIR") or Path(platformdirs.user_state_dir(APP)) / "log"
+
+
 def ollama_models_dir() -> Path:
     """Ollama's model store, following Ollama's own OLLAMA_MODELS rule."""
     return _env_path("OLLAMA_MODELS") or Path.home() / ".ollama" / "models"

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from core.config import Settings
+from core.error_log import EXIT_CRASH, crash_sentence
+from core.redact import redact, remember_settings
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.services import Services
@@ -56,6 +59,9 @@ class LlamadeckApp(App[None]):
         super().__init__()
         self.settings = settings
         self.services = services
+        # The sentence the app ended with after an unexpected error (None while all is well).
+        self.crash: str | None = None
+        remember_settings(settings)  # hosts' tokens and headers are masked in every notification
         # The hardware facts (NVML init can take a while) are read while Textual starts.
         services.hardware.prefetch()
         # Modes hold the services, so they are added per instance; App.__init__
@@ -101,6 +107,36 @@ class LlamadeckApp(App[None]):
             gc.collect()
             gc.freeze()
             gc.enable()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unexpected error anywhere (a handler, a worker, a timer): a sentence, a crash file, exit 70.
+
+        Textual's own handler prints a Rich traceback with local variables
+        (which can hold a prompt or a token) and leaves the exit status at 0
+        for whoever runs the app. Here the traceback goes, secrets masked, to
+        a crash file, and `self.crash` holds the one sentence naming that file,
+        which the CLI prints once the terminal is restored (Textual would wrap
+        and crop it at the terminal's width, splitting the file's path). Under
+        Pilot the error is still kept in `_exception`, so a test sees it.
+        """
+        self._return_code = EXIT_CRASH
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        if self.crash is None:
+            from textual.worker import WorkerFailed
+
+            if isinstance(error, WorkerFailed):  # say what the worker raised, not Textual's wrapper
+                self.crash = crash_sentence(error.error, "a worker of the app")
+            else:
+                self.crash = crash_sentence(error, "the app")
+        self._close_messages_no_wait()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast, from any screen, with configured secrets masked (a server may echo a token)."""
+        super().notify(redact(message), title=redact(title), severity=severity, timeout=timeout,
+                       markup=markup)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

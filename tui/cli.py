@@ -3,7 +3,9 @@
 Each subcommand lives in `tui/commands/<name>.py` with `register(subparsers)`
 that sets `func(args, settings) -> int`. Every subcommand takes `--json`
 where it prints data, and prints errors as one sentence on stderr (exit 1),
-never a traceback.
+never a traceback: an unexpected exception (a bug) is one sentence too, with
+the traceback in a crash file the sentence names (exit 70), and every
+configured secret is masked in what is printed.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from pathlib import Path
 
 from core import __version__
 from core.config import load_settings
+from core.error_log import EXIT_CRASH, crash_sentence
 from core.errors import LlamadeckError
+from core.redact import redact, remember_settings
 from tui.commands import COMMANDS, load
 
 
@@ -56,16 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
+        remember_settings(settings)
         if args.command is None:
             return run_tui(settings)
         result: int = args.func(args, settings)
         return result
     except LlamadeckError as exc:
-        print(f"llamadeck: {exc}", file=sys.stderr)
+        print(f"llamadeck: {redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("llamadeck: interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one sentence here, the traceback in the crash file it names
+        context = f"llamadeck {args.command}" if args.command else "llamadeck"
+        print(f"llamadeck: {crash_sentence(exc, context)}", file=sys.stderr)
+        return EXIT_CRASH
 
 
 def run_tui(settings: object) -> int:
@@ -81,10 +90,13 @@ def run_tui(settings: object) -> int:
         services.hardware.prefetch()
         from tui.app import make_app
 
-        make_app(settings, services).run()
+        app = make_app(settings, services)
+        app.run()
     finally:
         gc.enable()  # the app did at its first frame, unless it never got there
-    return 0
+    if app.crash is not None:  # after the terminal is restored, whole, so its file's path can be copied
+        print(f"llamadeck: {app.crash}", file=sys.stderr)
+    return app.return_code or 0
 
 
 def pause_gc_for_start_up() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import select
 import shutil
 import socket
 import ssl
@@ -55,19 +54,9 @@ from tests.fakes.fake_ollama_models import (
     synthetic_models,
 )
 from tests.fakes.fake_ollama_transfer import TransferRoutes
+from tests.fakes.sockets import peer_closed
 
 __all__ = ["ChatScript", "FakeModel", "FakeOllama", "Fault", "fake_ollama"]
-
-
-def _peer_closed(conn: socket.socket) -> bool:
-    """Has the client closed its end? (readable with nothing to read)"""
-    if isinstance(conn, ssl.SSLSocket):
-        return False  # no cheap peek through TLS; the next write notices instead
-    try:
-        readable, _, _ = select.select([conn], [], [], 0)
-        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True
 
 
 @dataclass
@@ -246,7 +235,7 @@ class FakeOllama(TransferRoutes):
         """
         conn: socket.socket | None = getattr(self.local, "connection", None)
         while not ready():
-            if self.stopping.wait(0.02) or (conn is not None and _peer_closed(conn)):
+            if self.stopping.wait(0.02) or (conn is not None and peer_closed(conn)):
                 raise Dropped
 
     def sleep(self, seconds: float) -> None:

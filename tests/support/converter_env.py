@@ -14,20 +14,26 @@ different wheel at hand, or LLAMADECK_CONVERTER_PYTHON to use an existing
 converter interpreter as it is.
 
 `python -m tests.support.converter_env` prepares it and prints the python path.
+`--check-resolve` proves what the cached venv hides, cheaply: the pins still
+resolve to wheels for this interpreter from nothing (`pip install --dry-run`
+into no environment, metadata only), so a fresh machine can build the venv.
 """
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from tests.support.llamacpp import LLAMA_CPP_PYTHON_VERSION, cache_root, ensure_source
+from tests.support.llamacpp import LLAMA_CPP_PYTHON_VERSION, _refuse_outside_e2e, cache_root, ensure_source
 
 DEFAULT_TORCH = "torch==2.13.0+cpu"
 
@@ -108,6 +114,7 @@ def _create(venv: Path, source_dir: Path) -> None:
 
 def ensure_converter_python() -> Path:
     """The python of a venv that can run convert_hf_to_gguf.py; built once, then cached."""
+    _refuse_outside_e2e("the converter environment")
     override = os.environ.get("LLAMADECK_CONVERTER_PYTHON")
     if override:
         return Path(override)
@@ -126,8 +133,43 @@ def ensure_converter_python() -> Path:
     return _python_in(venv)
 
 
-if __name__ == "__main__":
+def check_resolve_from_nothing() -> list[str]:
+    """What a fresh machine's converter venv would install, resolved without installing anything."""
+    base_python = getattr(sys, "_base_executable", sys.executable)
+    with tempfile.TemporaryDirectory(prefix="llamadeck-convert-check-") as tmp:
+        report = Path(tmp) / "report.json"
+        proc = subprocess.run(
+            [base_python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-input",
+             "--disable-pip-version-check", "--only-binary=:all:", "--quiet", "--report", str(report),
+             *requirements()],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError("the converter's pins do not resolve from nothing:\n" + proc.stdout[-3000:])
+        names = sorted(item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"])
+    needed = ("torch", "transformers", "sentencepiece", "safetensors", "numpy")
+    missing = [r for r in needed if r not in names]
+    if missing:
+        raise RuntimeError(f"the converter's resolution lacks {', '.join(missing)}")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.converter_env")
+    parser.add_argument("--check-resolve", action="store_true",
+                        help="resolve the converter's pins from nothing (pip --dry-run); install nothing")
+    args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.check_resolve:
+        names = check_resolve_from_nothing()
+        print(f"converter pins resolve from nothing to {len(names)} packages "
+              f"({torch_requirement()}) in {time.monotonic() - started:.1f} s")
+        return 0
     python = ensure_converter_python()
     print(python)
     print(f"ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,11 +8,14 @@ sdist is fetched from PyPI and built once per machine into the user cache,
 keyed by version, so later runs cost nothing.
 
 Run `python -m tests.support.llamacpp` to build (or locate) the tools ahead of
-a test run; it prints where they are.
+a test run; it prints where they are. `--check-fetch` proves what the cache
+hides: it fetches the pinned source into an empty temporary cache, with pip's
+own download cache off, and looks for the converter in it (no build).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import shutil
@@ -70,13 +73,20 @@ def _run(cmd: list[str], cwd: Path | None = None, log: Path | None = None) -> No
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n" + "\n".join(tail))
 
 
-def _fetch_source(root: Path) -> Path:
+def _fetch_source(root: Path, *, pip_cache: bool = True) -> Path:
     src = root / "src"
     if (src / "convert_hf_to_gguf.py").exists():
         return src
     with tempfile.TemporaryDirectory(dir=root) as tmp:
+        # pip prepares an sdist's metadata before it keeps the file; with build
+        # isolation (the default) it fetches the sdist's own build backend
+        # (scikit-build-core) into a throwaway environment for that, so nothing
+        # beyond pip itself has to be installed first. `--no-build-isolation`
+        # would need scikit-build-core in this venv, which only a machine that
+        # had it by accident has.
         _run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-              "--no-build-isolation", f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", "-d", tmp])
+              "--disable-pip-version-check", *([] if pip_cache else ["--no-cache-dir"]),
+              f"llama-cpp-python=={LLAMA_CPP_PYTHON_VERSION}", "-d", tmp])
         sdists = list(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
         if not sdists:
             raise RuntimeError("pip did not produce the llama-cpp-python sdist")
@@ -115,12 +125,24 @@ def _build(root: Path, src: Path) -> Path:
     return out
 
 
+# Set by tests/conftest.py for every test not marked e2e: such a test must run
+# on a machine without the llama.cpp source or build, so reaching for them is a bug.
+FORBID_ENV = "LLAMADECK_TEST_FORBID_LLAMACPP"
+
+
+def _refuse_outside_e2e(what: str) -> None:
+    if os.environ.get(FORBID_ENV):
+        raise RuntimeError(f"a test not marked e2e asked for {what}; mark it `@pytest.mark.e2e` "
+                           "or make it not need llama.cpp")
+
+
 def ensure_source() -> Path:
     """The pinned llama.cpp source tree (converter, gguf-py), without building anything.
 
     The converter environment needs only this, so it can be prepared while
     the tools are still compiling.
     """
+    _refuse_outside_e2e("the llama.cpp source")
     src_env = os.environ.get("LLAMADECK_LLAMACPP_SRC")
     if src_env and (Path(src_env) / "convert_hf_to_gguf.py").exists():
         return Path(src_env)
@@ -139,6 +161,7 @@ def ensure_source() -> Path:
 
 def ensure_tools() -> LlamaCppTools:
     """Locate or build the tools; idempotent and cheap once cached."""
+    _refuse_outside_e2e("the llama.cpp tools")
     env = _from_env()
     if env is not None:
         return env
@@ -158,6 +181,35 @@ def ensure_tools() -> LlamaCppTools:
     return LlamaCppTools(bin_dir, root / "src")
 
 
-if __name__ == "__main__":
+def check_fetch_from_nothing() -> Path:
+    """Fetch the pinned source as a fresh machine would; returns the converter it found.
+
+    The regular cache (and pip's) would hide a fetch that only works on a
+    machine that happens to have something installed; this one starts empty.
+    """
+    with tempfile.TemporaryDirectory(prefix="llamadeck-fetch-check-") as tmp:
+        src = _fetch_source(Path(tmp), pip_cache=False)
+        script = src / "convert_hf_to_gguf.py"
+        if not script.is_file() or not (src / "gguf-py").is_dir():
+            raise RuntimeError(f"the llama-cpp-python {LLAMA_CPP_PYTHON_VERSION} sdist has no "
+                               "convert_hf_to_gguf.py / gguf-py in vendor/llama.cpp")
+        return Path("vendor/llama.cpp") / script.relative_to(src)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.support.llamacpp")
+    parser.add_argument("--check-fetch", action="store_true",
+                        help="fetch the pinned source into an empty temporary cache and check it; no build")
+    args = parser.parse_args(argv)
+    if args.check_fetch:
+        found = check_fetch_from_nothing()
+        print(f"llama-cpp-python {LLAMA_CPP_PYTHON_VERSION} source fetched from an empty cache: "
+              f"{found} is there")
+        return 0
     tools = ensure_tools()
     print(f"bin: {tools.bin_dir}\nsrc: {tools.source_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

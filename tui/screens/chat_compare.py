@@ -199,10 +199,14 @@ class CompareScreen(Screen[None]):
 
     @work(exclusive=True, group="compare")
     async def compare(self, models: list[str], prompt: str) -> None:
+        try:
+            backend = self.services.chat_backend(self.setup.host)
+            client = self.services.ollama(self.setup.host)
+        except LlamadeckError as err:  # an address that cannot be used (a bad port): said, not a crash
+            self.notify(str(err), title="Compare stopped", severity="error", markup=False)
+            return
         self.running = True
         self.set_class(True, "-running")
-        backend = self.services.chat_backend(self.setup.host)
-        client = self.services.ollama(self.setup.host)
         messages = request_messages(self.setup.system_prompt, [_user(prompt)])
         try:
             for i, model in enumerate(models):

@@ -23,15 +23,17 @@ from collections.abc import Callable
 from textual import on, work
 from textual.screen import Screen
 
-from core.chat import ChatBackend
+from core.chat import ChatBackend, request_messages
 from core.chat_session import ChatSession, ReplyStream
 from core.chat_stats import context_warning
 from core.errors import LlamadeckError, OllamaError
 from core.history import HistoryStore
-from core.models import ChatOptions, ShowInfo, StreamDone, StreamFailed
+from core.models import ChatMessage, ChatOptions, ShowInfo, StreamDone, StreamFailed
 from core.ollama import OllamaClient
+from core.prompt_size import PromptSize, measure, vocab_size
 from core.thinking import template_opens_thinking
 from tui.screens.chat_copy import CopyScreen, copy_choices
+from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, UserMessage
@@ -53,6 +55,7 @@ class ChatTurns(Screen[None]):
         self.store: HistoryStore | None = None
         self.backend: ChatBackend | None = None
         self.client: OllamaClient | None = None
+        self.unusable_host: str | None = None  # why the host cannot be talked to (a bad address), if so
         self.session: ChatSession | None = None
         self.model: str | None = None
         self.system_prompt = ""
@@ -119,11 +122,31 @@ class ChatTurns(Screen[None]):
         """Why nothing can be sent right now, or None."""
         if self.streaming:
             return STREAMING_WAIT
+        if self.backend is None:
+            return self.unusable_host or "There is no server to send to; pick a host with Ctrl+O."
         if self.store is None:
             return "The chat history is not open yet, so nothing can be saved; wait a moment."
         if not self.model:
             return "Pick a model first: the list at the top, or Ctrl+O."
         return None
+
+    def _oversize(self, text: str) -> PromptSize | None:
+        """The estimate, when sending `text` now would overflow the context (core.prompt_size), else None."""
+        context = self.context_length
+        if not context or not self.model:
+            return None
+        earlier: list[ChatMessage] = []
+        if self.session is not None:
+            history = self.session.messages()
+            if self.editing:  # the last prompt and its reply are about to be replaced
+                users = [i for i, m in enumerate(history) if m.role == "user"]
+                history = history[:users[-1]] if users else history
+            info = self.session.info
+            earlier = request_messages(info.system_prompt, history, info.options.history_limit)
+        elif self.system_prompt:
+            earlier = [ChatMessage("system", self.system_prompt)]
+        size = measure(text, earlier, context, vocab_size(self.facts.get(self.model)))
+        return size if size.worth_asking else None
 
     @on(ChatInput.Submitted)
     def submitted(self, event: ChatInput.Submitted) -> None:
@@ -134,6 +157,23 @@ class ChatTurns(Screen[None]):
         if refusal:
             self.notify(refusal, severity="warning", markup=False)
             return
+        size = self._oversize(text)
+        if size is None:
+            self._send(text)
+            return
+
+        def answer(send: bool | None) -> None:
+            if send and not self.streaming:
+                self._send(text)
+            else:
+                self.prompt.focus()  # declined: the text is still in the box, nothing is lost
+
+        assert self.model is not None
+        self.app.push_screen(ConfirmDialog("Longer than the model's context",
+                                           f"{size.sentence(self.model)}\n\nSend it anyway?",
+                                           confirm="Send anyway", danger=False), answer)
+
+    def _send(self, text: str) -> None:
         try:
             session = self._session()
         except LlamadeckError as err:

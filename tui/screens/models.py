@@ -28,7 +28,7 @@ from textual.widgets import ContentSwitcher
 from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
-from core.errors import ConfigError, OllamaUnreachable
+from core.errors import ConfigError, OllamaUnreachable, ServerTimeout
 from core.models import RunningModel, ServerHealth
 from core.ollama import OllamaClient
 from core.ollama_health import cpu_fallback_notice
@@ -174,8 +174,8 @@ class ModelsScreen(ModelActions):
             self.run_worker(old.aclose(), group="close")
         try:
             self.client = self.services.ollama(self.host)
-        except ConfigError as exc:
-            self._go_offline(str(exc), unreachable=False)
+        except ConfigError as exc:  # an address no client can use (a bad port): the sentence says which
+            self._go_offline(str(exc), unreachable=False, title="This address cannot be used")
             return
         self._show_subtitle()
         self.list_models()
@@ -214,7 +214,7 @@ class ModelsScreen(ModelActions):
             self._start_polling()
             self._ps_worker = self.poll_running()
 
-    def _go_offline(self, sentence: str, *, unreachable: bool) -> None:
+    def _go_offline(self, sentence: str, *, unreachable: bool, title: str | None = None) -> None:
         self.offline = sentence
         self.unreachable = unreachable
         self.add_class("-offline")
@@ -223,7 +223,7 @@ class ModelsScreen(ModelActions):
         self.table.mark_loaded(())
         more = "  o tries the next host." if len(self.hosts) > 1 else ""
         box = self.query_one("#offline", LiveText)
-        box.border_title = "Not reachable" if unreachable else "The server answered with an error"
+        box.border_title = title or ("Not reachable" if unreachable else "The server answered with an error")
         box.show(
             f"{sentence}\n\nr retries now; llamadeck also checks every {PS_INTERVAL_S:g} s.{more}")
         self._show_notices()
@@ -259,7 +259,9 @@ class ModelsScreen(ModelActions):
     @on(ModelsListFailed)
     def show_list_failure(self, message: ModelsListFailed) -> None:
         if self._current(message):
-            self._go_offline(str(message.error), unreachable=isinstance(message.error, OllamaUnreachable))
+            error = message.error
+            self._go_offline(str(error), unreachable=isinstance(error, OllamaUnreachable),
+                             title="No answer in time" if isinstance(error, ServerTimeout) else None)
 
     @on(RunningListed)
     def show_running(self, message: RunningListed) -> None:
