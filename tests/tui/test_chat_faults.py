@@ -13,6 +13,7 @@ from core.history import HistoryStore
 from tests.tui.chat_support import chat_app, finished, open_chat, replies, send, stored, type_prompt
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat_options import ChatOptionsScreen
+from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_input import MAX_PROMPT_CHARS
 from tui.widgets.notice_bar import NoticeBar
 
@@ -98,10 +99,13 @@ async def test_a_one_megabyte_paste_is_taken_and_sent(fake_ollama: Any, settings
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")
+        await wait_for(pilot, lambda: "llama3.2:latest" in screen.facts)  # its context is known
         screen.prompt.focus()
         screen.prompt.post_message(events.Paste(big))
         await wait_for(pilot, lambda: len(screen.prompt.text) == len(big), timeout=30)
         await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))  # 300k tokens > 131,072
+        await pilot.press("y")
         await finished(pilot, screen, timeout=30)
         chats = [r for r in fake_ollama.requests if r.path == "/api/chat"]
         assert chats[-1].body["messages"][-1]["content"] == big
