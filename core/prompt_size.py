@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from core.models import ChatMessage, ShowInfo
 
 LARGE_VOCABULARY = 64_000  # from here on, the large-vocabulary ratios apply
+SMALL_VOCABULARY = 32_000  # counts the costly way: an upper bound when the vocabulary is not known yet
 MESSAGE_OVERHEAD = 8  # role markers and separators a chat template adds per message
+SMALLEST_CONTEXT = 2048  # no server runs a chat model with less unless told to (Ollama's oldest default)
 
 
 @dataclass(frozen=True)

@@ -16,22 +16,25 @@ import os
 import sys
 from typing import Any, TextIO
 
-from core.chat import backend_for
+from core.chat import backend_for, request_messages
 from core.chat_host import host_for_session
 from core.chat_session import ChatSession, ReplyStream
 from core.chat_stats import context_warning, verbose_lines
 from core.config import HostConfig, Settings
-from core.errors import ChatError
+from core.errors import ChatError, LlamadeckError
 from core.history import HistoryStore
 from core.models import (
     THINK_LEVELS,
     ChatOptions,
     ContentDelta,
     ContentWasThinking,
+    StoredMessage,
     StreamFailed,
     ThinkingDelta,
 )
+from core.ollama import OllamaClient
 from core.ollama_host import select_host
+from core.prompt_size import SMALL_VOCABULARY, SMALLEST_CONTEXT, measure, vocab_size
 
 EXIT_STOPPED = 130
 _TRUE = ("true", "on", "yes", "1")
@@ -62,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "instead of streaming")
     parser.add_argument("--continue", dest="session", type=int, metavar="ID",
                         help="add to conversation ID from the history instead of starting a new one")
+    parser.add_argument("--force", action="store_true",
+                        help="send a prompt even when it looks longer than the model's context "
+                             "(refused otherwise)")
     opts = parser.add_argument_group("model options (server defaults when not given)")
     opts.add_argument("--temperature", type=float)
     opts.add_argument("--top-p", type=float)
@@ -192,6 +198,8 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
             err.write(f"llamadeck: {choice.notice}\n")
     backend = backend_for(host)
     try:
+        if not args.force:
+            await _refuse_oversize(args, host, store, prompt, options)
         if args.session is not None:
             session = ChatSession.resume(store, backend, args.session)
             session.configure(model=args.model, system_prompt=args.system,
@@ -222,6 +230,49 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
     finally:
         await backend.aclose()
         store.close()
+
+
+async def _refuse_oversize(args: argparse.Namespace, host: HostConfig, store: HistoryStore, prompt: str,
+                           options: ChatOptions) -> None:
+    """Refuse, before anything is sent or saved, a prompt the model's context cannot hold (--force sends it).
+
+    Refused rather than warned about: in a script nobody reads stderr in time,
+    and a cut prompt gives a confident answer to a question that was not asked.
+    """
+    system = args.system or ""
+    history: list[StoredMessage] = []
+    if args.session is not None:
+        info = store.session(args.session)
+        system = info.system_prompt if args.system is None else system
+        options = options if options != ChatOptions() else info.options
+        history = store.messages(args.session)
+    earlier = request_messages(system, history, options.history_limit)
+    if measure(prompt, earlier, options.num_ctx or SMALLEST_CONTEXT, SMALL_VOCABULARY).fits:
+        return  # fits even counted the costly way: no need to ask the server anything
+    context, vocab = options.num_ctx, None
+    if host.kind == "ollama":
+        context, vocab = await _context_of(host, args.model, context)
+    if not context:
+        return  # unknown (an OpenAI-compatible server without --num-ctx): nothing honest to say
+    size = measure(prompt, earlier, context, vocab)
+    if size.worth_asking:
+        raise ChatError(f"{size.sentence(args.model)} Nothing was sent; pass --force to send it anyway, "
+                        "or --num-ctx for a larger context.")
+
+
+async def _context_of(host: HostConfig, model: str, num_ctx: int | None) -> tuple[int | None, int | None]:
+    """The context a request will get (num_ctx, else the loaded model's, else the trained one) and the
+    vocabulary size; (num_ctx, None) when the server cannot say (the chat then reports why)."""
+    try:
+        async with OllamaClient(host) as client:
+            info = await client.show(model)
+            context = num_ctx
+            if not context:
+                loaded = [r.context_length for r in await client.running() if r.name == info.name]
+                context = next((c for c in loaded if c), None) or info.context_length
+    except LlamadeckError:
+        return num_ctx, None
+    return context, vocab_size(info)
 
 
 def _report(args: argparse.Namespace, session: ChatSession, reply: ReplyStream, failed: StreamFailed | None,
