@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from core.redact import forget_all
 from tests.support.llamacpp import FORBID_ENV
 
 # The fake Ollama server's `fake_ollama` fixture, for every test folder.
@@ -27,6 +28,7 @@ def _isolate_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setenv("NO_COLOR", "")
     monkeypatch.delenv("NO_COLOR")
+    forget_all()  # secrets a previous test's hosts had are not masked in this one's text
 
 
 @pytest.fixture(autouse=True)

@@ -145,3 +145,69 @@ def test_a_bad_ollama_host_does_not_crash_the_first_import_of_the_ollama_package
     assert "Traceback" not in ls.stderr
     assert ls.stderr.startswith("llamadeck: OLLAMA_HOST=")
     assert os.environ.get("OLLAMA_HOST") != value  # the test's own environment untouched
+
+
+# --------------------------------------------------------------------------- a server that is not Ollama
+
+TOKEN = "sk-live-5d4c3b2a1f0e"
+API_KEY = "key-77aa88bb99cc"
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "Not Found"), (500, "Internal Server Error")])
+@pytest.mark.parametrize("command", [["chat", "llama3.2", "hi"], ["ls"], ["pull", "llama3.2"]],
+                         ids=lambda c: c[0])
+def test_an_html_error_page_is_one_short_sentence(capsys: pytest.CaptureFixture[str], command: list[str],
+                                                  status: int, reason: str) -> None:
+    from core import paths
+    from tests.fakes.not_ollama import not_ollama
+
+    with not_ollama(status=status, reason=reason) as server:
+        code, _, err = run(capsys, [*command, "--host", server.url])
+    sentence = one_sentence(err)
+    assert code == 1
+    assert "<" not in err and "nginx" not in err and len(sentence) < 400
+    assert f"Something other than Ollama answered at {server.url}" in sentence
+    assert f"HTTP {status} {reason} with a web page" in sentence
+    log = paths.log_dir() / "server-answers.log"
+    assert f"the whole page is in {log}" in sentence
+    assert "<center>nginx/1.25.3</center>" in log.read_text(encoding="utf-8")
+
+
+def write_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[hosts.box]\nurl = "{url}"\ntoken = "{TOKEN}"\n'
+                      f'headers = {{ "X-Api-Key" = "{API_KEY}" }}\n', encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("command", [["chat", "llama3.2", "hi"], ["ls"], ["ps"], ["pull", "llama3.2"],
+                                     ["rm", "llama3.2"]], ids=lambda c: c[0])
+@pytest.mark.parametrize("status", [400, 401, 500])
+def test_a_token_echoed_in_an_error_is_masked(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              command: list[str], status: int) -> None:
+    from core import paths
+    from tests.fakes.not_ollama import not_ollama
+
+    body = '{"error": "rejected request with {headers}"}'
+    with not_ollama(status=status, reason="Whatever", body=body, content_type="application/json",
+                    echo_headers=True, echo_separator=", ") as server:
+        code, out, err = run(capsys, ["--config", str(write_config(tmp_path, server.url)), *command])
+    assert code == 1
+    assert TOKEN not in err + out and API_KEY not in err + out
+    if status != 401:  # a 401 is said without quoting the server
+        assert "authorization: Bearer ****" in err and "x-api-key: ****" in err
+    for log in paths.log_dir().glob("*"):
+        assert TOKEN not in log.read_text(encoding="utf-8")
+
+
+def test_a_token_in_an_html_page_never_reaches_the_log(capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    from core import paths
+    from tests.fakes.not_ollama import nginx_page, not_ollama
+
+    body = nginx_page(403, "Forbidden").replace("<hr>", "<pre>{headers}</pre><hr>")
+    with not_ollama(status=403, reason="Forbidden", body=body, echo_headers=True) as server:
+        code, _, err = run(capsys, ["--config", str(write_config(tmp_path, server.url)), "ls"])
+    assert code == 1 and TOKEN not in err
+    log = (paths.log_dir() / "server-answers.log").read_text(encoding="utf-8")
+    assert "authorization: Bearer ****" in log and TOKEN not in log and API_KEY not in log
