@@ -1,15 +1,18 @@
 """The prompt box: multi-line, with keys that survive tmux and SSH.
 
-Enter sends. Most terminals (and tmux, always) send the same byte for
-Shift+Enter and Alt+Enter as for Enter, so a new line is Ctrl+J, which every
-terminal sends as a line feed; Shift+Enter also works where the terminal
-reports it (kitty keyboard protocol), and a pasted text keeps its lines.
+Enter sends, except inside a paste from a terminal without bracketed paste
+mode, where it is a line break (see paste_burst). Most terminals (and tmux,
+always) send the same byte for Shift+Enter and Alt+Enter as for Enter, so a
+new line is Ctrl+J, which every terminal sends as a line feed; Shift+Enter
+also works where the terminal reports it (kitty keyboard protocol), and a
+pasted text keeps its lines.
 Up on the first line and Down on the last walk through earlier prompts, the
 way a shell does; Ctrl+P stays the command palette.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import events
@@ -17,12 +20,18 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
+from tui.widgets.paste_burst import PasteBurst, Verdict
+
 MAX_PROMPT_CHARS = 2_000_000  # about 500k tokens: more than any local model's context
 
 
 def too_long(size: int, limit: int = MAX_PROMPT_CHARS) -> str:
     return (f"That would make the message {size:,} characters long; llamadeck sends at most {limit:,} "
             f"(about {limit // 4:,} tokens, more than any local model's context). Send a shorter part.")
+
+
+def _event_time(event: events.Key) -> float:
+    return event.time
 
 
 class ChatInput(TextArea):
@@ -55,6 +64,10 @@ class ChatInput(TextArea):
         super().__init__(id=id, classes=classes, soft_wrap=True, show_line_numbers=False,
                          tab_behavior="focus", compact=True, highlight_cursor_line=False)
         self.max_chars = max_chars
+        self._burst = PasteBurst()  # Enter inside a paste typed as keys is a new line, not a send
+        # When a key arrived: the time its event was made, as the terminal's bytes were read (not when
+        # the box got to it, which a busy moment delays). Tests replace it to give made-up times.
+        self.key_time: Callable[[events.Key], float] = _event_time
         self.sent: list[str] = []
         self._browsing: int | None = None  # index into history while walking it
         self._draft = ""  # what was typed before walking the history
@@ -65,10 +78,26 @@ class ChatInput(TextArea):
     # these only step in (prevent_default) where TextArea's must not run.
 
     async def _on_key(self, event: events.Key) -> None:
+        at = self.key_time(event)
         if event.key == "enter":
             event.stop()
             event.prevent_default()
+            before, verdict = self._burst.enter(at)
+            self._apply(before)
+            if verdict == "wait":
+                self.set_timer(self._burst.settle, self._settled)
+            self._apply(verdict)
+            return
+        self._apply(self._burst.key(at, printable=event.is_printable))  # before the key goes in
+
+    def _apply(self, verdict: Verdict | None) -> None:
+        if verdict == "send":
             self.action_submit()
+        elif verdict == "newline":
+            self.action_newline()
+
+    def _settled(self) -> None:
+        self._apply(self._burst.settled())
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self.text))
