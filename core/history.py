@@ -81,7 +81,8 @@ class HistoryStore:
         """Open (or create) the history; a damaged file is moved aside and reported in `notice`."""
         path = path or default_path()
         try:
-            opened_up = private_dir(path.parent)
+            # A loose folder alone is news only when it held a history (the pipeline may have made it).
+            opened_up = private_dir(path.parent) and path.exists()
         except OSError as exc:
             raise HistoryError(f"Cannot create the folder for the chat history {path.parent}: "
                                f"{exc.strerror or exc}.") from exc

@@ -89,3 +89,12 @@ def test_exports_are_private(open_umask: None) -> None:
     assert "secret plans" in target.read_text(encoding="utf-8")
     assert mode(target) == 0o600 and mode(target.parent) == 0o700
     store.close()
+
+
+def test_a_loose_folder_without_a_history_is_tightened_quietly(tmp_path: Path, open_umask: None) -> None:
+    folder = tmp_path / "data"
+    (folder / "models").mkdir(parents=True)  # made by something else first, 0755
+    os.chmod(folder, 0o755)
+    store = HistoryStore.open(folder / HISTORY_FILE)
+    assert mode(folder) == 0o700 and store.notice is None  # there was nothing private in it to warn about
+    store.close()
