@@ -4,7 +4,9 @@ The answer goes to stdout as it arrives (flushed per chunk, so a pipe sees it
 live); reasoning goes to stderr the way `ollama run` shows it, or nowhere with
 --hide-thinking; --verbose adds the `ollama run --verbose` numbers on stderr.
 The exchange is saved to the chat history like one made in the app, and
-Ctrl-C stops the reply but keeps what arrived (exit 130).
+Ctrl-C stops the reply but keeps what arrived (exit 130). Until the first
+piece arrives (a big model can take minutes to load), stderr says how long
+the server has been silent, so a wait never looks like a hang.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import asyncio
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from core.chat import backend_for, request_messages
@@ -35,6 +39,8 @@ from core.models import (
 from core.ollama import OllamaClient
 from core.ollama_host import select_host
 from core.prompt_size import SMALL_VOCABULARY, SMALLEST_CONTEXT, measure, vocab_size
+from core.redact import redact
+from core.waiting import elapsed_text, waiting_text
 
 EXIT_STOPPED = 130
 _TRUE = ("true", "on", "yes", "1")
@@ -179,7 +185,57 @@ class _Printer:
         self.out.flush()
 
 
-async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out: TextIO, err: TextIO) -> int:
+class WaitNotice:
+    """Says on stderr how long the server has been silent, until the first piece of the reply.
+
+    On a terminal one line, rewritten in place every second and erased when
+    the reply starts; into a file or a pipe a line every `every` seconds (10),
+    so a log shows the wait without a line a second. Nothing for the first
+    `first_after` seconds: a quick reply shows no notice at all.
+    """
+
+    def __init__(self, err: TextIO, *, tty: bool, clock: Callable[[], float] = time.monotonic,
+                 first_after: float = 1.0, every: float | None = None) -> None:
+        self.err = err
+        self.tty = tty
+        self.clock = clock
+        self.first_after = first_after
+        self.every = every if every is not None else (1.0 if tty else 10.0)
+        self.started = clock()
+        self.shown = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.started = self.clock()
+        self._task = asyncio.create_task(self._run())
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    async def _run(self) -> None:
+        await asyncio.sleep(self.first_after)
+        while True:
+            text = f"llamadeck: {waiting_text(self.elapsed())}"
+            self.err.write(f"\r\x1b[2K{text}" if self.tty else f"{text}\n")
+            self.err.flush()
+            self.shown = True
+            await asyncio.sleep(self.every)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+            if self.shown and self.tty:
+                self.err.write("\r\x1b[2K")  # the reply (or the reason it ended) takes the line
+                self.err.flush()
+
+
+def wait_notice(err: TextIO) -> WaitNotice:
+    return WaitNotice(err, tty=err.isatty())
+
+
+async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out: TextIO, err: TextIO,
+              notice: Callable[[TextIO], WaitNotice] = wait_notice) -> int:
     if not prompt.strip():
         raise ChatError("The prompt is empty; pass it as an argument or on stdin with \"-\".")
     host = resolve_host(settings, args.host, args.api)
@@ -210,9 +266,12 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
         reply = session.send(prompt)
         printer = _Printer(out, err, show_thinking=not args.hide_thinking, quiet=args.json)
         failed: StreamFailed | None = None
+        waiting = notice(err)
+        waiting.start()
         try:
             async with reply:
                 async for event in reply:
+                    waiting.stop()
                     if isinstance(event, StreamFailed):
                         failed = event
                     printer.show(event)
@@ -221,12 +280,14 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
         except BrokenPipeError:  # `... | head`: the reader left; stop generating, keep what came
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
             return 0
+        finally:
+            waiting.stop()
         printer.end()
         kept = True
         if failed is not None and failed.prompt_withdrawn and not session.messages():
             store.delete_session(session.id)  # nothing was said: no empty conversation in the list
             kept = False
-        return _report(args, session, reply, failed, kept=kept, out=out, err=err)
+        return _report(args, session, reply, failed, kept=kept, out=out, err=err, waited=waiting.elapsed())
     finally:
         await backend.aclose()
         store.close()
@@ -276,7 +337,7 @@ async def _context_of(host: HostConfig, model: str, num_ctx: int | None) -> tupl
 
 
 def _report(args: argparse.Namespace, session: ChatSession, reply: ReplyStream, failed: StreamFailed | None,
-            *, kept: bool, out: TextIO, err: TextIO) -> int:
+            *, kept: bool, out: TextIO, err: TextIO, waited: float = 0.0) -> int:
     if args.json:
         result: dict[str, Any] = {
             "session": session.id if kept else None,
@@ -290,10 +351,14 @@ def _report(args: argparse.Namespace, session: ChatSession, reply: ReplyStream, 
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
         out.flush()
     if failed is not None:
-        err.write(f"llamadeck: {failed.message}\n")
+        err.write(f"llamadeck: {redact(failed.message)}\n")
         if reply.content or reply.thinking:
             err.write(f"llamadeck: the partial reply is saved in conversation {session.id}.\n")
         return 1
+    if reply.status == "stopped" and not (reply.content or reply.thinking):
+        err.write(f"llamadeck: stopped after waiting {elapsed_text(waited)} for the server; nothing arrived. "
+                  f"The prompt is saved in conversation {session.id}.\n")
+        return EXIT_STOPPED
     if reply.status == "stopped":
         err.write(f"llamadeck: stopped; the partial reply is saved in conversation {session.id}.\n")
         return EXIT_STOPPED
