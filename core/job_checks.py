@@ -21,9 +21,10 @@ from core.errors import LlamadeckError, ModelFactsError, OllamaError, PipelineEr
 from core.ggml_types import tensor_bytes
 from core.gguf_facts import facts_from_config, facts_from_hf_dir
 from core.hf_checkpoint import read_json
-from core.job_plan import JobPlan, make_plan, with_source
+from core.job_plan import JobPlan, OutputRecipes, make_plan, with_source
 from core.models import DiskNeed, HfFile, HfRepoListing, JobSpec, ModelFacts, ModelSource, PreflightCheck
 from core.preflight import (
+    DiskWrite,
     ToolPaths,
     check_architecture,
     check_converter,
@@ -42,7 +43,6 @@ from core.quants import quant_format
 
 # Ollama model names: an optional namespace, a name, an optional tag (server/model/name.go, loosely).
 _OLLAMA_NAME = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*(?::[\w][\w.\-]{0,127})?$")
-_HEADER_ESTIMATE = 2 << 20  # vocabulary, merges and metadata of a converted GGUF, roughly
 FIT_CONTEXT = 4096  # Ollama's default num_ctx and a common llama-server -c
 
 
@@ -57,7 +57,7 @@ class PreflightReport:
 
 
 async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools: ToolPaths,
-                        facts: ModelFacts | None) -> PreflightReport:
+                        facts: ModelFacts | None, recipes: OutputRecipes | None = None) -> PreflightReport:
     checks: list[PreflightCheck] = []
     listing: HfRepoListing | None = None
     files: tuple[HfFile, ...] = ()
@@ -69,6 +69,10 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
         if facts is not None and plan.outtype != "":
             # `--outtype auto` is decided by the checkpoint's dtype, now known.
             plan = make_plan(spec, settings, source, facts=facts)
+        if listing is not None and files and download_bytes == 0 and not any(c.failed for c in checks):
+            # All in the cache already (a rerun): its outputs can be named and checked now.
+            plan, recipes = await asyncio.to_thread(_place_cached, plan, spec, tools, listing, settings,
+                                                    checks)
     elif source.kind == "hf-dir":
         facts = await asyncio.to_thread(_check_dir, source, tools, checks, facts)
     else:
@@ -79,9 +83,11 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
     if "quantize" in plan.stages:
         checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
         checks.extend(_check_quant(plan, spec, facts))
-    writes = _writes(plan, settings, facts, download_bytes)
-    ollama_checks, remote = await _check_ollama(plan, spec, settings, writes)
+    done = await asyncio.to_thread(finished_outputs, plan, recipes)
+    ollama_checks, remote = await _check_ollama(plan, spec, settings, facts, done)
     checks.extend(ollama_checks)
+    blob = "import" in plan.stages and not remote
+    writes = disk_writes(plan, settings, facts, download_bytes, done, blob=blob)
     final_quant = plan.quant or plan.converted_file_type or (facts.file_type if facts is not None else None)
     if remote:
         checks.append(skip("fit", "The model runs on a remote Ollama: fit on this machine is not checked."))
@@ -150,6 +156,27 @@ def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: T
         checks.append(warn("source", f"Sizes are estimates: {exc}"))
         facts = None
     return listing, files, facts, to_fetch
+
+
+def _place_cached(plan: JobPlan, spec: JobSpec, tools: ToolPaths, listing: HfRepoListing, settings: Settings,
+                  checks: list[PreflightCheck]) -> tuple[JobPlan, OutputRecipes | None]:
+    from dataclasses import replace
+
+    from huggingface_hub import try_to_load_from_cache
+
+    from core.job_plan import place_outputs
+
+    config = try_to_load_from_cache(listing.repo_id, "config.json", cache_dir=settings.hf_cache_dir,
+                                    revision=listing.revision)
+    if not isinstance(config, str):
+        return plan, None
+    local = with_source(plan, ModelSource(kind="hf-dir", name=plan.source.name, path=Path(config).parent))
+    try:
+        placed, recipes = place_outputs(local, spec, tools)
+    except PipelineError as exc:
+        checks.append(fail("output", str(exc)))
+        return plan, None
+    return replace(plan, converted=placed.converted, final=placed.final), recipes
 
 
 def _cached(listing: HfRepoListing, f: HfFile, cache_dir: Path) -> bool:
@@ -270,51 +297,97 @@ def fit_check(facts: ModelFacts | None, quant: str, settings: Settings, *, runti
     return ok("fit", f"{quant} {where} ({runtime}).")
 
 
-def _converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
-    """About what the converter writes: each tensor at the outtype (1-D ones stay F32), plus the vocab."""
+def converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
+    """What the converter writes: each tensor at the outtype, as the converter picks it, plus the header.
+
+    The converter keeps 1-D tensors and norms in F32 and writes every other tensor at the outtype,
+    whatever the checkpoint's own dtype: an F32 checkpoint's F16 GGUF is half its size. The header
+    (vocabulary, metadata, tensor infos) is the planner's estimate, the one its file sizes use.
+    """
+    from core.weights import gguf_overhead
+
     if facts is None or not facts.tensors:
         return None
-    total = _HEADER_ESTIMATE
+    total = gguf_overhead(facts)[0]
     for t in facts.tensors:
-        if t.ggml_type == "F32" or len(t.shape) < 2 or outtype == "f32":
+        if len(t.shape) < 2 or t.name.endswith("_norm.weight") or outtype == "f32":
             kind = "F32"
         elif outtype == "q8_0" and t.shape[0] % 32 == 0:
             kind = "Q8_0"
         else:
             kind = "BF16" if outtype == "bf16" else "F16"
-        total += tensor_bytes(kind, t.shape) + 31
+        total += -(-tensor_bytes(kind, t.shape) // 32) * 32  # each tensor's data is aligned to 32 bytes
     return total
 
 
-def _writes(plan: JobPlan, settings: Settings, facts: ModelFacts | None,
-            download_bytes: int) -> list[tuple[str, Path, int]]:
-    from core.pipeline import predicted_size
+def finished_outputs(plan: JobPlan, recipes: OutputRecipes | None) -> frozenset[Path]:
+    """The outputs already there, made by this plan's recipe: they are skipped and write nothing."""
+    from core.output_manifest import problem
 
-    writes: list[tuple[str, Path, int]] = []
+    if recipes is None:
+        return frozenset()
+    done = set()
+    if plan.converted is not None and recipes.convert is not None and \
+            problem(plan.converted, recipes.convert, plan.converted_file_type) is None:
+        done.add(plan.converted)
+    if plan.quant is not None and recipes.quantize is not None and \
+            problem(plan.final, recipes.quantize, plan.quant) is None:
+        done.add(plan.final)
+    return frozenset(done)
+
+
+def disk_writes(plan: JobPlan, settings: Settings, facts: ModelFacts | None, download_bytes: int,
+                done: frozenset[Path], *, blob: bool) -> list[DiskWrite]:
+    """Every file the job will write, the stage that writes it and when it is deleted again.
+
+    Sizes: the download as listed; the converted GGUF from the tensor table (`converted_size`);
+    the quantized one from the planner (exact for a GGUF source); Ollama's blob is a copy of the
+    file imported. Outputs already made by this recipe write nothing.
+    """
+    writes: list[DiskWrite] = []
     if download_bytes:
-        writes.append(("download", settings.hf_cache_dir, download_bytes))
-    converted = _converted_size(facts, plan.outtype) if plan.converted is not None else None
-    if plan.converted is not None and converted is not None and not _complete(plan.converted):
-        writes.append((f"{plan.converted_file_type} GGUF", plan.out_dir, converted))
-    if plan.quant is not None and not _complete(plan.final):
-        size = predicted_size(facts, plan.quant) or converted
-        if size is not None:
-            writes.append((f"{plan.quant} GGUF", plan.out_dir, size))
+        writes.append(DiskWrite("download", settings.hf_cache_dir, download_bytes, "download"))
+    writes += _output_writes(plan, facts, done)
+    size = import_size(plan, facts, done)
+    if blob and size is not None:
+        writes.append(DiskWrite("Ollama blob copy", settings.ollama_models_dir, size, "import"))
     return writes
 
 
-def _complete(path: Path) -> bool:
-    return path.exists() and path.stat().st_size > 0
+def _output_writes(plan: JobPlan, facts: ModelFacts | None, done: frozenset[Path]) -> list[DiskWrite]:
+    writes: list[DiskWrite] = []
+    skipped_convert = plan.final in done and plan.delete_converted  # the quantized file is all it is for
+    if plan.converted is not None and plan.converted not in done and not skipped_convert:
+        size = converted_size(facts, plan.outtype)
+        if size is not None:
+            removed = "quantize" if plan.delete_converted and plan.quant is not None else None
+            what = f"{plan.converted_file_type} GGUF"
+            writes.append(DiskWrite(what, plan.out_dir, size, "convert", removed))
+    if plan.quant is not None and plan.final not in done:
+        size = _quantized_size(plan, facts)
+        if size is not None:
+            writes.append(DiskWrite(f"{plan.quant} GGUF", plan.out_dir, size, "quantize"))
+    return writes
 
 
-def _final_size(plan: JobPlan, facts: ModelFacts | None, writes: list[tuple[str, Path, int]]) -> int | None:
-    if plan.source.kind == "gguf" and plan.quant is None and plan.source.path is not None:
-        return sum(p.stat().st_size for p in plan.source.parts) or None
-    return writes[-1][2] if writes and writes[-1][0].endswith("GGUF") else None
+def _quantized_size(plan: JobPlan, facts: ModelFacts | None) -> int | None:
+    from core.pipeline import predicted_size
+
+    return predicted_size(facts, plan.quant) or converted_size(facts, plan.outtype)
 
 
-async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
-                        writes: list[tuple[str, Path, int]]) -> tuple[list[PreflightCheck], bool]:
+def import_size(plan: JobPlan, facts: ModelFacts | None, done: frozenset[Path]) -> int | None:
+    """The bytes of the file the job imports: the file itself when it is there, else its estimate."""
+    if plan.final in done or (plan.source.kind == "gguf" and plan.final == plan.source.path):
+        return sum(p.stat().st_size for p in plan.source.parts) if plan.final == plan.source.path \
+            else plan.final.stat().st_size
+    if plan.quant is not None:
+        return _quantized_size(plan, facts)
+    return converted_size(facts, plan.outtype) if plan.converted is not None else None
+
+
+async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts: ModelFacts | None,
+                        done: frozenset[Path]) -> tuple[list[PreflightCheck], bool]:
     """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy.
 
     Also says whether the server is remote (then neither its disk nor the fit is this machine's).
@@ -340,13 +413,11 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings,
     except Exception as exc:  # a config problem (bad URL) surfaces here as well
         return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False
     out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}."))
-    size = _final_size(plan, None, writes)
     if not local:
+        size = await asyncio.to_thread(import_size, plan, facts, done)
         out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
                                   f"{format_size(size) if size else 'a copy of the GGUF'} free in its "
                                   "blob store."))
-    elif size is not None:
-        writes.append(("Ollama blob copy", settings.ollama_models_dir, size))
     return out, not local
 
 

@@ -3,21 +3,36 @@
 Kept apart from running the job so the CLI, the jobs screen and the tests can
 ask "what would `convert X --quant Q4_K_M` write, and where?" without side
 effects. File names carry the model and the type ("Qwen2.5-7B-F16.gguf",
-"Qwen2.5-7B-Q4_K_M.gguf"), which is also what lets a rerun find (and, after
-checking it, skip) the work a previous run finished.
+"Qwen2.5-7B-Q4_K_M.gguf"); `place_outputs` then reads the source's fingerprints
+and keeps those names unless another source's file holds them (see
+`core.output_manifest`). The record beside each output, not its name, is what
+lets a rerun skip the work a previous run finished.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import paths
 from core.config import Settings
 from core.errors import PipelineError, PlannerError
 from core.models import JobSpec, ModelFacts, ModelSource
+from core.output_manifest import (
+    Recipe,
+    checkpoint_files,
+    convert_recipe,
+    digest,
+    place,
+    quantize_recipe,
+    source_identity,
+)
 from core.quants import quant_format
 from core.stages import OUTTYPE_FILE_TYPES, OUTTYPES
+
+if TYPE_CHECKING:
+    from core.preflight import ToolPaths
 
 # Types llama-quantize takes as input without --allow-requantize.
 UNQUANTIZED = frozenset({"F32", "F16", "BF16"})
@@ -113,3 +128,44 @@ def make_plan(spec: JobSpec, settings: Settings, source: ModelSource, *,
 def with_source(plan: JobPlan, source: ModelSource) -> JobPlan:
     """The plan after a download: same stages and files, the checkpoint now a local folder."""
     return replace(plan, source=source)
+
+
+@dataclass(frozen=True)
+class OutputRecipes:
+    """What each output of a job is made from (`core.output_manifest`); None for a stage not run."""
+
+    convert: Recipe | None = None
+    quantize: Recipe | None = None
+
+
+def place_outputs(plan: JobPlan, spec: JobSpec, tools: ToolPaths) -> tuple[JobPlan, OutputRecipes]:
+    """The recipes of the plan's outputs, and the plan with names that no other source's file holds.
+
+    Reads the source's files (fingerprints, see `core.output_manifest`): call it in a thread,
+    once the source is a local file or folder.
+    """
+    source = plan.source
+    if source.path is None:
+        raise PipelineError("The source must be on disk before its outputs can be named.")
+    try:
+        files = list(source.parts) if source.kind == "gguf" else checkpoint_files(source.path)
+        convert: Recipe | None = None
+        converted = plan.converted
+        if plan.converted is not None:
+            convert = convert_recipe(files, plan.outtype, tools.convert_script, tools.convert_python)
+            converted = place(plan.converted, convert)
+            source_key = convert.source_key
+            made_from: dict[str, object] = {"converted": convert.key}
+        else:
+            ident = source_identity(files)
+            source_key, made_from = digest(ident), {"gguf": ident}
+        final = converted if plan.final == plan.converted else plan.final
+        quantize: Recipe | None = None
+        if plan.quant is not None:
+            quantize = quantize_recipe(source_key, made_from, plan.quant, imatrix=spec.imatrix,
+                                       allow_requantize=plan.allow_requantize, binary=tools.quantize)
+            final = place(plan.final, quantize)
+    except OSError as exc:
+        raise PipelineError(f"Cannot read {exc.filename or source.path}: {exc.strerror or exc}.") from None
+    assert final is not None
+    return replace(plan, converted=converted, final=final), OutputRecipes(convert, quantize)

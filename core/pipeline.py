@@ -15,13 +15,15 @@ message; StageProgress says `can_replace = True`, so its message should too:
         async for event in job.events():
             self.post_message(JobEventArrived(job.id, event))
 
-Retry is a new `Job` with the same spec: finished stages are checked and
-skipped. The job runs in a task of its own that feeds a queue; `events()`
-reads the queue. Cancelling — `job.cancel()`, or cancelling the task that iterates
+Retry is a new `Job` with the same spec: a stage is skipped when its output's
+record (`<file>.llamadeck.json`, see `core.output_manifest`) says it was made
+from this source, with these tools and settings, and the file is unchanged since.
+The job runs in a task of its own that feeds a queue; `events()` reads the
+queue. Cancelling — `job.cancel()`, or cancelling the task that iterates
 `events()` (a Textual worker's cancel) — interrupts the running stage at its
 next await: the tool's process group is killed, the stage's `.part` file is
 removed, hashing and download threads stop at their next chunk. Finished
-intermediate files stay, and a rerun of the same job checks and skips them;
+outputs stay, and a rerun of the same job checks and skips them;
 files already downloaded stay in the Hugging Face cache (the one being
 fetched when cancelled starts over, see `core.hf_download`).
 
@@ -43,7 +45,7 @@ from core.config import Settings
 from core.errors import LlamadeckError, ModelFactsError, PipelineError
 from core.gguf_facts import facts_from_gguf, facts_from_hf_dir
 from core.gguf_header import read_header, read_model_headers
-from core.job_plan import JobPlan, make_plan
+from core.job_plan import JobPlan, OutputRecipes, make_plan, place_outputs
 from core.models import (
     HfFile,
     HfRepoListing,
@@ -60,10 +62,11 @@ from core.models import (
     StageSkipped,
     StageStarted,
 )
+from core.output_manifest import MANIFEST_SUFFIX, manifest_path, mismatch, problem, write_manifest
 from core.preflight import ToolPaths, find_tools, format_size
 from core.progress_meter import ProgressMeter
 from core.sources import resolve_source
-from core.stages import StageError, ToolContext, gguf_problem
+from core.stages import StageError, ToolContext
 
 STAGE_TITLES = {
     "preflight": "Checking source, tools, disk space and Ollama",
@@ -119,6 +122,7 @@ class Job:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stage = "preflight"
         self._tool_ctx: ToolContext | None = None
+        self._created: set[Path] = set()  # files this job wrote where none was: the only ones it may delete
 
     # ------------------------------------------------------------------ public
 
@@ -218,6 +222,9 @@ class Job:
         source = resolve_source(spec.source, revision=spec.revision)
         facts, source_type = await asyncio.to_thread(_inspect_local, source)
         plan = make_plan(spec, self.settings, source, source_file_type=source_type, facts=facts)
+        recipes = OutputRecipes()
+        if source.path is not None:
+            plan, recipes = await asyncio.to_thread(place_outputs, plan, spec, self.tools)
         self.outputs = JobOutputs(model_dir=source.path if source.kind == "hf-dir" else None,
                                   converted=plan.converted, quantized=plan.final,
                                   ollama_model=plan.ollama_name)
@@ -230,11 +237,12 @@ class Job:
 
         async def preflight() -> tuple[str | None, str]:
             nonlocal plan, listing, files, facts
-            report = await job_checks.run_preflight(plan, spec, self.settings, self.tools, facts)
+            report = await job_checks.run_preflight(plan, spec, self.settings, self.tools, facts, recipes)
             plan, listing, files, facts = report.plan, report.listing, report.files, report.facts
             emit(PreflightReported(report.checks, report.disk))
             for check in report.checks:
                 emit(LogLine("preflight", f"[{check.status}] {check.message}"))
+            self._log_renamed(emit, plan, recipes)
             failed = [c for c in report.checks if c.failed]
             if failed:
                 raise StageError(
@@ -249,12 +257,15 @@ class Job:
             assert listing is not None
 
             async def download() -> tuple[str | None, str]:
-                nonlocal plan, facts
+                nonlocal plan, facts, recipes
                 assert listing is not None
                 plan, facts, skipped = await job_checks.download_source(
                     plan, listing, files, self.settings, self._meter(emit, "download"),
                     lambda text: emit(LogLine("download", text)))
-                self.outputs = _replace_outputs(self.outputs, model_dir=plan.source.path)
+                plan, recipes = await asyncio.to_thread(place_outputs, plan, spec, self.tools)
+                self._log_renamed(emit, plan, recipes)
+                self.outputs = _replace_outputs(self.outputs, model_dir=plan.source.path,
+                                                converted=plan.converted, quantized=plan.final)
                 if skipped:
                     raise _Skipped(f"all {len(files)} files already in the Hugging Face cache (checked)")
                 return str(plan.source.path), f"{len(files)} files, {format_size(listing.total_size)}"
@@ -262,60 +273,110 @@ class Job:
             await self._stage_run(emit, "download", download)
 
         if "convert" in plan.stages:
-            await self._stage_run(emit, "convert", lambda: self._convert(plan, facts))
+            await self._stage_run(emit, "convert", lambda: self._convert(emit, plan, recipes, facts))
         if "quantize" in plan.stages:
-            await self._stage_run(emit, "quantize", lambda: self._quantize(emit, plan))
+            await self._stage_run(emit, "quantize", lambda: self._quantize(emit, plan, recipes))
+            self._drop_intermediate(emit, plan)  # before the import: Ollama's copy needs the room
         if "import" in plan.stages:
             await self._stage_run(emit, "import", lambda: self._import(emit, plan))
 
-        if plan.delete_converted and plan.converted is not None and plan.converted.exists():
-            plan.converted.unlink()
-            emit(LogLine(self._stage, f"Removed the intermediate {plan.converted.name} "
-                                      "(--keep-intermediate keeps it)."))
-            self.outputs = _replace_outputs(self.outputs, converted=None)
+        self._drop_intermediate(emit, plan)
         size = plan.final.stat().st_size
         if plan.ollama_name:
             return f"{plan.final} ({format_size(size)}) is in Ollama as {plan.ollama_name}."
         return f"Wrote {plan.final} ({format_size(size)})."
 
+    def _log_renamed(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes) -> None:
+        """Say why an output is not under its usual name (which holds a file this source did not make)."""
+        for path, kind, recipe in ((plan.converted, plan.converted_file_type, recipes.convert),
+                                   (plan.final, plan.quant, recipes.quantize)):
+            if path is None or recipe is None or kind is None:
+                continue
+            plain = path.with_name(f"{plan.source.name}-{kind}.gguf")
+            if plain == path:
+                continue
+            if plain.exists():
+                why = mismatch(plain, recipe)
+                emit(LogLine(self._stage, f"{why}, so this job writes {path.name} instead and leaves it "
+                                          f"alone (records: *{MANIFEST_SUFFIX})."))
+            else:
+                emit(LogLine(self._stage, f"{path.name} is this source's, named so when {plain.name} was "
+                                          "taken by another; it is used again."))
+
+    def _drop_intermediate(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> None:
+        """Delete the converter's output if this job made it and the user did not ask to keep it."""
+        converted = plan.converted
+        if not plan.delete_converted or converted is None or converted not in self._created:
+            return
+        self._created.discard(converted)
+        converted.unlink(missing_ok=True)
+        manifest_path(converted).unlink(missing_ok=True)
+        emit(LogLine(self._stage, f"Removed the intermediate {converted.name}, which this job made "
+                                  "(--keep-intermediate keeps it)."))
+        self.outputs = _replace_outputs(self.outputs, converted=None)
+
     def _meter(self, emit: Callable[[JobEvent], None], stage: str) -> ProgressMeter:
         return ProgressMeter(stage, emit, interval=self.progress_interval)
 
-    async def _convert(self, plan: JobPlan, facts: ModelFacts | None) -> tuple[str | None, str]:
+    async def _convert(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes,
+                       facts: ModelFacts | None) -> tuple[str | None, str]:
         from core import stages
 
         assert plan.converted is not None and plan.source.path is not None and self._tool_ctx is not None
+        recipe = recipes.convert
+        assert recipe is not None
         n_tensors = len(facts.tensors) if facts is not None and facts.tensors else None
-        problem = await asyncio.to_thread(_existing_problem, plan.converted, plan.converted_file_type, None)
-        if problem is None:
-            raise _Skipped(f"{plan.converted.name} is already there and complete")
+        why = await asyncio.to_thread(problem, plan.converted, recipe, plan.converted_file_type)
+        if why is None:
+            raise _Skipped(f"{plan.converted.name} is already there, made from this checkpoint with the same "
+                           "converter and --outtype (its record says so)")
+        if plan.delete_converted and recipes.quantize is not None and plan.final.exists() and \
+                await asyncio.to_thread(problem, plan.final, recipes.quantize, plan.quant) is None:
+            self.outputs = _replace_outputs(self.outputs, converted=None)
+            raise _Skipped(f"not needed: {plan.final.name} is already made from this checkpoint")
+        if plan.converted.exists():
+            emit(LogLine("convert", f"{why}; converting again."))
         if self.tools.convert_script is None or self.tools.convert_python is None:
             raise PipelineError("The converter was not found; set llamacpp.convert_script in the config.")
         plan.out_dir.mkdir(parents=True, exist_ok=True)
+        existed = plan.converted.exists()
         out = await stages.convert(self._tool_ctx, python=self.tools.convert_python,
                                    script=self.tools.convert_script, model_dir=plan.source.path,
                                    output=plan.converted, outtype=plan.outtype, n_tensors=n_tensors)
+        await asyncio.to_thread(write_manifest, out, recipe, self.id)
+        if not existed:
+            self._created.add(out)
         return str(out), format_size(out.stat().st_size)
 
-    async def _quantize(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> tuple[str | None, str]:
+    async def _quantize(self, emit: Callable[[JobEvent], None], plan: JobPlan,
+                        recipes: OutputRecipes) -> tuple[str | None, str]:
         from core import stages
 
         assert plan.quant is not None and self._tool_ctx is not None
+        recipe = recipes.quantize
+        assert recipe is not None
+        why = await asyncio.to_thread(problem, plan.final, recipe, plan.quant)
+        if why is None:
+            raise _Skipped(f"{plan.final.name} is already there, made from this source with the same "
+                           "llama-quantize and settings (its record says so)")
+        if plan.final.exists():
+            emit(LogLine("quantize", f"{why}; quantizing again."))
         source = plan.converted if plan.converted is not None else plan.source.path
         assert source is not None
         headers = await asyncio.to_thread(read_model_headers, source)
         tensor_bytes = {t.name: t.n_bytes for h in headers for t in h.tensors}
         expected = predicted_size(await asyncio.to_thread(facts_from_gguf, source), plan.quant,
                                   imatrix=self.spec.imatrix is not None or None)
-        problem = await asyncio.to_thread(_existing_problem, plan.final, plan.quant, expected)
-        if problem is None:
-            raise _Skipped(f"{plan.final.name} is already there, complete and of the predicted size")
         if self.tools.quantize is None:
             raise PipelineError("llama-quantize was not found; set llamacpp.bin_dir in the config.")
         plan.out_dir.mkdir(parents=True, exist_ok=True)
+        existed = plan.final.exists()
         out = await stages.quantize(self._tool_ctx, binary=self.tools.quantize, source=source,
                                     output=plan.final, quant=plan.quant, imatrix=self.spec.imatrix,
                                     tensor_bytes=tensor_bytes, allow_requantize=plan.allow_requantize)
+        await asyncio.to_thread(write_manifest, out, recipe, self.id)
+        if not existed:
+            self._created.add(out)
         size = out.stat().st_size
         if expected is not None and size != expected:
             emit(LogLine("quantize", f"The planner predicted {expected:,} bytes; llama-quantize wrote "
@@ -355,12 +416,6 @@ def _inspect_local(source: Any) -> tuple[ModelFacts | None, str | None]:
     except ModelFactsError:
         return None, None
     return None, None
-
-
-def _existing_problem(path: Path, file_type: str | None, size: int | None) -> str | None:
-    if not path.exists():
-        return f"{path.name} does not exist yet"
-    return gguf_problem(path, file_type=file_type, size=size)
 
 
 def _replace_outputs(outputs: JobOutputs, **changes: Any) -> JobOutputs:

@@ -31,8 +31,6 @@ from core.models import DiskNeed, PreflightCheck
 from core.tool_output import diagnose, pip_command
 
 PROBE_TIMEOUT = 20.0
-# Filesystem overhead and the tools' own small files (logs, the .part rename) on top of the data.
-DISK_MARGIN = 64 << 20
 
 # What convert_hf_to_gguf.py imports for the common (Llama/Qwen/Mistral-family) models.
 # find_spec only locates each package, so the probe costs a Python start-up, not a torch import.
@@ -264,6 +262,27 @@ def check_shards(folder: Path) -> PreflightCheck:
 # --------------------------------------------------------------------------- disk
 
 
+# The order stages write in; a file removed after a stage is gone from the next one on.
+STAGE_ORDER = ("download", "convert", "quantize", "import")
+
+
+@dataclass(frozen=True)
+class DiskWrite:
+    """One file a job writes: what it is, the folder, its bytes, the stage that writes it, and the
+    stage after which the job deletes it again (the converter's output, when not kept)."""
+
+    what: str
+    folder: Path
+    size: int
+    stage: str
+    removed_after: str | None = None
+
+
+def disk_margin(data: int) -> int:
+    """Room on top of the data: block rounding and the tools' logs (1 MiB), and 1 % for the estimates."""
+    return (1 << 20) + data // 100
+
+
 def _existing(path: Path) -> Path:
     for candidate in (path, *path.parents):
         if os.path.exists(candidate):
@@ -271,33 +290,74 @@ def _existing(path: Path) -> Path:
     return Path("/")
 
 
-def disk_needs(writes: Sequence[tuple[str, Path, int]]) -> tuple[DiskNeed, ...]:
-    """Group (what, folder, bytes) writes by the filesystem they land on and add them up.
+def _peak(items: Sequence[DiskWrite]) -> tuple[int, list[DiskWrite]]:
+    """The most bytes present at once on one filesystem, and the files present then."""
+    best: tuple[int, list[DiskWrite]] = (0, [])
+    for at in range(len(STAGE_ORDER)):
+        present = [w for w in items if STAGE_ORDER.index(w.stage) <= at
+                   and (w.removed_after is None or STAGE_ORDER.index(w.removed_after) >= at)]
+        total = sum(w.size for w in present)
+        if total > best[0]:
+            best = (total, present)
+    return best
 
-    Files on one filesystem all exist at the job's peak (the f16 GGUF is only
-    deleted after the import), so their sizes add.
+
+def disk_needs(writes: Sequence[DiskWrite]) -> tuple[DiskNeed, ...]:
+    """Group the writes by the filesystem they land on and find each one's peak.
+
+    A file the job deletes (the converter's output, after quantizing) no longer counts
+    once it is gone, so the peak is the largest set of files present at one time, plus
+    the margin; `parts` lists them so the check can show a sum that adds up.
     """
-    groups: dict[int, list[tuple[str, Path, int]]] = {}
-    for what, folder, size in writes:
+    groups: dict[int, list[DiskWrite]] = {}
+    for w in writes:
         try:
-            dev = os.stat(_existing(folder)).st_dev
+            dev = os.stat(_existing(w.folder)).st_dev
         except OSError:
             dev = -len(groups) - 1
-        groups.setdefault(dev, []).append((what, folder, size))
+        groups.setdefault(dev, []).append(w)
     needs = []
     for items in groups.values():
-        folder = items[0][1]
-        info, _ = disk_info(items[0][0], folder)
-        total = sum(size for _, _, size in items) + DISK_MARGIN
-        needs.append(DiskNeed(str(folder), info.mount, total, info.free,
-                              tuple(f"{what} {format_size(size)}" for what, _, size in items)))
+        folder = items[0].folder
+        info, _ = disk_info(items[0].what, folder)
+        data, present = _peak(items)
+        parts = (*((w.what, w.size) for w in present), ("margin", disk_margin(data)))
+        total = sum(size for _, size in parts)
+        removed = tuple(w.what for w in items if w.removed_after is not None and w not in present)
+        note = f"{' and '.join(removed)} deleted before the peak" if removed else ""
+        needs.append(DiskNeed(str(folder), info.mount, total, info.free, format_parts(parts, total),
+                              parts, note))
     return tuple(needs)
+
+
+def format_parts(parts: Sequence[tuple[str, int]], total: int) -> tuple[str, ...]:
+    """Each part in the total's unit, rounded so that the shown parts add up to the shown total.
+
+    Rounding each part on its own can make "6.0 + 2.0 + 0.6" sum to 8.7 under a total of
+    8.6; the largest remainders get the spare tenths instead.
+    """
+    unit, scale = "B", 1
+    for name, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if total >= size:
+            unit, scale = name, size
+            break
+    if scale == 1:
+        return tuple(f"{what} {size} B" for what, size in parts)
+    tenths = [size * 10 / scale for _, size in parts]
+    floors = [int(t) for t in tenths]
+    spare = round(total * 10 / scale) - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: tenths[i] - floors[i], reverse=True)
+    for i in order[:max(0, spare)]:
+        floors[i] += 1
+    return tuple(f"{what} {n / 10:.1f} {unit}" for (what, _), n in zip(parts, floors, strict=True))
 
 
 def check_disk(needs: Sequence[DiskNeed]) -> list[PreflightCheck]:
     checks = []
     for need in needs:
-        what = " + ".join(need.what)
+        what = " + ".join(need.what) + f" = {format_size(need.need)}"
+        if need.note:
+            what += f"; {need.note}"
         if need.free is None:
             checks.append(warn("disk", f"Free space on {need.path} is unknown; the job needs "
                                        f"{format_size(need.need)} there ({what})."))

@@ -100,13 +100,15 @@ class PreflightCheck:
 
 @dataclass(frozen=True)
 class DiskNeed:
-    """The space one filesystem must have free for the whole job, all stages that write there."""
+    """The space one filesystem must have free for the whole job: its peak over the stages."""
 
     path: str  # the folder written to (the first one, when several share a filesystem)
     mount: str | None
-    need: int
+    need: int  # the peak: the most bytes present at one time, margin included
     free: int | None
-    what: tuple[str, ...]  # e.g. ("F16 GGUF 15.2 GB", "Q4_K_M GGUF 4.9 GB")
+    what: tuple[str, ...]  # the parts as shown, adding up: ("F16 GGUF 15.2 GiB", ..., "margin 0.2 GiB")
+    parts: tuple[tuple[str, int], ...] = ()  # the same in bytes; they sum to `need`
+    note: str = ""  # e.g. "F16 GGUF deleted before the peak"
 
     @property
     def enough(self) -> bool:

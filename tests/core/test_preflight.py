@@ -12,13 +12,11 @@ import pytest
 
 from core.models import DiskNeed
 from core.preflight import (
-    DISK_MARGIN,
     check_architecture,
     check_converter,
     check_disk,
     check_quantize,
     check_shards,
-    disk_needs,
     format_size,
     registered_architectures,
 )
@@ -152,16 +150,6 @@ def test_missing_libllama_is_diagnosed(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- disk
-
-
-def test_writes_on_one_filesystem_add_up(tmp_path: Path) -> None:
-    a, b = tmp_path / "out", tmp_path / "not-yet" / "blobs"
-    needs = disk_needs([("F16 GGUF", a, 3 << 30), ("Q4_K_M GGUF", a, 1 << 30),
-                        ("Ollama blob copy", b, 1 << 30)])
-    assert len(needs) == 1
-    assert needs[0].need == (5 << 30) + DISK_MARGIN
-    assert needs[0].what == ("F16 GGUF 3.0 GiB", "Q4_K_M GGUF 1.0 GiB", "Ollama blob copy 1.0 GiB")
-    assert needs[0].free is not None and needs[0].free > 0
 
 
 def test_not_enough_disk_says_need_and_have() -> None:

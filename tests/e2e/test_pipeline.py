@@ -213,6 +213,6 @@ async def test_a_split_gguf_is_quantized_into_one_file(tiny_hf_model: Path, tmp_
     done = finished(events)
     assert done.status == "succeeded", done.message
     final = out / "tiny-llama-Q4_K_M.gguf"
-    assert [p.name for p in out.iterdir()] == [final.name]
+    assert sorted(p.name for p in out.iterdir()) == [final.name, final.name + ".llamadeck.json"]
     assert read_header(final).metadata.get("split.count") in (None, 0)
     assert fake_ollama.find("tiny-llama:q4_k_m") is not None

@@ -176,7 +176,8 @@ async def test_retry_after_a_failed_import_skips_the_finished_quantize(
                        timeout=JOB_TIMEOUT)
         assert job.status == "succeeded", job.finished
         lines = stage_lines(screen)
-        assert lines["quantize"].startswith("↷ quantize  skipped") and "predicted size" in lines["quantize"]
+        assert lines["quantize"].startswith("↷ quantize  skipped")
+        assert "made from this source" in lines["quantize"]
         assert lines["import"].startswith("✓ import    done")
         assert "attempt 2" in screen_text(app)
         assert fake_ollama.find("tiny-llama:q4_0") is not None
