@@ -79,7 +79,8 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
         _check_gguf(plan, facts, checks)
 
     if "convert" in plan.stages:
-        checks.append(await asyncio.to_thread(check_converter, tools.convert_python, tools.convert_script))
+        checks.append(await asyncio.to_thread(check_converter, tools.convert_python, tools.convert_script,
+                                              python_from=tools.convert_python_from))
     if "quantize" in plan.stages:
         checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
         checks.extend(_check_quant(plan, spec, facts))

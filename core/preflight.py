@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,6 +80,8 @@ class ToolPaths:
     quantize: Path | None
     convert_script: Path | None
     convert_python: Path | None
+    # Where convert_python came from: "config", "llama.cpp venv" (next to the script) or "PATH".
+    convert_python_from: str = "config"
 
 
 def find_tools(settings: Settings) -> ToolPaths:
@@ -102,16 +105,17 @@ def find_tools(settings: Settings) -> ToolPaths:
                     script = parent / "convert_hf_to_gguf.py"
                     break
     python = lc.convert_python
+    python_from = "config"
     if python is None and script is not None:
         for venv in (".venv", "venv"):
             candidate = script.parent / venv / "bin" / "python"
             if candidate.exists():
-                python = candidate
+                python, python_from = candidate, "llama.cpp venv"
                 break
     if python is None:
         found = shutil.which("python3")
-        python = Path(found) if found else None
-    return ToolPaths(quantize, script, python)
+        python, python_from = (Path(found) if found else None), "PATH"
+    return ToolPaths(quantize, script, python, python_from)
 
 
 def check_quantize(binary: Path | None, quant: str | None) -> PreflightCheck:
@@ -145,8 +149,13 @@ def check_quantize(binary: Path | None, quant: str | None) -> PreflightCheck:
     return ok("quantize", f"llama-quantize runs ({binary}).")
 
 
-def check_converter(python: Path | None, script: Path | None) -> PreflightCheck:
-    """The converter script exists and its Python can import what it needs."""
+def check_converter(python: Path | None, script: Path | None, *,
+                    python_from: str = "config") -> PreflightCheck:
+    """The converter script exists and its Python can import what it needs.
+
+    A Python that only came from PATH (no `convert_python` configured) is often llamadeck's own
+    venv; torch does not belong there, so the advice is a venv of the converter's own.
+    """
     if script is None:
         return fail("converter", "convert_hf_to_gguf.py was not found. Set llamacpp.convert_script in the "
                                  "config to the script in your llama.cpp checkout.")
@@ -166,6 +175,8 @@ def check_converter(python: Path | None, script: Path | None) -> PreflightCheck:
     except (subprocess.TimeoutExpired, ValueError) as exc:
         return fail("converter", f"The converter's Python {python} did not answer a probe: {exc}.")
     missing = [m for m in modules if not found.get(m)]
+    if missing and python_from == "PATH":
+        return fail("converter", own_venv_advice(python, script, missing))
     if missing:
         commands = "; ".join(f"`{pip_command(str(python), m)}`" for m in missing)
         requirements = script.parent / "requirements" / "requirements-convert_hf_to_gguf.txt"
@@ -174,6 +185,27 @@ def check_converter(python: Path | None, script: Path | None) -> PreflightCheck:
         return fail("converter", f"The converter's Python ({python}) lacks {names}. Install "
                                  f"{'it' if len(missing) == 1 else 'them'} there: {commands}{also}.")
     return ok("converter", f"convert_hf_to_gguf.py with {python} ({', '.join(modules)} found).")
+
+
+def own_venv_advice(python: Path, script: Path, missing: Sequence[str]) -> str:
+    """Make the converter a venv of its own, and say where the config wants it."""
+    from core.paths import config_file
+
+    in_venv = sys.prefix != sys.base_prefix and _inside(python, Path(sys.prefix))
+    here = " (llamadeck's own venv)" if in_venv else ""
+    requirements = script.parent / "requirements" / "requirements-convert_hf_to_gguf.txt"
+    venv = "~/.venvs/convert"
+    return (f"No converter Python is configured, so {python} from PATH was tried{here}; it lacks "
+            f"{', '.join(missing)}. Give the converter a venv of its own instead of installing torch there: "
+            f"`python3 -m venv {venv} && {venv}/bin/pip install -r {requirements}`, then set "
+            f"`convert_python = \"{venv}/bin/python\"` under [llamacpp] in {config_file()}.")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))
+    except OSError:
+        return False
 
 
 @lru_cache(maxsize=8)
