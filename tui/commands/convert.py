@@ -3,7 +3,9 @@
 The same `core.pipeline.Job` the jobs screen runs, drawn for a terminal: the
 pre-flight findings as a checklist, one line per stage, and the running
 stage's bar redrawn in place (one line every quarter when piped, so logs stay
-short). `--json` prints every event as one JSON object per line on stdout.
+short). A failure is said once, with the tool's last lines; everything else
+(the tools' whole output, every check) goes to a log file whose path the last
+line gives. `--json` prints every event as one JSON object per line on stdout.
 Ctrl-C cancels cleanly: the running tool's process group is killed and its
 partial file removed; a second Ctrl-C stops waiting for that.
 """
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -90,7 +94,10 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
 def main(args: argparse.Namespace, settings: Settings) -> int:
     job = Job(spec_from_args(args), settings)
     display: EventSink
-    display = JsonLines(sys.stdout) if args.json else ConvertDisplay(sys.stderr, verbose=args.verbose)
+    if args.json:
+        display = JsonLines(sys.stdout)
+    else:
+        display = ConvertDisplay(sys.stderr, verbose=args.verbose, log=JobLogFile.open_for(job.id))
     try:
         status = asyncio.run(run(job, display))
     except KeyboardInterrupt:  # a second Ctrl-C while the job was being cancelled
@@ -98,6 +105,66 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print("llamadeck: interrupted.", file=sys.stderr)
         return 130
     return {"succeeded": 0, "cancelled": 130}.get(status, 1)
+
+
+class JobLogFile:
+    """The whole story of one job as text: every check, stage, tool line and the failure in full."""
+
+    def __init__(self, path: Path, out: TextIO) -> None:
+        self.path = path
+        self._out = out
+
+    @classmethod
+    def open_for(cls, job_id: str) -> JobLogFile | None:
+        """A new file under llamadeck's log dir; None when it cannot be written (the job runs anyway)."""
+        from datetime import datetime
+
+        from core import paths
+
+        path = paths.log_dir() / "jobs" / f"convert-{datetime.now():%Y%m%d-%H%M%S}-{job_id}.log"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            return cls(path, os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace"))
+        except OSError:
+            return None
+
+    def write(self, text: str) -> None:
+        try:
+            self._out.write(text + "\n")
+            self._out.flush()
+        except (OSError, ValueError):
+            pass  # a full disk must not stop the job from being reported on the terminal
+
+    def show(self, event: JobEvent) -> None:
+        if isinstance(event, LogLine):
+            self.write(f"{event.stage}: {event.text}")
+        elif isinstance(event, PreflightReported):
+            self._failed_checks = {c.message for c in event.checks if c.failed}
+            for check in event.checks:
+                self.write(f"preflight: [{check.status}] {check.name}: {check.message}")
+        elif isinstance(event, StageStarted):
+            self.write(f"== {event.stage}: {event.description}")
+        elif isinstance(event, StageFinished):
+            self.write(f"== {event.stage} done in {format_duration(event.elapsed)}: {event.output or ''} "
+                       f"{event.detail}".rstrip())
+        elif isinstance(event, StageSkipped):
+            self.write(f"== {event.stage} skipped: {event.reason}")
+        elif isinstance(event, StageFailed):
+            self.write(f"== {event.stage} FAILED: {event.message}")
+            for line in event.tail:
+                self.write(f"   {line}")
+            if event.diagnosis:
+                self.write(f"   why: {event.diagnosis}")
+        elif isinstance(event, JobFinished):
+            self.write(f"== {event.status}: {event.message} ({format_duration(event.elapsed)})")
+        elif isinstance(event, JobPlanned):
+            self.write(f"== job {event.job_id}: {event.source.label} ({event.source.kind}), stages "
+                       f"{', '.join(event.stages)}")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._out.close()
 
 
 class EventSink:
@@ -184,12 +251,14 @@ class ConvertDisplay(EventSink):
     """Stage lines, the pre-flight checklist and a bar redrawn in place on a terminal."""
 
     def __init__(self, out: TextIO, *, tty: bool | None = None, width: int | None = None,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, log: JobLogFile | None = None) -> None:
         self.out = out
+        self.log = log
         self.tty = out.isatty() if tty is None else tty
         self.width = width or shutil.get_terminal_size((100, 24)).columns
         self.verbose = verbose
         self.stages: tuple[str, ...] = ()
+        self._failed_checks: set[str] = set()
         self._bar_open = False
         self._quarter: dict[str, int] = {}
 
@@ -213,6 +282,8 @@ class ConvertDisplay(EventSink):
         return "[-]"
 
     def show(self, event: JobEvent) -> None:
+        if self.log is not None:
+            self.log.show(event)
         if isinstance(event, JobPlanned):
             self.stages = event.stages
             src = event.source
@@ -222,6 +293,7 @@ class ConvertDisplay(EventSink):
             if event.predicted_size:
                 self._line(f"predicted size: {format_bytes(event.predicted_size)}")
         elif isinstance(event, PreflightReported):
+            self._failed_checks = {c.message for c in event.checks if c.failed}
             for check in event.checks:
                 self._line(f"  {_MARKS.get(check.status, check.status):<4}  {check.name:<12} {check.message}")
         elif isinstance(event, StageStarted):
@@ -241,11 +313,29 @@ class ConvertDisplay(EventSink):
             if self.verbose:
                 self._line(f"    {event.stage}: {event.text}")
         elif isinstance(event, JobFinished):
-            self._line(f"{event.status}: {event.message} ({format_duration(event.elapsed)})")
+            self._finished(event)
+
+    def _finished(self, event: JobFinished) -> None:
+        took = format_duration(event.elapsed)
+        log = f" The whole log: {self.log.path}" if self.log is not None else ""
+        if event.status == "failed":  # the failure itself was said once, on its stage's line
+            self._line(f"failed after {took}.{log}")
+        elif event.status == "cancelled":
+            self._line(f"cancelled: {event.message} ({took}).{log}")
+        else:
+            self._line(f"{event.status}: {event.message} ({took})")
+        if self.log is not None:
+            self.log.close()
 
     def _failed(self, event: StageFailed) -> None:
+        if event.stage == "preflight" and event.tail and set(event.tail) <= self._failed_checks:
+            # The failed checks are the sentence, and the checklist above already shows them.
+            n = len(event.tail)
+            self._line(f"{self._number(event.stage)} preflight FAILED: {n} check{'s' if n > 1 else ''} "
+                       "failed (marked FAIL above); nothing was written.")
+            return
         self._line(f"{self._number(event.stage)} {event.stage} FAILED: {event.message}")
-        tail = event.tail[-TAIL_SHOWN:]
+        tail = [line for line in event.tail[-TAIL_SHOWN:] if line != event.message]
         if tail and not self.verbose:
             self._line("    last lines:")
             for line in tail:
