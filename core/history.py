@@ -61,6 +61,25 @@ def title_from(prompt: str) -> str:
     return (cut[:space] if space > TITLE_LENGTH // 2 else cut).rstrip() + "…"
 
 
+def _tightened(path: Path) -> str:
+    return (f"The chat history in {path.parent} was readable by other users of this machine; "
+            "it is now readable by you only (folder 0700, files 0600).")
+
+
+def make_private(path: Path | None = None) -> str | None:
+    """At start-up, before the chat is opened (if it ever is): an existing history that others can
+    read is made private now. The sentence to show once when it was, else None; creates nothing."""
+    path = path or default_path()
+    if not path.exists():
+        return None
+    try:
+        loose = private_dir(path.parent)
+        loose = bool(tighten(path, *sidecars(path))) or loose
+    except OSError:  # not ours to change (another owner): opening it will say what is wrong
+        return None
+    return _tightened(path) if loose else None
+
+
 class HistoryStore:
     """Sessions and their messages. Open with `HistoryStore.open()`."""
 
@@ -107,8 +126,7 @@ class HistoryStore:
         except OSError as exc:
             raise HistoryError(f"Cannot create the chat history {path}: {exc.strerror or exc}.") from exc
         if opened_up:
-            notices.append(f"The chat history in {path.parent} was readable by other users of this machine; "
-                           "it is now readable by you only (folder 0700, files 0600).")
+            notices.append(_tightened(path))
         return cls(conn, path, notice=" ".join(notices) or None, moved_to=moved_to, now=now)
 
     def close(self) -> None:

@@ -107,6 +107,16 @@ class LlamadeckApp(App[None]):
             gc.collect()
             gc.freeze()
             gc.enable()
+        self.run_worker(self._make_history_private, thread=True, group="start-up")
+
+    def _make_history_private(self) -> None:
+        """Chats others could read (an older llamadeck left them so) are made private at start-up."""
+        from core.history import make_private
+
+        notice = make_private()
+        if notice:
+            self.call_from_thread(self.notify, notice, title="Chat history", severity="warning", timeout=15,
+                                  markup=False)
 
     def _handle_exception(self, error: Exception) -> None:
         """An unexpected error anywhere (a handler, a worker, a timer): a sentence, a crash file, exit 70.

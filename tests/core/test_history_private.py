@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import paths
-from core.history import HISTORY_FILE, HistoryStore
+from core.history import HISTORY_FILE, HistoryStore, make_private
 from core.history_file import sidecars
 from core.models import SessionInfo
 from tui.screens.chat_sessions import write_export
@@ -98,3 +98,8 @@ def test_a_loose_folder_without_a_history_is_tightened_quietly(tmp_path: Path, o
     store = HistoryStore.open(folder / HISTORY_FILE)
     assert mode(folder) == 0o700 and store.notice is None  # there was nothing private in it to warn about
     store.close()
+
+
+def test_make_private_at_start_up_creates_nothing_and_says_nothing_without_a_history() -> None:
+    assert make_private() is None
+    assert not paths.data_dir().exists()
