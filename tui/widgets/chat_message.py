@@ -5,13 +5,19 @@ A reply is fed stream events as they come (`feed`) and told how it ended
 thinks and closes when the answer starts; the answer is Markdown streamed in
 segments (chat_markdown.StreamingMarkdown); under it, one line says how the
 reply ended (stopped, broke, cut off by a crash) and one gives its numbers.
+Until the first piece arrives, the border says how long the server has been
+silent (a big model can take minutes to load; silence must not look like a hang).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
 from core.chat_stats import stats_line
@@ -23,6 +29,7 @@ from core.models import (
     StoredMessage,
     ThinkingDelta,
 )
+from core.waiting import waiting_text
 from tui.widgets.chat_markdown import StreamingMarkdown
 
 SHOWN_PROMPT_CHARS = 4000  # a longer prompt is sent whole but shown cut, so a 1 MB paste cannot stall layout
@@ -56,6 +63,8 @@ class UserMessage(Static):
 class ReplyView(Vertical):
     """A reply: header, reasoning (collapsible), answer, how it ended, its numbers."""
 
+    clock: Callable[[], float] = staticmethod(time.monotonic)  # tests may set another on an instance
+
     def __init__(self, model: str, *, stored: StoredMessage | None = None) -> None:
         super().__init__(classes="reply")
         self.model = model
@@ -73,6 +82,9 @@ class ReplyView(Vertical):
         if not thinking:
             self.add_class("-no-thinking")
         self._answer_started = bool(content)
+        self._waiting = streaming  # nothing has arrived yet
+        self._waited_from = 0.0
+        self._wait_timer: Timer | None = None
         self.border_title = model
 
     def compose(self) -> ComposeResult:
@@ -85,7 +97,20 @@ class ReplyView(Vertical):
         if self.stored is not None:
             self._show_ending()
         else:
-            self.border_subtitle = "streaming…"
+            self._waited_from = self.clock()
+            self.border_subtitle = waiting_text(0)
+            self._wait_timer = self.set_interval(1.0, self._show_wait)
+
+    def _show_wait(self) -> None:
+        if self._waiting:
+            self.border_subtitle = waiting_text(self.clock() - self._waited_from)
+
+    def _end_wait(self, subtitle: str) -> None:
+        if self._waiting:
+            self._waiting = False
+            if self._wait_timer is not None:
+                self._wait_timer.stop()
+            self.border_subtitle = subtitle
 
     # -- streaming ------------------------------------------------------------------
 
@@ -99,6 +124,7 @@ class ReplyView(Vertical):
 
     def feed(self, event: ChatEvent) -> None:
         """Show one stream event; cheap, since text reaches the screen in batches."""
+        self._end_wait("streaming…")
         if isinstance(event, ContentDelta):
             if not self._answer_started:
                 self._answer_started = True
@@ -122,6 +148,7 @@ class ReplyView(Vertical):
         self.status = status
         self.stats = stats
         self.error = error
+        self._end_wait("")
         await self.thinking.finish()
         await self.answer.finish()
         self._show_ending()
