@@ -195,9 +195,13 @@ def read_manifest(output: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("llamadeck_manifest") == MANIFEST_VERSION else None
 
 
-def write_manifest(output: Path, recipe: Recipe, job_id: str) -> None:
-    """Record what made `output`, after it was renamed into place (its size and time go in too)."""
-    st = output.stat()
+def write_manifest(output: Path, recipe: Recipe, job_id: str, *, written: Path | None = None) -> None:
+    """Record what made `output`, with its size and modification time.
+
+    `written` is the finished file still under its temporary name, about to be renamed to
+    `output` (the rename keeps both), so no finished output is ever without its record.
+    """
+    st = (written or output).stat()
     record = {
         "llamadeck_manifest": MANIFEST_VERSION,
         "stage": recipe.stage,
@@ -209,7 +213,10 @@ def write_manifest(output: Path, recipe: Recipe, job_id: str) -> None:
         "recipe": recipe.inputs,
         "notes": recipe.notes,
     }
-    path = manifest_path(output)
+    _write_record(manifest_path(output), record)
+
+
+def _write_record(path: Path, record: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
         tmp.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")

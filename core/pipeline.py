@@ -340,10 +340,12 @@ class Job:
             raise PipelineError("The converter was not found; set llamacpp.convert_script in the config.")
         plan.out_dir.mkdir(parents=True, exist_ok=True)
         existed = plan.converted.exists()
+        converted = plan.converted
         out = await stages.convert(self._tool_ctx, python=self.tools.convert_python,
                                    script=self.tools.convert_script, model_dir=plan.source.path,
-                                   output=plan.converted, outtype=plan.outtype, n_tensors=n_tensors)
-        await asyncio.to_thread(write_manifest, out, recipe, self.id)
+                                   output=converted, outtype=plan.outtype, n_tensors=n_tensors,
+                                   before_rename=lambda part: write_manifest(converted, recipe, self.id,
+                                                                             written=part))
         if not existed:
             self._created.add(out)
         return str(out), format_size(out.stat().st_size)
@@ -371,10 +373,12 @@ class Job:
             raise PipelineError("llama-quantize was not found; set llamacpp.bin_dir in the config.")
         plan.out_dir.mkdir(parents=True, exist_ok=True)
         existed = plan.final.exists()
+        final = plan.final
         out = await stages.quantize(self._tool_ctx, binary=self.tools.quantize, source=source,
-                                    output=plan.final, quant=plan.quant, imatrix=self.spec.imatrix,
-                                    tensor_bytes=tensor_bytes, allow_requantize=plan.allow_requantize)
-        await asyncio.to_thread(write_manifest, out, recipe, self.id)
+                                    output=final, quant=plan.quant, imatrix=self.spec.imatrix,
+                                    tensor_bytes=tensor_bytes, allow_requantize=plan.allow_requantize,
+                                    before_rename=lambda part: write_manifest(final, recipe, self.id,
+                                                                              written=part))
         if not existed:
             self._created.add(out)
         size = out.stat().st_size

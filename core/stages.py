@@ -197,12 +197,19 @@ def part_path(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def _finish(part: Path, final: Path, *, file_type: str | None) -> None:
+def _finish(part: Path, final: Path, *, file_type: str | None,
+            before_rename: Callable[[Path], None] | None = None) -> None:
     """Rename a checked `.part` into place. The size is not held against the tool here: a
-    prediction that misses is the planner's error, and the job reports it."""
+    prediction that misses is the planner's error, and the job reports it.
+
+    `before_rename` gets the checked part first: the job records what made the file there,
+    so a crash can never leave a finished file without its record (a rename keeps the
+    size and modification time the record holds)."""
     problem = gguf_problem(part, file_type=file_type)
     if problem is not None:
         raise StageError(f"The tool exited cleanly but its output is not a complete GGUF: {problem}.")
+    if before_rename is not None:
+        before_rename(part)
     part.replace(final)
 
 
@@ -244,6 +251,7 @@ async def convert(
     outtype: str,
     n_tensors: int | None = None,
     expected_size: int | None = None,
+    before_rename: Callable[[Path], None] | None = None,
 ) -> Path:
     """convert_hf_to_gguf.py `model_dir` -> `output` (via `output.part`)."""
     part = part_path(output)
@@ -261,7 +269,7 @@ async def convert(
             raise _failure("convert_hf_to_gguf.py", run, output, python=str(python))
         written = part.stat().st_size if part.exists() else expected_size
         meter.update(1.0, written, written, "done", force=True)
-        _finish(part, output, file_type=OUTTYPE_FILE_TYPES.get(outtype))
+        _finish(part, output, file_type=OUTTYPE_FILE_TYPES.get(outtype), before_rename=before_rename)
         ok = True
         return output
     finally:
@@ -291,6 +299,7 @@ async def quantize(
     imatrix: Path | None = None,
     tensor_bytes: Mapping[str, int] | None = None,
     allow_requantize: bool = False,
+    before_rename: Callable[[Path], None] | None = None,
 ) -> Path:
     """llama-quantize `source` -> `output` (via `output.part`) as `quant`."""
     part = part_path(output)
@@ -307,7 +316,7 @@ async def quantize(
             raise _failure("llama-quantize", run, output)
         total = parser.total or None
         meter.update(1.0, total, total, "done", force=True)
-        _finish(part, output, file_type=quant)
+        _finish(part, output, file_type=quant, before_rename=before_rename)
         ok = True
         return output
     finally:

@@ -99,3 +99,24 @@ def test_names_stay_plain_unless_another_sources_file_holds_them(tmp_path: Path)
     manifest_path(alt).unlink()
     with pytest.raises(PipelineError, match="neither was made from this source"):
         place(plain, mine)
+
+
+def test_the_record_is_written_before_the_file_takes_its_name(tmp_path: Path) -> None:
+    """A crash between the two can leave a record without its file (harmless: it does not match),
+    never a finished file without its record (which a rerun would have to treat as a stranger's)."""
+    from core.stages import _finish, part_path
+    from tests.fakes.gguf_files import write_gguf
+
+    recipe = _recipe(_checkpoint(tmp_path / "m", b"1" * 100))
+    final = tmp_path / "out" / "m-F16.gguf"
+    final.parent.mkdir()
+    part = write_gguf(part_path(final), "llama", {"general.file_type": 1}, [("a", (32, 2), "F16")])
+    seen: list[bool] = []
+
+    def record(written: Path) -> None:
+        seen.append(final.exists())
+        write_manifest(final, recipe, "job1", written=written)
+
+    _finish(part, final, file_type="F16", before_rename=record)
+    assert seen == [False] and not part.exists()
+    assert mismatch(final, recipe) is None
