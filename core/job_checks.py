@@ -409,17 +409,43 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts:
             version = await client.version()
             local = client.endpoint.is_loopback
             url = client.url
+            try:
+                existing = {m.name for m in await client.list_models()}
+            except OllamaError:
+                existing = set()  # only needed for a warning; the import itself says what goes wrong
     except (OllamaError, PipelineError) as exc:
         return [*out, fail("ollama", str(exc))], False
     except Exception as exc:  # a config problem (bad URL) surfaces here as well
         return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False
     out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}."))
+    out.extend(_replacing(plan, url, name, existing))
     if not local:
         size = await asyncio.to_thread(import_size, plan, facts, done)
         out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
                                   f"{format_size(size) if size else 'a copy of the GGUF'} free in its "
                                   "blob store."))
     return out, not local
+
+
+def _replacing(plan: JobPlan, url: str, name: str, existing: set[str]) -> list[PreflightCheck]:
+    """A warning when the import would replace a model this file was not imported as before.
+
+    Two checkpoints in folders of the same name get the same default name; the second import
+    replaces the first model in Ollama (its GGUF stays on disk). Said before, not after.
+    """
+    from core.output_manifest import imported_as
+
+    full = full_model_name(name)
+    if full not in existing or (url, full) in imported_as(plan.final):
+        return []
+    return [warn("ollama", f"Ollama at {url} already has {full}, and llamadeck did not import it from "
+                           f"{plan.final.name}: this import replaces it (its GGUF files are not touched). "
+                           "Pass --ollama-name to keep both.")]
+
+
+def full_model_name(name: str) -> str:
+    """Ollama's own spelling of a name: with its tag (":latest" when none is given)."""
+    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
 
 
 # --------------------------------------------------------------------------- download

@@ -225,6 +225,26 @@ def _write_record(path: Path, record: dict[str, Any]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def record_import(output: Path, url: str, name: str, digest: str) -> None:
+    """Add an Ollama import of `output` to its record (no record, nothing to add to: a user's own GGUF)."""
+    record = read_manifest(output)
+    if record is None:
+        return
+    imports = [i for i in record.get("imported", []) if isinstance(i, dict)
+               and (i.get("url"), i.get("name")) != (url, name)]
+    record["imported"] = [*imports, {"url": url, "name": name, "digest": digest}]
+    _write_record(manifest_path(output), record)
+
+
+def imported_as(output: Path) -> set[tuple[str, str]]:
+    """(Ollama URL, model name) pairs this output was imported as, by its record."""
+    record = read_manifest(output)
+    if record is None:
+        return set()
+    imports = [i for i in record.get("imported", []) if isinstance(i, dict)]
+    return {(str(i.get("url")), str(i.get("name"))) for i in imports}
+
+
 def mismatch(output: Path, recipe: Recipe) -> str | None:
     """Why `output` is not this recipe's finished file, or None when it is."""
     if not output.exists():

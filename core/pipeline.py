@@ -62,7 +62,14 @@ from core.models import (
     StageSkipped,
     StageStarted,
 )
-from core.output_manifest import MANIFEST_SUFFIX, manifest_path, mismatch, problem, write_manifest
+from core.output_manifest import (
+    MANIFEST_SUFFIX,
+    manifest_path,
+    mismatch,
+    problem,
+    record_import,
+    write_manifest,
+)
 from core.preflight import ToolPaths, find_tools, format_size
 from core.progress_meter import ProgressMeter
 from core.sources import resolve_source
@@ -391,6 +398,7 @@ class Job:
 
     async def _import(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> tuple[str | None, str]:
         from core.chat_format import chat_format
+        from core.job_checks import full_model_name
         from core.ollama import OllamaClient
         from core.ollama_host import select_host
         from core.ollama_import import import_gguf
@@ -402,6 +410,7 @@ class Job:
             digest = await import_gguf(client, plan.final, plan.ollama_name, fmt, emit,
                                        interval=self.progress_interval)
             where = client.url
+        await asyncio.to_thread(record_import, plan.final, where, full_model_name(plan.ollama_name), digest)
         self.outputs = _replace_outputs(self.outputs, ollama_model=plan.ollama_name, ollama_digest=digest)
         return plan.ollama_name, f"on {where}"
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from core.models import JobEvent, PreflightReported
 from core.pipeline import Job
 from tests.e2e.pipeline_support import finished, leftovers, run_job, spec, stage_outcomes, tool_settings
 from tests.fakes.fake_ollama import FakeOllama
@@ -42,6 +43,11 @@ def twins(tmp_path: Path) -> tuple[Path, Path]:
     return first, second
 
 
+def _warnings(events: list[JobEvent]) -> str:
+    report = next(e for e in events if isinstance(e, PreflightReported))
+    return " ".join(c.message for c in report.checks if c.status == "warn")
+
+
 def _sha(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -50,11 +56,14 @@ async def test_a_different_checkpoint_of_the_same_name_is_converted_and_imported
         twins: tuple[Path, Path], tmp_path: Path, settings, fake_ollama: FakeOllama) -> None:
     first, second = twins
     out = tmp_path / "out"
-    one = finished(await run_job(Job(spec(first, out, quant="Q4_K_M", ollama_name="first:q4"), settings)))
+    one = finished(await run_job(Job(spec(first, out, quant="Q4_K_M"), settings)))
     assert one.status == "succeeded", one.message
-    events = await run_job(Job(spec(second, out, quant="Q4_K_M", ollama_name="second:q4"), settings))
+    events = await run_job(Job(spec(second, out, quant="Q4_K_M"), settings))
     two = finished(events)
     assert two.status == "succeeded", two.message
+    # Both get the default name: the second replaces the first in Ollama, and is told so beforehand.
+    assert "already has tiny-llama:q4_k_m" in _warnings(events)
+    assert "Pass --ollama-name to keep both" in _warnings(events)
     assert stage_outcomes(events) == {"preflight": "finished", "convert": "finished", "quantize": "finished",
                                       "import": "finished"}
     assert one.outputs.quantized is not None and two.outputs.quantized is not None
@@ -69,9 +78,10 @@ async def test_a_different_checkpoint_of_the_same_name_is_converted_and_imported
     assert record["stage"] == "quantize" and record["recipe"]["quant"] == "Q4_K_M"
     assert leftovers(out) == []
 
-    # Run again, each is found under its own name and nothing heavy runs.
-    again = await run_job(Job(spec(second, out, quant="Q4_K_M", ollama_name="second:q4"), settings))
+    # Run again, each is found under its own name and nothing heavy runs; the name is its own now.
+    again = await run_job(Job(spec(second, out, quant="Q4_K_M"), settings))
     assert finished(again).outputs.quantized == two.outputs.quantized
+    assert "already has" not in _warnings(again)
     assert stage_outcomes(again) == {"preflight": "finished", "convert": "skipped", "quantize": "skipped",
                                      "import": "finished"}
 
