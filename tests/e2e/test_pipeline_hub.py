@@ -15,7 +15,7 @@ import pytest
 
 from core import hf_download
 from core.errors import PipelineError
-from core.models import JobEvent, JobPlanned, LogLine, StageProgress
+from core.models import JobEvent, JobPlanned, LogLine, PreflightReported, StageProgress
 from core.pipeline import Job
 from core.progress_meter import ProgressMeter
 from tests.e2e.pipeline_support import failure, finished, run_job, spec, stage_outcomes, tool_settings
@@ -173,3 +173,18 @@ async def test_cancel_during_download_leaves_no_partial_file_and_keeps_finished_
     assert len(hub.ranges("config.json")) == 1
     assert len(hub.ranges("model-00001-of-00003.safetensors")) == 2
     await asyncio.sleep(0)
+
+
+async def test_a_rerun_from_the_cache_knows_its_outputs_before_anything_runs(hub: FakeHub, tmp_path: Path,
+                                                                             settings) -> None:
+    """Everything cached and made already: the pre-flight names the outputs from the cached snapshot,
+    finds them made by this recipe, and counts no disk for them; no stage does any work."""
+    out = tmp_path / "out"
+    first = finished(await run_job(Job(spec(REPO, out, quant="Q4_K_M", import_to_ollama=False), settings)))
+    assert first.status == "succeeded", first.message
+    events = await run_job(Job(spec(REPO, out, quant="Q4_K_M", import_to_ollama=False), settings))
+    assert finished(events).status == "succeeded"
+    assert stage_outcomes(events) == {"preflight": "finished", "download": "skipped", "convert": "skipped",
+                                      "quantize": "skipped"}
+    report = next(e for e in events if isinstance(e, PreflightReported))
+    assert report.disk == (), "outputs already made were counted as disk the job needs"
