@@ -188,11 +188,17 @@ def quantize_recipe(source_key: str, input_ident: Identity, quant: str, *, imatr
 
 
 def read_manifest(output: Path) -> dict[str, Any] | None:
+    """The record beside `output`; None when there is none or it is not one this version wrote
+    (a damaged or hand-edited record counts as no record: the file is then not reused)."""
     try:
         data = json.loads(manifest_path(output).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return None
-    return data if isinstance(data, dict) and data.get("llamadeck_manifest") == MANIFEST_VERSION else None
+    if not isinstance(data, dict) or data.get("llamadeck_manifest") != MANIFEST_VERSION:
+        return None
+    if not isinstance(data.get("output"), dict) or not isinstance(data.get("imported", []), list):
+        return None
+    return data
 
 
 def write_manifest(output: Path, recipe: Recipe, job_id: str, *, written: Path | None = None) -> None:

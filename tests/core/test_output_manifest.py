@@ -120,3 +120,14 @@ def test_the_record_is_written_before_the_file_takes_its_name(tmp_path: Path) ->
     _finish(part, final, file_type="F16", before_rename=record)
     assert seen == [False] and not part.exists()
     assert mismatch(final, recipe) is None
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[]", '{"llamadeck_manifest": 1, "output": "x"}',
+                                  '{"llamadeck_manifest": 1, "output": {}, "imported": 5}', "\udcff"])
+def test_a_damaged_record_is_no_record(tmp_path: Path, text: str) -> None:
+    recipe = _recipe(_checkpoint(tmp_path / "m", b"1" * 100))
+    out = tmp_path / "m-F16.gguf"
+    out.write_bytes(b"GGUF")
+    manifest_path(out).write_bytes(text.encode("utf-8", "surrogateescape"))
+    assert "no record" in (mismatch(out, recipe) or "")
+    assert place(out, recipe) == hashed_name(out, recipe.source_key)
