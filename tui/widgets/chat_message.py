@@ -83,7 +83,7 @@ class ReplyView(Vertical):
             self.add_class("-no-thinking")
         self._answer_started = bool(content)
         self._waiting = streaming  # nothing has arrived yet
-        self._waited_from = 0.0
+        self._waited_from = self.clock()
         self._wait_timer: Timer | None = None
         self.border_title = model
 
@@ -96,10 +96,11 @@ class ReplyView(Vertical):
     def on_mount(self) -> None:
         if self.stored is not None:
             self._show_ending()
-        else:
-            self._waited_from = self.clock()
-            self.border_subtitle = waiting_text(0)
+        elif self._waiting:  # the first piece may have been fed before this view was mounted
+            self.border_subtitle = waiting_text(self.clock() - self._waited_from)
             self._wait_timer = self.set_interval(1.0, self._show_wait)
+        elif self.status == "streaming":
+            self.border_subtitle = "streaming…"
 
     def _show_wait(self) -> None:
         if self._waiting:
