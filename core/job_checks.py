@@ -29,6 +29,7 @@ from core.preflight import (
     check_architecture,
     check_converter,
     check_disk,
+    check_out_dir,
     check_quantize,
     check_shards,
     disk_needs,
@@ -78,6 +79,8 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
     else:
         _check_gguf(plan, facts, checks)
 
+    if "convert" in plan.stages or "quantize" in plan.stages:
+        checks.append(await asyncio.to_thread(check_out_dir, plan.out_dir))
     if "convert" in plan.stages:
         checks.append(await asyncio.to_thread(check_converter, tools.convert_python, tools.convert_script,
                                               python_from=tools.convert_python_from))

@@ -291,6 +291,26 @@ def check_shards(folder: Path) -> PreflightCheck:
     return ok("shards", f"All {len(files)} weight files are present and complete.")
 
 
+# --------------------------------------------------------------------------- output folder
+
+
+def check_out_dir(folder: Path) -> PreflightCheck:
+    """The output folder is a folder (or can be made as one) that this user may write to."""
+    for candidate in (folder, *folder.parents):
+        if not os.path.lexists(candidate):
+            continue
+        if not candidate.is_dir():
+            what = "the output folder" if candidate == folder else f"a folder above it ({candidate})"
+            return fail("output", f"{folder} cannot be the output folder: {what} is a file. Choose another "
+                                  "--out folder.")
+        if not os.access(candidate, os.W_OK | os.X_OK):
+            return fail("output", f"{candidate} is not writable by you, so {folder} cannot be written to. "
+                                  "Choose another --out folder.")
+        made = "" if candidate == folder else " (it will be made)"
+        return ok("output", f"Outputs go to {folder}{made}.")
+    return fail("output", f"{folder} is not on any filesystem here. Choose another --out folder.")
+
+
 # --------------------------------------------------------------------------- disk
 
 

@@ -147,3 +147,14 @@ def test_shown_parts_always_add_up_to_the_shown_total(sizes: tuple[int, int, int
         numbers = [float(s.split()[1]) for s in shown]
         assert round(sum(numbers), 1) == float(preflight.format_size(total).split()[0])
     assert check.message.endswith(f"= {preflight.format_size(total)}).")
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    check = preflight.check_out_dir(a_file)
+    assert check.failed and "the output folder is a file" in check.message and "--out" in check.message
+    check = preflight.check_out_dir(a_file / "models")
+    assert check.failed and f"a folder above it ({a_file}) is a file" in check.message
+    check = preflight.check_out_dir(tmp_path / "new" / "models")
+    assert check.status == "ok" and "(it will be made)" in check.message

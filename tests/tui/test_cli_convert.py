@@ -60,3 +60,17 @@ def test_a_failed_tool_is_said_once_with_its_last_lines(tmp_path: Path) -> None:
     assert "KeyError: 'x'" in text and "why: something llamadeck recognised" in text
     assert text.strip().splitlines()[-1] == f"failed after 0:05. The whole log: {log.path}"
     assert message in log.path.read_text() and "KeyError: 'x'" in log.path.read_text()
+
+
+def test_an_out_that_is_a_file_fails_the_preflight_not_the_quantize_stage(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "ckpt" / "tiny-llama"
+    shutil.copytree(ensure_hf_model(TINY_LLAMA), source)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    code = cli.main(["convert", str(source), "--out", str(a_file), "--no-import"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count(f"{a_file} cannot be the output folder: the output folder is a file.") == 1, err
+    assert "preflight FAILED" in err and "unexpected error" not in err
+    assert a_file.read_text() == "not a folder"
