@@ -32,6 +32,7 @@ from core.errors import PipelineError
 from core.file_digest import file_digest
 from core.models import HfFile, HfRepoListing
 from core.progress_meter import ProgressMeter
+from core.redact import redact
 
 # huggingface_hub reads the body in DOWNLOAD_CHUNK_SIZE pieces (10 MB) and reports progress,
 # checks for a cancel, and keeps resumable bytes only per piece; 1 MiB keeps all three prompt.
@@ -84,7 +85,7 @@ def hub_error(repo_id: str, exc: Exception) -> PipelineError:
     if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
         return PipelineError(f"A file of {repo_id} arrived with the wrong size.",
                              hint="The connection dropped; run the job again to resume.")
-    return PipelineError(f"Could not download {repo_id} from {url}: {exc}.",
+    return PipelineError(f"Could not download {repo_id} from {url}: {redact(str(exc)).rstrip('.')}.",
                          hint="Check the network, or set HF_ENDPOINT to a mirror (e.g. https://hf-mirror.com).")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.errors import ModelFactsError
 from core.hf_checkpoint import HfCheckpoint, HfTensor, read_json, template_from_tokenizer_config
+from core.redact import redact
 
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 
@@ -60,7 +61,7 @@ def _translate(repo_id: str, exc: Exception) -> ModelFactsError:
             f"{endpoint} answered {status or 'an error'} for {repo_id}.",
             hint="Try again later, or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).")
     return ModelFactsError(
-        f"Could not reach {endpoint} to read {repo_id}: {exc}.",
+        f"Could not reach {endpoint} to read {repo_id}: {redact(str(exc)).rstrip('.')}.",
         hint="Check the network, or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).")
 
 

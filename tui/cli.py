@@ -11,7 +11,9 @@ configured secret is masked in what is printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llamadeck: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `llamadeck ls | head -1`: the reader left; not a bug, nothing more to say
+        with contextlib.suppress(OSError, ValueError):  # stdout may be no file at all (a test's capture)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141  # what a shell reports for a command killed by SIGPIPE
     except Exception as exc:  # a bug: one sentence here, the traceback in the crash file it names
         context = f"llamadeck {args.command}" if args.command else "llamadeck"
         print(f"llamadeck: {crash_sentence(exc, context)}", file=sys.stderr)

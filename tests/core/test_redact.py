@@ -88,3 +88,14 @@ def test_a_crash_sentence_names_its_file_and_masks_secrets(monkeypatch: pytest.M
                         "please attach that file to a bug report.")
     logged = crash.read_text(encoding="utf-8")
     assert "in a test" in logged and "Traceback" in logged and "ollama-key-998877" not in logged
+
+
+def test_a_hub_error_quoting_hf_token_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.hf_download import hub_error
+    from core.hf_hub import _translate
+
+    monkeypatch.setenv("HF_TOKEN", "hf_ZxCvBnMaSdFgHjKl")
+    exc = ConnectionError("proxy refused: authorization: Bearer hf_ZxCvBnMaSdFgHjKl")
+    for err in (hub_error("org/model", exc), _translate("org/model", exc)):
+        assert "hf_ZxCvBnMaSdFgHjKl" not in str(err)
+        assert f"authorization: Bearer {MASK}" in str(err)

@@ -207,3 +207,16 @@ def test_the_cli_guard_turns_a_bug_into_a_sentence(capsys: pytest.CaptureFixture
                     f"divided by zero). The details are in {crash}; please attach that file to a bug report.")
     logged = crash.read_text(encoding="utf-8")
     assert "ZeroDivisionError" in logged and "hf_abcdefghijklmnop" not in logged
+
+
+def test_a_reader_that_leaves_is_not_a_crash(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`llamadeck ls | head -1`: the pipe closes early; that is no bug to report."""
+
+    def closed_pipe(args: object, settings: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("tui.commands.ls.main", closed_pipe)
+    assert cli.main(["ls"]) == 141
+    assert capsys.readouterr().err == ""
+    assert crash_files() == []
