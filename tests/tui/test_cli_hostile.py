@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from core import paths
 from tui import cli
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,14 +116,16 @@ def test_commands_that_need_no_server_ignore_a_hostile_ollama_host(
     assert out and "Traceback" not in err
 
 
-def test_convert_names_a_hostile_host_in_its_checks(capsys: pytest.CaptureFixture[str],
-                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "host"), [("closed port", ""), *hostile()],
+                         ids=["closed port", *[k for k, _ in hostile()]])
+def test_convert_fails_its_checks_on_a_hostile_host(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                    kind: str, host: str) -> None:
     source = tmp_path / "model"
     source.mkdir()
     (source / "config.json").write_text("{}", encoding="utf-8")
-    code, _, err = run(capsys, ["convert", str(source), "--host", BAD_PORT])
+    code, _, err = run(capsys, ["convert", str(source), "--host", host or closed_port()])
     assert code == 1 and "Traceback" not in err
-    assert "--host '127.0.0.1:99999' has the port '99999'" in err
+    assert not list(paths.log_dir().glob("crash-*.log"))  # a failed check, not a crash
 
 
 def run_cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -158,7 +161,6 @@ API_KEY = "key-77aa88bb99cc"
                          ids=lambda c: c[0])
 def test_an_html_error_page_is_one_short_sentence(capsys: pytest.CaptureFixture[str], command: list[str],
                                                   status: int, reason: str) -> None:
-    from core import paths
     from tests.fakes.not_ollama import not_ollama
 
     with not_ollama(status=status, reason=reason) as server:
@@ -185,7 +187,6 @@ def write_config(tmp_path: Path, url: str) -> Path:
 @pytest.mark.parametrize("status", [400, 401, 500])
 def test_a_token_echoed_in_an_error_is_masked(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                               command: list[str], status: int) -> None:
-    from core import paths
     from tests.fakes.not_ollama import not_ollama
 
     body = '{"error": "rejected request with {headers}"}'
@@ -202,7 +203,6 @@ def test_a_token_echoed_in_an_error_is_masked(capsys: pytest.CaptureFixture[str]
 
 def test_a_token_in_an_html_page_never_reaches_the_log(capsys: pytest.CaptureFixture[str],
                                                        tmp_path: Path) -> None:
-    from core import paths
     from tests.fakes.not_ollama import nginx_page, not_ollama
 
     body = nginx_page(403, "Forbidden").replace("<hr>", "<pre>{headers}</pre><hr>")
@@ -211,3 +211,15 @@ def test_a_token_in_an_html_page_never_reaches_the_log(capsys: pytest.CaptureFix
     assert code == 1 and TOKEN not in err
     log = (paths.log_dir() / "server-answers.log").read_text(encoding="utf-8")
     assert "authorization: Bearer ****" in log and TOKEN not in log and API_KEY not in log
+
+
+@pytest.mark.parametrize("status", [404, 502])
+def test_an_openai_compatible_url_answering_a_web_page_is_one_short_sentence(
+        capsys: pytest.CaptureFixture[str], status: int) -> None:
+    from tests.fakes.not_ollama import not_ollama
+
+    with not_ollama(status=status, reason="Whatever") as server:
+        code, _, err = run(capsys, ["chat", "some-model", "hi", "--host", f"{server.url}/v1"])
+    sentence = one_sentence(err)
+    assert code == 1 and "<" not in err and "padding" not in err and len(sentence) < 400
+    assert f"{status} Whatever" in sentence  # the page's title, not the page
