@@ -7,6 +7,7 @@ the wrong type or out of range.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,13 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
         for hk, hv in headers.items():
             if not isinstance(hv, str):
                 raise r.fail(f"{full}.headers.{hk}", "must be a string")
+            if not _HEADER_NAME.fullmatch(hk):
+                raise r.fail(f"{full}.headers", f"names a header {hk!r}, which HTTP does not allow "
+                             "(letters, digits and - only)")
+            if not _sendable(hv):
+                raise r.fail(f"{full}.headers.{hk}", _UNSENDABLE)
+        if "token" in h and not _sendable(str(h["token"])):
+            raise r.fail(f"{full}.token", _UNSENDABLE)
         hosts.append(
             HostConfig(
                 name=name,
@@ -178,6 +186,16 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
         **{k: r.as_path(lc, k, f"llamacpp.{k}") for k in _SCHEMA["llamacpp"] if k in lc}
     )
     return Settings(**kwargs)
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+# Not quoted back: a header value or token is a secret.
+_UNSENDABLE = "must be printable ASCII on one line (an HTTP header cannot carry anything else)"
+
+
+def _sendable(value: str) -> bool:
+    """Can httpx send it as a header value? (It encodes values as ASCII and refuses line breaks.)"""
+    return value.isascii() and value.isprintable()
 
 
 def _with_default_host(settings: Settings) -> Settings:
