@@ -88,9 +88,9 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
         checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
         checks.extend(_check_quant(plan, spec, facts))
     done = await asyncio.to_thread(finished_outputs, plan, recipes)
-    ollama_checks, remote = await _check_ollama(plan, spec, settings, facts, done)
+    ollama_checks, remote, has_copy = await _check_ollama(plan, spec, settings, facts, done)
     checks.extend(ollama_checks)
-    blob = "import" in plan.stages and not remote
+    blob = "import" in plan.stages and not remote and not has_copy
     writes = disk_writes(plan, settings, facts, download_bytes, done, blob=blob)
     final_quant = plan.quant or plan.converted_file_type or (facts.file_type if facts is not None else None)
     if remote:
@@ -391,16 +391,20 @@ def import_size(plan: JobPlan, facts: ModelFacts | None, done: frozenset[Path]) 
 
 
 async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts: ModelFacts | None,
-                        done: frozenset[Path]) -> tuple[list[PreflightCheck], bool]:
+                        done: frozenset[Path]) -> tuple[list[PreflightCheck], bool, bool]:
     """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy.
 
-    Also says whether the server is remote (then neither its disk nor the fit is this machine's).
+    Also says whether the server is remote (then neither its disk nor the fit is this machine's),
+    and whether it already holds the file to import (a rerun: its digest is remembered from the
+    last import, and Ollama keeps one copy per digest), when no copy is made.
     """
+    from core.file_digest import cached_digest
     from core.ollama import OllamaClient
     from core.ollama_host import select_host
+    from core.ollama_import import has_blob
 
     if "import" not in plan.stages:
-        return [skip("ollama", "Not importing into Ollama (--no-import).")], False
+        return [skip("ollama", "Not importing into Ollama (--no-import).")], False, False
     name = plan.ollama_name or ""
     out: list[PreflightCheck] = []
     if not _OLLAMA_NAME.match(name):
@@ -416,18 +420,23 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts:
                 existing = {m.name for m in await client.list_models()}
             except OllamaError:
                 existing = set()  # only needed for a warning; the import itself says what goes wrong
+            has_copy = False
+            if plan.final in done or plan.final == plan.source.path:
+                digest = await asyncio.to_thread(cached_digest, plan.final)
+                has_copy = digest is not None and await has_blob(client, digest)
     except (OllamaError, PipelineError) as exc:
-        return [*out, fail("ollama", str(exc))], False
+        return [*out, fail("ollama", str(exc))], False, False
     except Exception as exc:  # a config problem (bad URL) surfaces here as well
-        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False
-    out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}."))
+        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False, False
+    copy = f" (it already holds {plan.final.name}: nothing to copy)" if has_copy else ""
+    out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}{copy}."))
     out.extend(_replacing(plan, url, name, existing))
-    if not local:
+    if not local and not has_copy:
         size = await asyncio.to_thread(import_size, plan, facts, done)
         out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
                                   f"{format_size(size) if size else 'a copy of the GGUF'} free in its "
                                   "blob store."))
-    return out, not local
+    return out, not local, has_copy
 
 
 def _replacing(plan: JobPlan, url: str, name: str, existing: set[str]) -> list[PreflightCheck]:

@@ -56,6 +56,16 @@ def _error_text(response: httpx.Response) -> str:
     return response.text.strip()[:300]
 
 
+async def has_blob(client: OllamaClient, digest: str) -> bool:
+    """Whether the server already holds this blob (then an import copies nothing)."""
+    try:
+        async with client.translate_errors("checking for the blob"):
+            head = await _http(client).head(f"/api/blobs/{digest}")
+    except OllamaError:
+        return False
+    return head.status_code == 200
+
+
 async def upload_blob(client: OllamaClient, path: Path, digest: str, meter: ProgressMeter) -> bool:
     """Send the file unless the server has it already; True when bytes were sent."""
     http = _http(client)

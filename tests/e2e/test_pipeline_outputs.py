@@ -146,3 +146,18 @@ async def test_a_quantized_file_from_another_gguf_of_the_same_name_is_not_taken(
     assert two.outputs.quantized != one.outputs.quantized
     assert two.outputs.ollama_digest != one.outputs.ollama_digest
     assert two.outputs.ollama_digest == _sha(two.outputs.quantized)  # type: ignore[arg-type]
+
+
+async def test_a_rerun_whose_file_ollama_already_holds_needs_no_disk(tiny_gguf_f16: Path, tmp_path: Path,
+                                                                     settings) -> None:
+    src = tmp_path / "src" / "tiny-llama-F16.gguf"
+    src.parent.mkdir()
+    shutil.copy(tiny_gguf_f16, src)
+    out = tmp_path / "out"
+    assert finished(await run_job(Job(spec(src, out, quant="Q4_0"), settings))).status == "succeeded"
+    events = await run_job(Job(spec(src, out, quant="Q4_0"), settings))
+    assert finished(events).status == "succeeded"
+    assert stage_outcomes(events)["quantize"] == "skipped"
+    report = next(e for e in events if isinstance(e, PreflightReported))
+    assert report.disk == (), "a copy Ollama already holds was counted"
+    assert any("nothing to copy" in c.message for c in report.checks if c.name == "ollama")
