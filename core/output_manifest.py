@@ -18,10 +18,11 @@ lists what the user asked for.
 Fingerprints: small files (config, tokenizer) are hashed whole. A Hub cache file is
 a link to a blob named by its content hash, which is used as it is. Other weight
 files are identified by size, modification time and a hash of three 1 MiB samples
-(start, middle, end): a different checkpoint differs in all of them, and hashing
-whole 15 GB checkpoints on every run would cost more than the check saves. A file
-copied without its times (`cp -r`) therefore counts as a new source: it is converted
-again, never mistaken for another.
+(start, middle, end): a checkpoint written anew has a new time, and the samples tell
+two apart even when they were written in the same clock tick; hashing whole 15 GB
+checkpoints on every run would cost more than the check saves. A file copied without
+its times (`cp -r`) therefore counts as a new source: it is converted again, never
+mistaken for another.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ import pytest
 from core import preflight
 from core.config import HostConfig, Settings
 from core.gguf_facts import facts_from_hf_dir
-from core.job_checks import converted_size, run_preflight
+from core.job_checks import run_preflight
+from core.job_disk import converted_size, disk_writes
 from core.job_plan import make_plan
 from core.models import DiskNeed, JobSpec, PreflightCheck
 from core.preflight import DiskWrite, ToolPaths, check_disk, disk_margin, disk_needs, format_parts
@@ -102,7 +103,6 @@ async def test_the_blob_copy_is_the_size_of_the_file_imported(f32_checkpoint: Pa
     plan = make_plan(spec, settings, resolve_source(spec.source), facts=facts)
     out.mkdir()
     plan.final.write_bytes(b"\0" * 123456)  # only its size matters to the estimate
-    from core.job_checks import disk_writes
 
     writes = disk_writes(plan, settings, facts, 0, frozenset({plan.final}), blob=True)
     assert [(w.what, w.size) for w in writes] == [("Ollama blob copy", 123456)]
