@@ -33,6 +33,7 @@ def sharded(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def converter_script() -> Path:
+    """The real converter: fetched with the pinned source, so its users are marked e2e."""
     return ensure_source() / "convert_hf_to_gguf.py"
 
 
@@ -67,6 +68,7 @@ def test_a_truncated_shard_is_caught_with_its_sizes(sharded: Path) -> None:
 # --------------------------------------------------------------------------- converter
 
 
+@pytest.mark.e2e  # reads the real convert_hf_to_gguf.py of the pinned llama.cpp source
 def test_a_converter_python_without_torch_gets_the_pip_command(converter_script: Path) -> None:
     # The project's own venv deliberately has no torch or transformers.
     check = check_converter(Path(sys.executable), converter_script)
@@ -77,6 +79,7 @@ def test_a_converter_python_without_torch_gets_the_pip_command(converter_script:
     assert "requirements-convert_hf_to_gguf.txt" in check.message
 
 
+@pytest.mark.e2e  # reads the real convert_hf_to_gguf.py of the pinned llama.cpp source
 def test_a_converter_python_that_does_not_exist(converter_script: Path, tmp_path: Path) -> None:
     check = check_converter(tmp_path / "nope" / "python", converter_script)
     assert check.failed and "cannot be started" in check.message
@@ -92,6 +95,7 @@ def test_no_converter_script_is_reported() -> None:
 # --------------------------------------------------------------------------- architecture
 
 
+@pytest.mark.e2e  # reads the real convert_hf_to_gguf.py of the pinned llama.cpp source
 def test_registered_architectures_are_read_from_the_converter(converter_script: Path) -> None:
     names = registered_architectures(converter_script)
     # Both the single-name and the multi-line decorator forms are found.
@@ -99,6 +103,7 @@ def test_registered_architectures_are_read_from_the_converter(converter_script: 
     assert len(names) > 100
 
 
+@pytest.mark.e2e  # reads the real convert_hf_to_gguf.py of the pinned llama.cpp source
 def test_architecture_support(converter_script: Path) -> None:
     assert check_architecture({"architectures": ["LlamaForCausalLM"]}, converter_script).status == "ok"
     unknown = check_architecture({"architectures": ["FooBarForCausalLM"]}, converter_script)
