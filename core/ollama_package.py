@@ -9,7 +9,9 @@ OLLAMA_HOST out of the environment and the variable is put back at once;
 llamadeck's own host rules (core.ollama_host) then say what is wrong with it.
 
 Import the package from here (`from core.ollama_package import ollama`), never
-directly, wherever it may be the first import.
+directly, wherever it may be the first import. The variable is missing from
+the environment only while that first import runs; llamadeck reads
+OLLAMA_HOST once, when the settings are loaded (core.config), before that.
 """
 
 from __future__ import annotations
