@@ -337,7 +337,7 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts:
     except (OllamaError, PipelineError) as exc:
         return [*out, fail("ollama", str(exc))], False, False
     except Exception as exc:  # a config problem (bad URL) surfaces here as well
-        return [*out, fail("ollama", f"Ollama cannot be reached: {exc}.")], False, False
+        return [*out, fail("ollama", f"Ollama cannot be reached: {str(exc).rstrip('.')}.")], False, False
     copy = f" (it already holds {plan.final.name}: nothing to copy)" if has_copy else ""
     out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}{copy}."))
     out.extend(_replacing(plan, url, name, existing))

@@ -74,3 +74,23 @@ def test_an_out_that_is_a_file_fails_the_preflight_not_the_quantize_stage(
     assert err.count(f"{a_file} cannot be the output folder: the output folder is a file.") == 1, err
     assert "preflight FAILED" in err and "unexpected error" not in err
     assert a_file.read_text() == "not a folder"
+
+
+def test_a_token_a_tool_quotes_is_masked_on_the_terminal_and_in_the_job_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "hf_" + "Zq8" * 10
+    monkeypatch.setenv("HF_TOKEN", token)
+    out = io.StringIO()
+    log = JobLogFile.open_for("feed0001")
+    assert log is not None
+    display = ConvertDisplay(out, tty=False, width=100, log=log)
+    source = ModelSource(kind="hf-repo", name="org/m", path=tmp_path)
+    leak = f"401 Client Error for url: ... (headers: authorization: Bearer {token})"
+    for event in (JobPlanned("feed0001", source, ("preflight", "download"), None, None, JobOutputs()),
+                  StageStarted("download", "Downloading"),
+                  StageFailed("download", leak, (f"Authorization: Bearer {token}",), None),
+                  JobFinished("failed", 1.0, f"download failed: {leak}", JobOutputs())):
+        display.show(event)
+    shown, kept = out.getvalue(), log.path.read_text()
+    assert "Bearer ****" in shown and "Bearer ****" in kept
+    assert token not in shown and token not in kept

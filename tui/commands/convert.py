@@ -39,6 +39,7 @@ from core.models import (
     StageStarted,
 )
 from core.pipeline import Job
+from core.redact import redact
 from core.stages import OUTTYPES
 from tui.widgets.units import format_bytes
 
@@ -131,7 +132,7 @@ class JobLogFile:
 
     def write(self, text: str) -> None:
         try:
-            self._out.write(text + "\n")
+            self._out.write(redact(text) + "\n")  # a tool or server may quote a token
             self._out.flush()
         except (OSError, ValueError):
             pass  # a full disk must not stop the job from being reported on the terminal
@@ -264,7 +265,7 @@ class ConvertDisplay(EventSink):
 
     def _line(self, text: str) -> None:
         self.close()
-        self.out.write(text + "\n")
+        self.out.write(redact(text) + "\n")
         self.out.flush()
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.events import Resize
 from textual.widgets import RichLog
 
+from core.redact import redact
 from tui.widgets.job_state import LOG_LINES
 
 
@@ -39,7 +40,7 @@ class JobLog(RichLog):
         return width if width >= 20 else None
 
     def add_line(self, line: str) -> None:
-        self.write(Text(line), width=self._width(), scroll_end=self._at_end())
+        self.write(Text(redact(line)), width=self._width(), scroll_end=self._at_end())
 
     def on_resize(self, event: Resize) -> None:  # RichLog's own handler runs after this one
         if self._source is not None and self._width() != self._wrapped_at:
@@ -52,4 +53,4 @@ class JobLog(RichLog):
         self.clear()
         shown = list(lines)
         for i, line in enumerate(shown):  # scrolled once, at the last line (also when the write is deferred)
-            self.write(Text(line), width=self._width(), scroll_end=i == len(shown) - 1)
+            self.write(Text(redact(line)), width=self._width(), scroll_end=i == len(shown) - 1)
