@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.hf_config import convert_config
-from core.model_arch import TensorOptions, derive_hparams, synthesise_tensors
+from core.facts.hf_config import convert_config
+from core.facts.model_arch import TensorOptions, derive_hparams, synthesise_tensors
 from tests.fakes.hollow_gguf import hollow_model, write_hollow_gguf
 
 # meta-llama/Llama-2-7b-hf config.json (the values that shape the tensors)

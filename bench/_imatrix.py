@@ -16,7 +16,7 @@ import struct
 from collections.abc import Iterable
 from pathlib import Path
 
-from core.models import TensorInfo
+from core.facts.types import TensorInfo
 
 
 def imatrix_values(t: TensorInfo) -> int:

@@ -68,12 +68,12 @@ def main() -> None:
     hello = [PY, str(ROOT / "bench" / "hello_app.py")]
     cases = {
         "bare Textual hello (floor)": (hello, b"hello-floor-ready", ROOT),
-        "llamadeck (installed, CPU-only here)": ([PY, "-m", "tui.cli"], FACTS_MARKER, ROOT),
+        "llamadeck (installed, CPU-only here)": ([PY, "-m", "cli.main"], FACTS_MARKER, ROOT),
         "llamadeck dashboard, 2 fake GPUs": ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", ROOT),
     }
     if args.baseline is not None:
         base = args.baseline.resolve()
-        cases["baseline: CPU-only"] = ([PY, "-m", "tui.cli"], FACTS_MARKER, base)
+        cases["baseline: CPU-only"] = ([PY, "-m", "cli.main"], FACTS_MARKER, base)
         cases["baseline: 2 fake GPUs"] = ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", base)
     times: dict[str, list[float]] = {k: [] for k in cases}
     rss: dict[str, int] = {k: 0 for k in cases}

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.gguf_facts import facts_from_gguf
+from core.facts.gguf import facts_from_gguf
 from tests.fakes.hollow_gguf import hollow_model
 
 # (tokens, merges) as the real GGUFs carry them

@@ -14,7 +14,7 @@ import threading
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from tui.cli import pause_gc_for_start_up
+from cli.main import pause_gc_for_start_up
 
 if TYPE_CHECKING:
     from tests.fakes.fake_nvml import FakeNvml
@@ -53,7 +53,7 @@ class LazyFakeNvml(ModuleType):
 
 
 def main() -> None:
-    """Starts as `llamadeck` does (tui.cli.run_tui), with the fake GPUs in the probe."""
+    """Starts as `llamadeck` does (cli.main.run_tui), with the fake GPUs in the probe."""
     pause_gc_for_start_up()
     try:
         _run()
@@ -63,7 +63,7 @@ def main() -> None:
 
 def _run() -> None:
     from core.config import load_settings
-    from core.hardware import HardwareProbe
+    from core.hardware.probe import HardwareProbe
     from tui.services import build_services
 
     settings = load_settings()

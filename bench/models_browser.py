@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._report import heading, machine_line, table  # noqa: E402
 from core.config import HostConfig, Settings  # noqa: E402
-from core.hardware import HardwareProbe  # noqa: E402
-from core.ollama import OllamaClient  # noqa: E402
+from core.hardware.probe import HardwareProbe  # noqa: E402
+from core.ollama.client import OllamaClient  # noqa: E402
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml  # noqa: E402
 from tui.app import LlamadeckApp, make_app  # noqa: E402
 from tui.screens.models import ModelsScreen  # noqa: E402

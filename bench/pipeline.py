@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 
 from core.config import HostConfig, LlamaCppConfig, Settings
-from core.models import JobFinished, JobSpec, StageFinished, StageSkipped
-from core.pipeline import Job
+from core.pipeline.job import Job
+from core.pipeline.types import JobFinished, JobSpec, StageFinished, StageSkipped
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TinySpec, ensure_hf_model
 from tests.support.converter_env import ensure_converter_python

@@ -35,11 +35,11 @@ from bench._hollow import hollow
 from bench._imatrix import marker_imatrix, write_imatrix
 from bench._llamacpp import dry_run, quantize
 from bench._report import heading, machine_line, pct, signed, table
-from core.gguf_facts import facts_from_gguf
-from core.models import ModelFacts
-from core.planner import DEFAULT_QUANTS, blog_estimate, file_size
-from core.quants import quant_format, tensor_bytes
-from core.weights import default_imatrix, tensor_types
+from core.facts.gguf import facts_from_gguf
+from core.facts.quants import quant_format, tensor_bytes
+from core.facts.types import ModelFacts
+from core.planner.plan import DEFAULT_QUANTS, blog_estimate, file_size
+from core.planner.weights import default_imatrix, tensor_types
 from tests.fakes.tiny_models import TINY_LLAMA, TINY_ODD, VARIANTS, ensure_gguf
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
 

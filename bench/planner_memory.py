@@ -34,10 +34,11 @@ from pathlib import Path
 from bench._hollow import hollow
 from bench._llamacpp import fit_params, kv_args, quantize, server_buffers
 from bench._report import heading, machine_line, pct, table
-from core.gguf_facts import facts_from_gguf
-from core.machine_spec import hypothetical_spec
-from core.models import MemoryBreakdown, ModelFacts
-from core.planner import plan
+from core.facts.gguf import facts_from_gguf
+from core.facts.types import ModelFacts
+from core.planner.machine import hypothetical_spec
+from core.planner.plan import plan
+from core.planner.types import MemoryBreakdown
 from tests.fakes.tiny_models import VARIANTS, ensure_gguf
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
 from tests.support.llamacpp_output import BufferReport

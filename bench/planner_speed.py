@@ -41,15 +41,16 @@ from bench._hollow import hollow
 from bench._llamacpp import llama_bench, quantize
 from bench._report import heading, machine_line, table
 from bench.facts_speed import MODELS as FACTS_MODELS
-from core import catalog
-from core.bandwidth import measure_ram_bandwidth
-from core.gguf_facts import facts_from_gguf
-from core.hardware import HardwareProbe
-from core.machine_spec import hypothetical_spec, spec_from_machine_info
-from core.models import MachineSpec, ModelFacts
-from core.planner import plan
-from core.speed import active_share
-from core.weights import active_unit_weights, weight_table
+from core.facts import catalog
+from core.facts.gguf import facts_from_gguf
+from core.facts.types import ModelFacts
+from core.hardware.bandwidth import measure_ram_bandwidth
+from core.hardware.probe import HardwareProbe
+from core.planner.machine import hypothetical_spec, spec_from_machine_info
+from core.planner.plan import plan
+from core.planner.speed import active_share
+from core.planner.types import MachineSpec
+from core.planner.weights import active_unit_weights, weight_table
 from tests.fakes.hollow_gguf import hollow_model
 from tests.fakes.tiny_models import VARIANTS, ensure_gguf
 from tests.support.llamacpp import LlamaCppTools, ensure_tools

@@ -62,9 +62,9 @@ from unittest import mock
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import hardware  # noqa: E402
 from core.config import HostConfig, Settings  # noqa: E402
-from core.hardware import HardwareProbe  # noqa: E402
+from core.hardware import probe as hardware  # noqa: E402
+from core.hardware.probe import HardwareProbe  # noqa: E402
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB  # noqa: E402
 from tests.fakes.fake_ollama import FakeOllama  # noqa: E402
 from tests.fakes.fake_ollama_models import FakeModel, demo_models  # noqa: E402
@@ -115,7 +115,7 @@ class Scenario:
 
 
 def fast_clock(scenario: Scenario, start: float) -> types.SimpleNamespace:
-    """A stand-in for the `time` module inside core.hardware: each reading is STEP_S later."""
+    """A stand-in for the `time` module inside core.hardware.probe: each reading is STEP_S later."""
     state = {"t": 0.0}
 
     def now() -> float:
@@ -240,7 +240,7 @@ async def shoot_jobs(workdir: Path) -> str:
     import shutil
 
     from core.config import LlamaCppConfig
-    from core.models import JobSpec
+    from core.pipeline.types import JobSpec
     from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
     from tests.support.converter_env import ensure_converter_python
     from tests.support.llamacpp import ensure_tools
@@ -328,8 +328,8 @@ CHAT_ANSWER = (
 async def shoot_chat(workdir: Path) -> str:
     """A reply from qwen3:8b with its reasoning block open, streamed from the fake Ollama, with the numbers
     Ollama's own counters give for it on an RTX 4090 (the fake reports them; TTFT is measured)."""
-    from core.history import HistoryStore
-    from core.models import ChatOptions
+    from core.chat.history import HistoryStore
+    from core.chat.types import ChatOptions
     from tui.screens.chat import ChatScreen
     from tui.widgets.chat_message import ReplyView
 

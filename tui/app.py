@@ -111,7 +111,7 @@ class LlamadeckApp(App[None]):
 
     def _make_history_private(self) -> None:
         """Chats others could read (an older llamadeck left them so) are made private at start-up."""
-        from core.history import make_private
+        from core.chat.history import make_private
 
         notice = make_private()
         if notice:
@@ -158,7 +158,7 @@ class LlamadeckApp(App[None]):
 
     def open_planner(self, model: str, host: str | None = None) -> None:
         """Show the planner with the Ollama model `model` (on host `host`) preselected."""
-        from core.plan_source import OLLAMA_PREFIX
+        from core.planner.source import OLLAMA_PREFIX
 
         self._planner_screen().use_model(OLLAMA_PREFIX + model, host)
         self.switch_mode("planner")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.config import HostConfig, Settings
-from core.hardware import HardwareProbe
+from core.hardware.probe import HardwareProbe
 
 if TYPE_CHECKING:
-    from core.chat import ChatBackend
-    from core.history import HistoryStore
-    from core.ollama import OllamaClient
+    from core.chat.backends import ChatBackend
+    from core.chat.history import HistoryStore
+    from core.ollama.client import OllamaClient
 
 # Builds the client for one configured host. Screens call it inside the app's
 # event loop (the client's connections belong to the loop that made them) and
@@ -33,19 +33,19 @@ HistoryOpener = Callable[[], "HistoryStore"]
 # The real factories import their modules on first use, so the dashboard
 # (the home screen) starts without loading the Ollama client or SQLite code.
 def ollama_client(host: HostConfig) -> OllamaClient:
-    from core.ollama import OllamaClient
+    from core.ollama.client import OllamaClient
 
     return OllamaClient(host)
 
 
 def chat_backend(host: HostConfig) -> ChatBackend:
-    from core.chat import backend_for
+    from core.chat.backends import backend_for
 
     return backend_for(host)
 
 
 def open_history() -> HistoryStore:
-    from core.history import HistoryStore
+    from core.chat.history import HistoryStore
 
     return HistoryStore.open()
 

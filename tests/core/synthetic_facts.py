@@ -7,8 +7,8 @@ the memory model see realistic shapes without any file.
 
 from __future__ import annotations
 
-from core.models import ModelFacts, TensorInfo
-from core.quants import tensor_bytes
+from core.facts.quants import tensor_bytes
+from core.facts.types import ModelFacts, TensorInfo
 
 
 def _t(name: str, shape: tuple[int, ...], typ: str) -> TensorInfo:

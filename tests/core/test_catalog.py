@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from core import catalog
 from core.errors import ModelFactsError
-from core.gguf_facts import load_facts
+from core.facts import catalog
+from core.facts.gguf import load_facts
 
 ENTRIES = catalog.entries()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat import ReplyMeter, backend_for, error_text, request_messages
+from core.chat.backends import ReplyMeter, backend_for, error_text, request_messages
+from core.chat.types import ChatMessage, ContentDelta, ContentWasThinking, StoredMessage, ThinkingDelta
 from core.config import HostConfig
 from core.errors import ChatError
-from core.models import ChatMessage, ContentDelta, ContentWasThinking, StoredMessage, ThinkingDelta
 
 
 def msg(i: int, role: str, content: str, status: str = "complete") -> StoredMessage:

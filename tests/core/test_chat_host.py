@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from core.chat_host import host_for_session, server_url
+from cli.main import main
+from core.chat.history import HISTORY_FILE, HistoryStore
+from core.chat.host import host_for_session, server_url
 from core.config import HostConfig, Settings
-from core.history import HISTORY_FILE, HistoryStore
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models
-from tui.cli import main
 
 MODEL = "qwen3:8b"
 

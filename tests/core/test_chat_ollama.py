@@ -8,12 +8,19 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat import BackendEvent, backend_for
-from core.chat_ollama import OllamaChatBackend
-from core.chat_session import is_retryable
+from core.chat.backends import BackendEvent, backend_for
+from core.chat.ollama import OllamaChatBackend
+from core.chat.session import is_retryable
+from core.chat.types import (
+    ChatMessage,
+    ChatOptions,
+    ContentDelta,
+    ContentWasThinking,
+    StreamDone,
+    ThinkingDelta,
+)
 from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, StreamError
-from core.models import ChatMessage, ChatOptions, ContentDelta, ContentWasThinking, StreamDone, ThinkingDelta
 from tests.fakes.fake_ollama import FakeOllama
 
 HELLO = [ChatMessage("user", "hello there")]

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat import ReplyMeter, backend_for
-from core.chat_openai import (
+from core.chat.backends import ReplyMeter, backend_for
+from core.chat.openai import (
     OpenAIChatBackend,
     completions_url,
     request_body,
@@ -18,9 +18,9 @@ from core.chat_openai import (
     sse_data,
     stats_from,
 )
+from core.chat.types import ChatMessage, ChatOptions
 from core.config import HostConfig
 from core.errors import OllamaUnreachable
-from core.models import ChatMessage, ChatOptions
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat_ollama import OllamaChatBackend
-from core.chat_session import ChatSession, ReplyStream
+from core.chat.history import HistoryStore
+from core.chat.ollama import OllamaChatBackend
+from core.chat.session import ChatSession, ReplyStream
+from core.chat.types import ChatEvent, ChatOptions, ContentDelta, StreamDone, StreamFailed
 from core.config import HostConfig
 from core.errors import ChatError
-from core.history import HistoryStore
-from core.models import ChatEvent, ChatOptions, ContentDelta, StreamDone, StreamFailed
 from tests.fakes.fake_ollama import FakeOllama
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat_stats import context_warning, go_duration, stats_line, verbose_lines
-from core.models import ChatStats
+from core.chat.stats import context_warning, go_duration, stats_line, verbose_lines
+from core.chat.types import ChatStats
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.history import HistoryStore
+from cli.main import main
+from core.chat.history import HistoryStore
 from tests.fakes.fake_ollama import FakeOllama
-from tui.cli import main
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -125,8 +125,8 @@ def test_dropped_stream_keeps_the_partial(capsys: pytest.CaptureFixture[str],
 
 
 def test_openai_host_by_url_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.chat import resolve_host
     from core.config import load_settings
-    from tui.commands.chat import resolve_host
 
     settings = load_settings()
     assert resolve_host(settings, "http://127.0.0.1:8080/v1").kind == "openai"
@@ -143,7 +143,7 @@ def _start(fake: FakeOllama, repo_root: Path, prompt: str, *, hold_after: int) -
     """A real `llamadeck chat` whose reply stops after `hold_after` words until the test says so."""
     fake.set_script(chunks=[f"word{i} " for i in range(600)], thinking=[], hold_after=hold_after)
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "chat", "llama3.2", prompt, "--host", fake.url],
+        [sys.executable, "-m", "cli.main", "chat", "llama3.2", prompt, "--host", fake.url],
         cwd=repo_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
     )
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.history import HistoryStore
+from cli.main import main
+from core.chat.history import HistoryStore
 from tests.fakes.fake_ollama import FakeOllama
-from tui.cli import main
 
 MODEL = "qwen3:8b"  # trained context 40,960 in the fake; vocabulary 151,936
 BIG = " ".join(["The quick brown fox jumps over the lazy dog."] * 1000)  # ~11,000 tokens

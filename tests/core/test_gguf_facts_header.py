@@ -10,8 +10,8 @@ import gguf
 import pytest
 
 from core.errors import ModelFactsError
-from core.gguf_facts import facts_from_gguf
-from core.gguf_header import ArrayInfo, read_header
+from core.facts.gguf import facts_from_gguf
+from core.facts.gguf_header import ArrayInfo, read_header
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 
 

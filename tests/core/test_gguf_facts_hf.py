@@ -12,8 +12,8 @@ from huggingface_hub.utils._safetensors import SafetensorsFileMetadata, Safetens
 from huggingface_hub.utils._safetensors import TensorInfo as HubTensorInfo
 
 from core.errors import ModelFactsError
-from core.gguf_facts import facts_from_config, facts_from_hf_dir, facts_from_hf_repo, load_facts
-from core.hf_hub import checkpoint_from_metadata
+from core.facts.gguf import facts_from_config, facts_from_hf_dir, facts_from_hf_repo, load_facts
+from core.pipeline.hf_hub import checkpoint_from_metadata
 from tests.fakes.tiny_models import (
     TINY_GQA_TIED,
     TINY_LLAMA,
@@ -165,7 +165,7 @@ def test_mla_kv_b_is_split_like_the_converter() -> None:
             k: HubTensorInfo(dtype="BF16", shape=v, data_offsets=(0, 2 * int(np.prod(v))))
             for k, v in shapes.items()})})
     ckpt = checkpoint_from_metadata("deepseek-ai/Tiny-V3", cfg, meta, "{{ x }}")
-    from core.gguf_facts import facts_from_hf_checkpoint
+    from core.facts.gguf import facts_from_hf_checkpoint
 
     f = facts_from_hf_checkpoint(ckpt)
     t = {x.name: x for x in f.tensors}

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from core import catalog
 from core.errors import ModelFactsError
-from core.gguf_facts import facts_from_ollama_show
+from core.facts import catalog
+from core.facts.gguf import facts_from_ollama_show
 
 
 def _show(model_info: dict[str, Any], **extra: Any) -> dict[str, Any]:

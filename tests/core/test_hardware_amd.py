@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.amd import AmdGpus, pci_device_name
-from core.hardware import HardwareProbe
+from core.hardware.amd import AmdGpus, pci_device_name
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 
 GiB = 2**30

@@ -15,8 +15,8 @@ import psutil
 import pynvml
 import pytest
 
-from core.hardware import HardwareProbe
-from core.nvidia import cuda_version_text, theoretical_bandwidth
+from core.hardware.nvidia import cuda_version_text, theoretical_bandwidth
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB, h100_sxm, rtx_3090
 
 MiB = 2**20

@@ -9,12 +9,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from core.bandwidth import measure_ram_bandwidth
 from core.config import Settings
-from core.cpu import parse_cpuinfo, percent_between
-from core.disks import disk_info
 from core.errors import HardwareError
-from core.hardware import HardwareProbe
+from core.hardware.bandwidth import measure_ram_bandwidth
+from core.hardware.cpu import parse_cpuinfo, percent_between
+from core.hardware.disks import disk_info
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 
 XEON_SAPPHIRE_RAPIDS = """\

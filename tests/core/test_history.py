@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core import paths
+from core.chat.history import HISTORY_FILE, HistoryStore, title_from
+from core.chat.types import ChatOptions, ChatStats
 from core.errors import HistoryError
-from core.history import HISTORY_FILE, HistoryStore, title_from
-from core.models import ChatOptions, ChatStats
 
 
 class Clock:

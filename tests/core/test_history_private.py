@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from core import paths
-from core.history import HISTORY_FILE, HistoryStore, make_private
-from core.history_file import sidecars
-from core.models import SessionInfo
+from core.chat.history import HISTORY_FILE, HistoryStore, make_private
+from core.chat.history_file import sidecars
+from core.chat.types import SessionInfo
 from tui.screens.chat_sessions import write_export
 
 

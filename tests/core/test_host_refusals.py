@@ -15,7 +15,7 @@ import pytest
 
 from core.config import HostConfig, Settings, load_settings
 from core.errors import ConfigError
-from core.ollama_host import endpoint_for, select_host
+from core.ollama.host import endpoint_for, select_host
 
 
 @pytest.mark.parametrize(("origin", "start", "fix"), [

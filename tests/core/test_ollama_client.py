@@ -12,8 +12,8 @@ import pytest
 
 from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, ServerTimeout, StreamError
-from core.models import PullProgress
-from core.ollama import OllamaClient
+from core.ollama.client import OllamaClient
+from core.ollama.types import PullProgress
 from tests.fakes.fake_ollama import FakeOllama
 
 SECRET = "s3cret-token-value"

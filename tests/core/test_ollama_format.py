@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.ollama_format import go_duration, human_bytes, human_time, table, until
+from core.ollama.format import go_duration, human_bytes, human_time, table, until
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

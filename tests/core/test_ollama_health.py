@@ -14,10 +14,10 @@ import pytest
 
 from core.config import HostConfig
 from core.errors import OllamaUnreachable
-from core.models import RunningModel
-from core.ollama import OllamaClient
-from core.ollama_health import cpu_fallback_notice, exposure_warning
-from core.ollama_host import parse_ollama_host
+from core.ollama.client import OllamaClient
+from core.ollama.health import cpu_fallback_notice, exposure_warning
+from core.ollama.host import parse_ollama_host
+from core.ollama.types import RunningModel
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models
 

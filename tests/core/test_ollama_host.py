@@ -12,7 +12,7 @@ from ollama._client import _parse_host
 
 from core.config import HostConfig, Settings
 from core.errors import ConfigError
-from core.ollama_host import OllamaEndpoint, endpoint_for, parse_ollama_host, select_host
+from core.ollama.host import OllamaEndpoint, endpoint_for, parse_ollama_host, select_host
 
 GO_HOST = [
     ("", "http://127.0.0.1:11434"),

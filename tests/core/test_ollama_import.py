@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from core.chat_format import chat_format
+from core.chat.format import chat_format
 from core.config import HostConfig
 from core.errors import OllamaError
-from core.file_digest import cached_digest
-from core.models import JobEvent, LogLine, StageProgress
-from core.ollama import OllamaClient
-from core.ollama_import import default_model_name, import_gguf
+from core.ollama.client import OllamaClient
+from core.ollama.importer import default_model_name, import_gguf
+from core.pipeline.file_digest import cached_digest
+from core.pipeline.types import JobEvent, LogLine, StageProgress
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.gguf_files import write_gguf
 from tests.fakes.tiny_models import CHAT_TEMPLATE

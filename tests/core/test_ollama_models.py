@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import ModelDetails, RunningModel, ShowInfo
+from core.ollama.types import ModelDetails, RunningModel, ShowInfo
 
 
 def processor(size: int, vram: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.ollama_pull import PullTracker
+from core.ollama.pull import PullTracker
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import PipelineError
-from core.output_manifest import (
+from core.pipeline.manifest import (
     WHOLE_HASH_LIMIT,
     Recipe,
     checkpoint_files,
@@ -104,7 +104,7 @@ def test_names_stay_plain_unless_another_sources_file_holds_them(tmp_path: Path)
 def test_the_record_is_written_before_the_file_takes_its_name(tmp_path: Path) -> None:
     """A crash between the two can leave a record without its file (harmless: it does not match),
     never a finished file without its record (which a rerun would have to treat as a stranger's)."""
-    from core.stages import _finish, part_path
+    from core.pipeline.stages import _finish, part_path
     from tests.fakes.gguf_files import write_gguf
 
     recipe = _recipe(_checkpoint(tmp_path / "m", b"1" * 100))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import PlannerError
-from core.machine_spec import hypothetical_spec
-from core.models import Plan, QuantRow
-from core.plan_report import (
+from core.planner.machine import hypothetical_spec
+from core.planner.plan import plan
+from core.planner.report import (
     card_list,
     cells,
     columns,
@@ -28,8 +28,8 @@ from core.plan_report import (
     settings_summary,
     where,
 )
-from core.plan_source import PlannedModel, load_local
-from core.planner import plan
+from core.planner.source import PlannedModel, load_local
+from core.planner.types import Plan, QuantRow
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 from tui.widgets.units import format_bytes
 

@@ -9,8 +9,8 @@ import pytest
 
 from core.config import HostConfig
 from core.errors import ModelFactsError, ModelNotFound, OllamaUnreachable
-from core.ollama import OllamaClient
-from core.plan_source import load_local, ollama_name, resolve_model
+from core.ollama.client import OllamaClient
+from core.planner.source import load_local, ollama_name, resolve_model
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 from tests.fakes.tiny_models import TINY_LLAMA, write_checkpoint

@@ -6,14 +6,16 @@ import dataclasses
 
 import pytest
 
-from core import catalog
-from core.cards import GIB, card, find_card
 from core.errors import PlannerError
-from core.models import CpuInfo, GpuInfo, GpuSpec, MachineInfo, MachineSpec, ModelFacts, QuantRow
-from core.planner import blog_estimate, file_size, max_context_on_gpu, plan
-from core.quants import DEFAULT_QUANTS
-from core.speed import DEFAULT_SPEED, active_share
-from core.weights import active_unit_weights, weight_table
+from core.facts import catalog
+from core.facts.quants import DEFAULT_QUANTS
+from core.facts.types import ModelFacts
+from core.hardware.types import CpuInfo, GpuInfo, MachineInfo
+from core.planner.cards import GIB, card, find_card
+from core.planner.plan import blog_estimate, file_size, max_context_on_gpu, plan
+from core.planner.speed import DEFAULT_SPEED, active_share
+from core.planner.types import GpuSpec, MachineSpec, QuantRow
+from core.planner.weights import active_unit_weights, weight_table
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts, qwen25_32b
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from core.launch_args import llama_server_args, ollama_settings
-from core.models import MachineSpec
-from core.planner import plan
+from core.planner.launch_args import llama_server_args, ollama_settings
+from core.planner.plan import plan
+from core.planner.types import MachineSpec
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts
 
 

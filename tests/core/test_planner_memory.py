@@ -12,7 +12,8 @@ import dataclasses
 import pytest
 
 from core.errors import PlannerError
-from core.memory import (
+from core.facts.types import ModelFacts
+from core.planner.memory import (
     compute_estimate,
     context_shape,
     graph_dims,
@@ -21,8 +22,8 @@ from core.memory import (
     output_buffer_bytes,
     runtime_settings,
 )
-from core.models import ModelFacts, RuntimeSettings
-from core.planner import kv_cache_bytes
+from core.planner.plan import kv_cache_bytes
+from core.planner.types import RuntimeSettings
 from tests.core.synthetic_facts import llama31_8b, llama_facts
 
 MIB = 1024**2

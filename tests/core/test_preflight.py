@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import DiskNeed
-from core.preflight import (
+from core.pipeline.preflight import (
     check_architecture,
     check_converter,
     check_disk,
@@ -20,6 +19,7 @@ from core.preflight import (
     format_size,
     registered_architectures,
 )
+from core.pipeline.types import DiskNeed
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 from tests.support.llamacpp import ensure_source
 

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from core import preflight
 from core.config import HostConfig, Settings
-from core.gguf_facts import facts_from_hf_dir
-from core.job_checks import run_preflight
-from core.job_disk import converted_size, disk_writes
-from core.job_plan import make_plan
-from core.models import DiskNeed, JobSpec, PreflightCheck
-from core.preflight import DiskWrite, ToolPaths, check_disk, disk_margin, disk_needs, format_parts
-from core.sources import resolve_source
+from core.facts.gguf import facts_from_hf_dir
+from core.pipeline import preflight
+from core.pipeline.checks import run_preflight
+from core.pipeline.disk import converted_size, disk_writes
+from core.pipeline.plan import make_plan
+from core.pipeline.preflight import DiskWrite, ToolPaths, check_disk, disk_margin, disk_needs, format_parts
+from core.pipeline.sources import resolve_source
+from core.pipeline.types import DiskNeed, JobSpec, PreflightCheck
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import StageProgress
-from core.progress_meter import WINDOW_SECONDS, ProgressMeter
+from core.pipeline.progress import WINDOW_SECONDS, ProgressMeter
+from core.pipeline.types import StageProgress
 
 
 class Clock:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import ChatMessage, ShowInfo
-from core.prompt_size import MESSAGE_OVERHEAD, estimate_tokens, measure, vocab_size
+from core.chat.prompt_size import MESSAGE_OVERHEAD, estimate_tokens, measure, vocab_size
+from core.chat.types import ChatMessage
+from core.ollama.types import ShowInfo
 
 
 @pytest.mark.parametrize(("text", "vocab", "tokens"), [

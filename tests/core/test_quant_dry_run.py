@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core.gguf_facts import facts_from_gguf
-from core.memory import compute_estimate, context_shape, graph_dims, kv_layout, runtime_settings
-from core.models import ModelFacts
-from core.quants import DEFAULT_QUANTS
-from core.weights import tensor_types, weight_table
+from core.facts.gguf import facts_from_gguf
+from core.facts.quants import DEFAULT_QUANTS
+from core.facts.types import ModelFacts
+from core.planner.memory import compute_estimate, context_shape, graph_dims, kv_layout, runtime_settings
+from core.planner.weights import tensor_types, weight_table
 from tests.fakes.hollow_gguf import hollow_model
 from tests.support.llamacpp import LlamaCppTools, ensure_tools
 from tests.support.llamacpp_output import fit_params, parse_dry_run

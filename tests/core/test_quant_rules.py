@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from core.errors import PlannerError
-from core.models import ModelFacts
-from core.quant_rules import allows_quantization, fallback_type, n_dims, tensor_category, walk_order
-from core.quants import DEFAULT_QUANTS, QUANT_FORMATS
-from core.weights import tensor_types, weight_table
+from core.facts.quants import DEFAULT_QUANTS, QUANT_FORMATS
+from core.facts.types import ModelFacts
+from core.planner.quant_rules import allows_quantization, fallback_type, n_dims, tensor_category, walk_order
+from core.planner.weights import tensor_types, weight_table
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts
 
 
@@ -206,7 +206,7 @@ def test_an_ffn_tensor_outside_the_blocks_is_refused_for_moe() -> None:
                       n_expert=4, n_expert_used=2, n_ff_exp=256)  # fmt: skip
     from dataclasses import replace
 
-    from core.models import TensorInfo
+    from core.facts.types import TensorInfo
 
     extra = TensorInfo("mtp.ffn_down.weight", (256, 512), "F16", 256 * 512 * 2)
     with pytest.raises(PlannerError, match="no valid layer"):

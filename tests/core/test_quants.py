@@ -6,8 +6,8 @@ import gguf
 import pytest
 
 from core.errors import PlannerError
-from core.ggml_types import FILE_TYPES, GGML_TYPES
-from core.quants import (
+from core.facts.ggml_types import FILE_TYPES, GGML_TYPES
+from core.facts.quants import (
     DEFAULT_QUANTS,
     KV_CACHE_TYPES,
     QUANT_FORMATS,

@@ -18,11 +18,11 @@ import gguf
 import numpy as np
 import pytest
 
-from core import stages
-from core.models import JobEvent, LogLine
-from core.progress_meter import ProgressMeter
-from core.stages import StageError, ToolContext, gguf_problem, run_tool
-from core.tool_output import ToolProgress
+from core.pipeline import stages
+from core.pipeline.progress import ProgressMeter
+from core.pipeline.stages import StageError, ToolContext, gguf_problem, run_tool
+from core.pipeline.tool_output import ToolProgress
+from core.pipeline.types import JobEvent, LogLine
 
 
 def _alive(pid: int) -> bool:

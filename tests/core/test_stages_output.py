@@ -10,7 +10,13 @@ import signal
 
 import pytest
 
-from core.tool_output import CONVERT_PLAN_WEIGHT, ConvertProgress, QuantizeProgress, diagnose, pip_command
+from core.pipeline.tool_output import (
+    CONVERT_PLAN_WEIGHT,
+    ConvertProgress,
+    QuantizeProgress,
+    diagnose,
+    pip_command,
+)
 
 CONVERT_TENSOR = "INFO:hf-to-gguf:blk.0.attn_q.weight,          torch.bfloat16 --> F16, shape = {256, 256}"
 CONVERT_NORM = "INFO:hf-to-gguf:blk.0.attn_norm.weight,     torch.bfloat16 --> F32, shape = {256}"

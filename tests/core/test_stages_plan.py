@@ -8,9 +8,10 @@ import pytest
 
 from core.config import Settings
 from core.errors import PipelineError
-from core.job_plan import make_plan, resolve_outtype
-from core.models import JobSpec, ModelFacts
-from core.sources import checkpoint_name, model_name, resolve_source
+from core.facts.types import ModelFacts
+from core.pipeline.plan import make_plan, resolve_outtype
+from core.pipeline.sources import checkpoint_name, model_name, resolve_source
+from core.pipeline.types import JobSpec
 from tests.fakes.gguf_files import write_gguf
 
 

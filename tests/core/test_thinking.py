@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from core.models import ContentDelta, ContentWasThinking, ThinkingDelta
-from core.thinking import ThinkSplitter, template_opens_thinking
+from core.chat.thinking import ThinkSplitter, template_opens_thinking
+from core.chat.types import ContentDelta, ContentWasThinking, ThinkingDelta
 
 
 class Screen:

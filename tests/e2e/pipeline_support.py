@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.config import HostConfig, LlamaCppConfig, Settings
-from core.models import JobEvent, JobFinished, JobSpec, StageFailed, StageFinished, StageSkipped
-from core.pipeline import Job
+from core.pipeline.job import Job
+from core.pipeline.types import JobEvent, JobFinished, JobSpec, StageFailed, StageFinished, StageSkipped
 from tests.support.llamacpp import LlamaCppTools
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.chat import backend_for
-from core.chat_session import ChatSession
+from cli.main import main
+from core.chat.backends import backend_for
+from core.chat.history import HistoryStore
+from core.chat.session import ChatSession
+from core.chat.types import ChatMessage, ChatOptions, ContentDelta, StreamDone
 from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError
-from core.history import HistoryStore
-from core.models import ChatMessage, ChatOptions, ContentDelta, StreamDone
 from tests.support.llamacpp import LlamaCppTools
-from tui.cli import main
 
 pytestmark = pytest.mark.e2e
 

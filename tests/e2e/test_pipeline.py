@@ -15,17 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from core.gguf_facts import facts_from_gguf
-from core.gguf_header import read_header
-from core.models import (
-    JobPlanned,
-    LogLine,
-    PreflightReported,
-    StageProgress,
-    StageStarted,
-)
-from core.pipeline import Job, predicted_size
-from core.weights import weight_table
+from core.facts.gguf import facts_from_gguf
+from core.facts.gguf_header import read_header
+from core.pipeline.job import Job, predicted_size
+from core.pipeline.types import JobPlanned, LogLine, PreflightReported, StageProgress, StageStarted
+from core.planner.weights import weight_table
 from tests.e2e.pipeline_support import finished, leftovers, run_job, spec, stage_outcomes, tool_settings
 from tests.fakes.fake_ollama import FakeOllama
 from tests.support.llamacpp import LlamaCppTools
@@ -145,7 +139,7 @@ async def test_no_import_stops_after_the_gguf(tiny_gguf_f16: Path, tmp_path: Pat
 def test_cli_convert_json(tiny_gguf_f16: Path, tmp_path: Path, llamacpp_tools: LlamaCppTools,
                           converter_python: Path, fake_ollama: FakeOllama, capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.cli import main
+    from cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text(f'[llamacpp]\nbin_dir = "{llamacpp_tools.bin_dir}"\n'
@@ -169,7 +163,7 @@ def test_cli_convert_json(tiny_gguf_f16: Path, tmp_path: Path, llamacpp_tools: L
 def test_cli_convert_text_shows_checks_stages_and_the_result(
         tiny_gguf_f16: Path, tmp_path: Path, llamacpp_tools: LlamaCppTools, converter_python: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from tui.cli import main
+    from cli.main import main
 
     config = tmp_path / "config.toml"
     config.write_text(f'[llamacpp]\nbin_dir = "{llamacpp_tools.bin_dir}"\n'

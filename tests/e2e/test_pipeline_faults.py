@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from core.config import LlamaCppConfig
-from core.models import JobEvent, LogLine, StageProgress, StageStarted
-from core.pipeline import Job
+from core.pipeline.job import Job
+from core.pipeline.types import JobEvent, LogLine, StageProgress, StageStarted
 from tests.e2e.pipeline_support import (
     failure,
     finished,
@@ -113,7 +113,7 @@ async def test_an_unreachable_ollama_fails_the_preflight(f16: Path, tmp_path: Pa
 async def test_not_enough_disk_is_said_before_anything_runs(f16: Path, tmp_path: Path, settings,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The free space is the one input faked here (a full disk cannot be made without root)."""
-    from core import preflight
+    from core.pipeline import preflight
 
     real = preflight.disk_info
 
@@ -266,7 +266,7 @@ def test_ctrl_c_in_the_cli_cancels_cleanly(checkpoint: Path, tmp_path: Path, lla
     out = tmp_path / "out"
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "--config", str(config), "convert", str(checkpoint),
+        [sys.executable, "-m", "cli.main", "--config", str(config), "convert", str(checkpoint),
          "--out", str(out), "--no-import", "--verbose"],
         cwd=root, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
         env={**os.environ, "PYTHONPATH": str(root)},

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core import hf_download
 from core.errors import PipelineError
-from core.models import JobEvent, JobPlanned, LogLine, PreflightReported, StageProgress
-from core.pipeline import Job
-from core.progress_meter import ProgressMeter
+from core.pipeline import hf_download
+from core.pipeline.job import Job
+from core.pipeline.progress import ProgressMeter
+from core.pipeline.types import JobEvent, JobPlanned, LogLine, PreflightReported, StageProgress
 from tests.e2e.pipeline_support import failure, finished, run_job, spec, stage_outcomes, tool_settings
 from tests.fakes.fake_hub import FakeHub, header, repo_from_folder
 from tests.fakes.fake_ollama import FakeOllama
@@ -89,7 +89,7 @@ def test_listing_and_default_file_choice(hub: FakeHub) -> None:
 async def test_a_gated_repo_needs_a_token(hub: FakeHub, tmp_path: Path, settings,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     hub.repos[REPO].gated = "manual"
-    monkeypatch.setattr("core.job_checks._stored_token", lambda: None)
+    monkeypatch.setattr("core.pipeline.checks._stored_token", lambda: None)
     events = await run_job(Job(spec(REPO, tmp_path / "out", import_to_ollama=False), settings))
     done = finished(events)
     assert done.status == "failed" and failure(events).stage == "preflight"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from core.models import JobEvent, PreflightReported
-from core.pipeline import Job
+from core.pipeline.job import Job
+from core.pipeline.types import JobEvent, PreflightReported
 from tests.e2e.pipeline_support import finished, leftovers, run_job, spec, stage_outcomes, tool_settings
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core import catalog
-from core.gguf_facts import facts_from_gguf, facts_from_hf_dir
+from core.facts import catalog
+from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
 from tests.fakes.tiny_models import TINY_LLAMA, TinySpec, ensure_hf_model
 from tests.support.llamacpp import LlamaCppTools
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFValueType, GGUFWriter
 
-from core.ggml_types import GGML_TYPES, tensor_bytes
+from core.facts.ggml_types import GGML_TYPES, tensor_bytes
 
 
 def add_kv(w: GGUFWriter, key: str, value: Any) -> None:

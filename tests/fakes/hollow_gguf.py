@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFValueType, GGUFWriter
 
-from core import catalog
-from core.ggml_types import FILE_TYPE_IDS
-from core.hf_config import convert_config
-from core.model_arch import TensorOptions, derive_hparams, synthesise_tensors
-from core.models import TensorInfo
+from core.facts import catalog
+from core.facts.ggml_types import FILE_TYPE_IDS
+from core.facts.hf_config import convert_config
+from core.facts.model_arch import TensorOptions, derive_hparams, synthesise_tensors
+from core.facts.types import TensorInfo
 
 # Keys llama.cpp reads as float32; every other number is written as uint32,
 # which is what its typed getters expect.

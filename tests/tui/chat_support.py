@@ -7,10 +7,10 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from core.chat.history import HistoryStore
+from core.chat.types import StoredMessage
 from core.config import HostConfig, Settings
-from core.hardware import HardwareProbe
-from core.history import HistoryStore
-from core.models import StoredMessage
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import wait_for
 from tui.app import LlamadeckApp, make_app

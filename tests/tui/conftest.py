@@ -23,7 +23,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from core.config import Settings
-from core.hardware import HardwareProbe
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB
 from tui.app import LlamadeckApp, make_app
 from tui.screens.dashboard import DashboardScreen

@@ -11,7 +11,7 @@ from dataclasses import replace
 from textual.pilot import Pilot
 
 from core.config import HostConfig, Settings
-from core.hardware import HardwareProbe
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.tui.conftest import wait_for

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
 from core import paths
 from core.config import HostConfig, Settings, load_settings
 from core.error_log import EXIT_CRASH
-from core.hardware import HardwareProbe
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import first_sample, screen_text, wait_for
-from tui import cli
 from tui.app import LlamadeckApp, make_app
 from tui.services import Services
 from tui.widgets.live_text import LiveText
@@ -197,7 +197,7 @@ def test_the_cli_guard_turns_a_bug_into_a_sentence(capsys: pytest.CaptureFixture
     def broken(args: object, settings: object) -> int:
         raise ZeroDivisionError("token hf_abcdefghijklmnop divided by zero")
 
-    monkeypatch.setattr("tui.commands.ls.main", broken)
+    monkeypatch.setattr("cli.ls.main", broken)
     code = cli.main(["ls"])
     err = capsys.readouterr().err
     assert code == EXIT_CRASH
@@ -216,7 +216,7 @@ def test_a_reader_that_leaves_is_not_a_crash(capsys: pytest.CaptureFixture[str],
     def closed_pipe(args: object, settings: object) -> int:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr("tui.commands.ls.main", closed_pipe)
+    monkeypatch.setattr("cli.ls.main", closed_pipe)
     assert cli.main(["ls"]) == 141
     assert capsys.readouterr().err == ""
     assert crash_files() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from core.history import HistoryStore
+from core.chat.history import HistoryStore
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import AppFactory, wait_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.chat.history import HistoryStore
 from core.config import Settings
-from core.history import HistoryStore
 from tests.tui.chat_support import (
     chat_app,
     finished,

@@ -7,8 +7,8 @@ from typing import Any
 from textual.widgets import DataTable, SelectionList, TextArea
 
 from core.config import Settings
-from core.hardware import HardwareProbe
-from core.models import ModelDetails, ShowInfo
+from core.hardware.probe import HardwareProbe
+from core.ollama.types import ModelDetails, ShowInfo
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.chat_support import chat_app, open_chat, type_prompt
 from tests.tui.conftest import screen_text, wait_for

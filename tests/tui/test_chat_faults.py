@@ -8,8 +8,8 @@ from typing import Any
 from textual import events
 
 from core import paths
+from core.chat.history import HistoryStore
 from core.config import Settings
-from core.history import HistoryStore
 from tests.tui.chat_support import chat_app, finished, open_chat, replies, send, stored, type_prompt
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat_options import ChatOptionsScreen
@@ -212,7 +212,7 @@ async def test_an_openai_host_takes_a_typed_model_name(fake_ollama: Any, setting
     from textual.widgets import Input
 
     from core.config import HostConfig
-    from core.hardware import HardwareProbe
+    from core.hardware.probe import HardwareProbe
     from tests.fakes.fake_nvml import FakeGpu, FakeNvml
     from tui.app import make_app
     from tui.screens.chat import ChatScreen

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
+from core.chat.history import HistoryStore
 from core.config import Settings, load_settings
-from core.hardware import HardwareProbe
-from core.history import HistoryStore
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models

@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 from core import paths
-from core.chat_ollama import OllamaChatBackend
+from core.chat.ollama import OllamaChatBackend
 from core.config import HostConfig, Settings
-from core.hardware import HardwareProbe
-from core.ollama import OllamaClient
+from core.hardware.probe import HardwareProbe
+from core.ollama.client import OllamaClient
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.not_ollama import nginx_page, not_ollama
 from tests.tui.chat_support import finished, open_chat, press_now, send

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from core.models import ContentDelta
+from core.chat.types import ContentDelta
 from tests.tui.conftest import screen_text, wait_for
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_markdown import StreamingMarkdown

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.chat.types import ChatOptions
 from core.config import Settings
-from core.models import ChatOptions
 from tests.tui.chat_support import chat_app, finished, open_chat, send, stored, type_prompt
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat import ChatScreen

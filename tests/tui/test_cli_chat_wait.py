@@ -20,11 +20,11 @@ import threading
 import time
 from pathlib import Path
 
+import cli.main as cli
+from cli import chat
+from cli.chat import WaitNotice
 from core.config import Settings
 from tests.fakes.not_ollama import not_ollama
-from tui import cli
-from tui.commands import chat
-from tui.commands.chat import WaitNotice
 
 REPO = Path(__file__).resolve().parents[2]
 WAITING = "llamadeck: waiting for the server to answer (loading the model?)"
@@ -75,7 +75,7 @@ async def test_on_a_terminal_the_notice_is_one_line_rewritten_and_erased() -> No
 def test_ctrl_c_ends_the_wait_of_the_real_command() -> None:
     with not_ollama(hold=True) as server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        argv = [sys.executable, "-m", "tui.cli", "chat", "llama3.2", "hi", "--host", server.url]
+        argv = [sys.executable, "-m", "cli.main", "chat", "llama3.2", "hi", "--host", server.url]
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
         lines: queue.Queue[str] = queue.Queue()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.models import JobFinished, JobOutputs, JobPlanned, ModelSource, StageFailed, StageStarted
+import cli.main as cli
+from cli.convert import ConvertDisplay, JobLogFile
+from core.pipeline.types import JobFinished, JobOutputs, JobPlanned, ModelSource, StageFailed, StageStarted
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
-from tui import cli
-from tui.commands.convert import ConvertDisplay, JobLogFile
 
 _LOG = re.compile(r"The whole log: (\S+)")
 

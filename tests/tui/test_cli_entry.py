@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from tui.cli import _command_in, main
-from tui.commands import COMMANDS
+from cli import COMMANDS
+from cli.main import _command_in, main
 
 
 def test_importing_the_cli_loads_no_subcommand_dependencies() -> None:
     code = (
-        "import sys, tui.cli\n"
-        "names = ('ollama', 'numpy', 'gguf', 'huggingface_hub', 'core.pipeline')\n"
+        "import sys, cli.main\n"
+        "names = ('ollama', 'numpy', 'gguf', 'huggingface_hub', 'core.pipeline.job')\n"
         "heavy = [m for m in names if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models
-from tui import cli
 
 
 @pytest.fixture

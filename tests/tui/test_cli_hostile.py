@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
 from core import paths
-from tui import cli
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN_OFFLINE = ["plan", "llama3.1:8b", "--gpu", "4090"]
@@ -129,7 +129,7 @@ def test_convert_fails_its_checks_on_a_hostile_host(capsys: pytest.CaptureFixtur
 
 
 def run_cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", *argv], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120, check=False)
 
 

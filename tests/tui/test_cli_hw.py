@@ -12,11 +12,11 @@ import psutil
 import pynvml
 import pytest
 
-from core.bandwidth import measure_ram_bandwidth
-from core.hardware import HardwareProbe
+import cli.main as cli
+from cli import hw
+from core.hardware.bandwidth import measure_ram_bandwidth
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB, h100_sxm
-from tui import cli
-from tui.commands import hw
 
 TOP_LEVEL = {"host", "timestamp", "cpu", "memory", "gpus", "disks", "notices"}
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
+from cli.pull import ProgressDisplay
 from tests.fakes.fake_ollama import FakeOllama
-from tui import cli
-from tui.commands.pull import ProgressDisplay
 
 SECRET = "tok-9f8e7d"
 REPO = Path(__file__).resolve().parents[2]
@@ -175,8 +175,9 @@ def test_ctrl_c_cancels_a_pull_cleanly_and_a_rerun_resumes(fake_ollama: FakeOlla
     digest, total = fake_ollama.library["tinyllama:latest"].layers[0]
     fake_ollama.pull_hold_at = total // 10  # the pull waits there until the test has pressed Ctrl-C
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "pull", "tinyllama", "--host", fake_ollama.url],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "pull", "tinyllama", "--host", fake_ollama.url],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while fake_ollama.downloaded.get(digest, 0) < total // 10 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -208,7 +209,7 @@ def wait_closed(fake: FakeOllama) -> None:
 
 
 def test_progress_bar_on_a_terminal_redraws_in_place() -> None:
-    from core.ollama_pull import PullTracker
+    from core.ollama.pull import PullTracker
 
     now = [0.0]
     tracker = PullTracker(clock=lambda: now[0])
@@ -229,7 +230,7 @@ def test_progress_bar_on_a_terminal_redraws_in_place() -> None:
 
 
 def test_progress_bar_fits_a_narrow_terminal() -> None:
-    from core.models import PullProgress
+    from core.ollama.types import PullProgress
 
     display = ProgressDisplay(io.StringIO(), tty=True, width=40)
     line = display.layer_line(PullProgress(status="pulling 6a0746a1ec1a", digest="d", total=4_700_000_000,

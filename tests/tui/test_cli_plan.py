@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
+import cli.main as cli
+from cli import plan as plan_cmd
 from core.config import Settings
-from core.hardware import HardwareProbe
+from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_hub import FakeHub, repo_from_folder
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, GiB
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 from tests.fakes.tiny_models import TINY_LLAMA, config_json, write_checkpoint
-from tui import cli
-from tui.commands import plan as plan_cmd
 
 HYPOTHETICAL = ["--gpu", "4090", "--ram", "64"]
 
@@ -239,7 +239,7 @@ def test_hf_repo_without_safetensors(tmp_path: Path) -> None:
         hub.add(repo_from_folder("someone/old-model", folder))
         env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_OFFLINE": "0",
                "HF_HUB_CACHE": str(tmp_path / "c"), "PYTHONPATH": str(root)}
-        done = subprocess.run([sys.executable, "-m", "tui.cli", "plan", "someone/old-model", *HYPOTHETICAL],
+        done = subprocess.run([sys.executable, "-m", "cli.main", "plan", "someone/old-model", *HYPOTHETICAL],
                               capture_output=True, text=True, env=env, cwd=root, timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("llamadeck: someone/old-model publishes no safetensors weights")

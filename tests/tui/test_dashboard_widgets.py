@@ -9,7 +9,7 @@ import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
-from core.models import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
+from core.hardware.types import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
 from tui.screens.dashboard import next_refresh
 from tui.widgets.disk_free import disks_text, is_low
 from tui.widgets.gauge import Gauge, bar_cells, level_for
@@ -230,7 +230,7 @@ def test_disks_text_groups_one_filesystem_and_flags_low_space() -> None:
 
 
 def test_machine_info_line_uses_real_dataclasses() -> None:
-    """Guards the facts widget against drift in core.models' field names."""
+    """Guards the facts widget against drift in core.hardware.types' field names."""
     info = MachineInfo("box", "Linux", CpuInfo("AMD Ryzen 9 7950X 16-Core Processor", 16, 32, ("avx2",)),
                        64 * GiB, 8 * GiB, (), ())
     line = cpu_line(info, bandwidth_text(None, measuring=False))

@@ -16,10 +16,10 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select, Static
 
 from core.config import HostConfig, LlamaCppConfig, Settings
-from core.gguf_facts import facts_from_hf_dir
-from core.hardware import HardwareProbe
-from core.models import JobSpec
-from core.pipeline import predicted_size
+from core.facts.gguf import facts_from_hf_dir
+from core.hardware.probe import HardwareProbe
+from core.pipeline.job import predicted_size
+from core.pipeline.types import JobSpec
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model

@@ -17,7 +17,7 @@ import pytest
 from textual.widgets import Static
 
 from core.config import Settings
-from core.models import JobSpec
+from core.pipeline.types import JobSpec
 from tests.e2e.pipeline_support import tool_settings
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_gguf, ensure_hf_model

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
-from core.models import (
+from core.pipeline.types import (
     DiskNeed,
     JobFinished,
     JobOutputs,

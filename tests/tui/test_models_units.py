@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from rich.console import Console
 
-from core.models import LocalModel, ModelDetails, ShowInfo
+from core.ollama.types import LocalModel, ModelDetails, ShowInfo
 from tui.screens.copy_dialog import full_name, name_problem
 from tui.screens.pull_dialog import pull_name_problem
 from tui.widgets.model_details import capabilities_text, facts_table

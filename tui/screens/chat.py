@@ -22,14 +22,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Select, Static
 
-from core.chat_host import host_for_session
-from core.chat_session import ChatSession
+from core.chat.history import HistoryStore
+from core.chat.host import host_for_session
+from core.chat.session import ChatSession
+from core.chat.thinking import template_opens_thinking
+from core.chat.types import StoredMessage
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError, ModelNotFound, OllamaError
-from core.history import HistoryStore
-from core.models import ShowInfo, StoredMessage
-from core.ollama_host import select_host
-from core.thinking import template_opens_thinking
+from core.ollama.host import select_host
+from core.ollama.types import ShowInfo
 from tui.screens.chat_compare import CompareScreen, CompareSetup
 from tui.screens.chat_options import ChatOptionsScreen, ChatSetup
 from tui.screens.chat_sessions import SessionsScreen

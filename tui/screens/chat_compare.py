@@ -4,7 +4,7 @@ Each model gets the GPU to itself: it is unloaded first if it was loaded (so
 every row includes its load), its VRAM is read from /api/ps while it is
 still loaded after the reply, and it is unloaded again (`keep_alive: 0`)
 before the next one starts. Beside the measured decode speed stands the
-planner's prediction for this machine (core.planner), so a model that runs
+planner's prediction for this machine (core.planner.plan), so a model that runs
 far below what its size allows (partly on CPU, a thermal limit) stands out.
 Nothing here is saved to the chat history: these are measurements, not
 conversations.
@@ -24,25 +24,25 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, SelectionList, Static, TextArea
 
-from core.chat import ChatBackend, request_messages
-from core.config import HostConfig, Settings
-from core.errors import LlamadeckError, OllamaUnreachable
-from core.gguf_facts import facts_from_ollama_show
-from core.hardware import HardwareProbe
-from core.machine_spec import spec_from_machine_info
-from core.models import (
+from core.chat.backends import ChatBackend, request_messages
+from core.chat.thinking import template_opens_thinking
+from core.chat.types import (
     ChatMessage,
     ChatOptions,
     ChatStats,
     ContentDelta,
-    ShowInfo,
     StoredMessage,
     StreamDone,
     ThinkingDelta,
 )
-from core.ollama import OllamaClient
-from core.planner import plan
-from core.thinking import template_opens_thinking
+from core.config import HostConfig, Settings
+from core.errors import LlamadeckError, OllamaUnreachable
+from core.facts.gguf import facts_from_ollama_show
+from core.hardware.probe import HardwareProbe
+from core.ollama.client import OllamaClient
+from core.ollama.types import ShowInfo
+from core.planner.machine import spec_from_machine_info
+from core.planner.plan import plan
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.title_bar import TitleBar

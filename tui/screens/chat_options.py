@@ -18,8 +18,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
+from core.chat.types import THINK_LEVELS, ChatOptions
 from core.errors import ChatError
-from core.models import THINK_LEVELS, ChatOptions
 
 
 @dataclass(frozen=True)

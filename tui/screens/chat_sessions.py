@@ -1,7 +1,7 @@
 """Ctrl+S on the chat screen: every conversation in the history, to search, open, rename, delete or export.
 
 Search matches substrings, not words, so Chinese and Japanese (no spaces
-between words) are found too (core.history.HistoryStore.search). Queries run
+between words) are found too (core.chat.history.HistoryStore.search). Queries run
 in a thread: the history may be large, and the screen must not wait on it.
 Exports are written to `<data dir>/exports/`, and the path is shown.
 """
@@ -24,9 +24,9 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from core import paths
+from core.chat.history import HistoryStore
+from core.chat.types import SessionInfo
 from core.errors import LlamadeckError
-from core.history import HistoryStore
-from core.models import SessionInfo
 from core.private_files import private_dir, write_private_text
 
 EXPORT_DIR = "exports"

@@ -1,7 +1,7 @@
 """The turns of a conversation on the chat screen: send, stream, stop, ask again, edit, copy.
 
-Everything said is in the history (core.history) the moment it is said: the
-prompt when it is sent, the reply while it streams (core.chat_session); this
+Everything said is in the history (core.chat.history) the moment it is said: the
+prompt when it is sent, the reply while it streams (core.chat.session); this
 only shows it. A reply streams in a worker of the "chat" group; Esc cancels
 that group, and the ReplyStream's `async with` keeps what arrived as
 "stopped". Stream events go straight to the reply widget rather than through
@@ -23,15 +23,16 @@ from collections.abc import Callable
 from textual import on, work
 from textual.screen import Screen
 
-from core.chat import ChatBackend, request_messages
-from core.chat_session import ChatSession, ReplyStream
-from core.chat_stats import context_warning
+from core.chat.backends import ChatBackend, request_messages
+from core.chat.history import HistoryStore
+from core.chat.prompt_size import PromptSize, measure, vocab_size
+from core.chat.session import ChatSession, ReplyStream
+from core.chat.stats import context_warning
+from core.chat.thinking import template_opens_thinking
+from core.chat.types import ChatMessage, ChatOptions, StreamDone, StreamFailed
 from core.errors import LlamadeckError, OllamaError
-from core.history import HistoryStore
-from core.models import ChatMessage, ChatOptions, ShowInfo, StreamDone, StreamFailed
-from core.ollama import OllamaClient
-from core.prompt_size import PromptSize, measure, vocab_size
-from core.thinking import template_opens_thinking
+from core.ollama.client import OllamaClient
+from core.ollama.types import ShowInfo
 from tui.screens.chat_copy import CopyScreen, copy_choices
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_input import ChatInput
@@ -131,7 +132,7 @@ class ChatTurns(Screen[None]):
         return None
 
     def _oversize(self, text: str) -> PromptSize | None:
-        """The estimate, when sending `text` now would overflow the context (core.prompt_size), else None."""
+        """The estimate when sending `text` now would overflow the context, else None."""
         context = self.context_length
         if not context or not self.model:
             return None

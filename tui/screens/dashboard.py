@@ -25,8 +25,8 @@ from textual.worker import get_current_worker
 
 from core.config import Settings
 from core.errors import LlamadeckError
-from core.hardware import HardwareProbe, measure_ram_bandwidth
-from core.models import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
+from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
+from core.hardware.types import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
 from tui.services import Services
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel

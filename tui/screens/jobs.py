@@ -1,6 +1,6 @@
 """The jobs screen: Hugging Face -> GGUF -> quantized -> Ollama, one job at a time, the rest queued.
 
-Each job is a `core.pipeline.Job` read by a worker; every event comes back
+Each job is a `core.pipeline.job.Job` read by a worker; every event comes back
 as a `JobEventArrived` message (progress replaces progress, so a slow SSH
 link shows the newest percent instead of replaying old ones), is folded into
 that job's `JobState`, and the highlighted job's widgets are updated in
@@ -29,8 +29,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable
 
+from cli.convert import format_duration
 from core.config import Settings
-from core.models import (
+from core.pipeline.job import Job
+from core.pipeline.types import (
     JobEvent,
     JobFinished,
     JobPlanned,
@@ -41,8 +43,6 @@ from core.models import (
     StageProgress,
     StageStarted,
 )
-from core.pipeline import Job
-from tui.commands.convert import format_duration
 from tui.screens.new_job import NewJobDialog, Prefill
 from tui.services import Services
 from tui.widgets.job_log import JobLog

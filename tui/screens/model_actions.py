@@ -19,8 +19,8 @@ from textual.notifications import SeverityLevel
 from textual.widgets import ContentSwitcher
 from textual.worker import Worker
 
-from core.models import LocalModel
-from core.ollama import OllamaClient
+from core.ollama.client import OllamaClient
+from core.ollama.types import LocalModel
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.copy_dialog import CopyDialog, full_name
 from tui.screens.model_messages import ActionFailed, ActionFinished, PullEnded, PullProgressed

@@ -10,7 +10,8 @@ from __future__ import annotations
 from textual.message import Message
 
 from core.errors import OllamaError
-from core.models import DiskInfo, GpuInfo, LocalModel, PullProgress, RunningModel, ServerHealth, ShowInfo
+from core.hardware.types import DiskInfo, GpuInfo
+from core.ollama.types import LocalModel, PullProgress, RunningModel, ServerHealth, ShowInfo
 
 
 class HostMessage(Message):

@@ -1,7 +1,7 @@
 """The model browser's conversations with Ollama, each a worker that answers with a message.
 
 Kept apart from the screen's layout and keys: this half only talks to
-`core.ollama.OllamaClient` (and the hardware probe, for the health view) and
+`core.ollama.client.OllamaClient` (and the hardware probe, for the health view) and
 posts what it learned. Every worker stamps its message with the host
 generation it started under, and the screen drops stale answers.
 
@@ -20,10 +20,11 @@ from textual.screen import Screen
 
 from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError
-from core.hardware import HardwareProbe
-from core.models import DiskInfo, GpuInfo, ShowInfo
-from core.ollama import OllamaClient
-from core.ollama_format import human_bytes
+from core.hardware.probe import HardwareProbe
+from core.hardware.types import DiskInfo, GpuInfo
+from core.ollama.client import OllamaClient
+from core.ollama.format import human_bytes
+from core.ollama.types import ShowInfo
 from tui.screens.model_messages import (
     ActionFailed,
     ActionFinished,

@@ -29,10 +29,10 @@ from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
 from core.errors import ConfigError, OllamaUnreachable, ServerTimeout
-from core.models import RunningModel, ServerHealth
-from core.ollama import OllamaClient
-from core.ollama_health import cpu_fallback_notice
-from core.ollama_host import select_host
+from core.ollama.client import OllamaClient
+from core.ollama.health import cpu_fallback_notice
+from core.ollama.host import select_host
+from core.ollama.types import RunningModel, ServerHealth
 from tui.screens.model_actions import ModelActions
 from tui.screens.model_messages import (
     ModelShowFailed,

@@ -25,11 +25,13 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from core.config import Settings
 from core.errors import LlamadeckError
-from core.job_checks import FIT_CONTEXT
-from core.models import JobSpec, MachineSpec, ModelFacts
-from core.quants import QUANT_FORMATS, quant_format
-from core.sources import resolve_source
-from core.stages import OUTTYPES
+from core.facts.quants import QUANT_FORMATS, quant_format
+from core.facts.types import ModelFacts
+from core.pipeline.checks import FIT_CONTEXT
+from core.pipeline.sources import resolve_source
+from core.pipeline.stages import OUTTYPES
+from core.pipeline.types import JobSpec
+from core.planner.types import MachineSpec
 from tui.services import Services
 from tui.widgets.units import format_bytes
 
@@ -67,7 +69,7 @@ def canonical_quant(name: str | None) -> str:
 
 def fit_phrase(facts: ModelFacts, quant: str, machine: MachineSpec, runtime: str) -> str:
     """Where the planner places `quant` on this machine, in a few words."""
-    from core.planner import plan
+    from core.planner.plan import plan
 
     row = plan(facts, machine, ctx=FIT_CONTEXT, runtime=runtime, quants=(quant,)).rows[0]
     speed = f", about {row.decode_tps:.0f} tokens/s" if row.decode_tps else ""
@@ -214,8 +216,8 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
         self.post_message(EstimateMade(text, problem=problem))
 
     def _estimate(self, source_text: str, quant: str | None, runtime: str) -> tuple[str, bool]:
-        from core.gguf_facts import facts_from_gguf, facts_from_hf_dir
-        from core.pipeline import predicted_size
+        from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
+        from core.pipeline.job import predicted_size
 
         if not source_text.strip():
             return "Name a source to see the planner's size for it.", False

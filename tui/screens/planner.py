@@ -22,12 +22,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input
 
-from core import catalog
-from core.cards import CARDS
 from core.config import HostConfig, Settings
-from core.models import MachineInfo, Plan, QuantRow, SystemSample
-from core.ollama_host import select_host
-from core.plan_report import (
+from core.facts import catalog
+from core.hardware.types import MachineInfo, SystemSample
+from core.ollama.host import select_host
+from core.planner.cards import CARDS
+from core.planner.report import (
     FLASH_ATTN,
     KV_TYPES,
     RUNTIMES,
@@ -38,7 +38,8 @@ from core.plan_report import (
     next_ctx_preset,
     ollama_lines,
 )
-from core.plan_source import OLLAMA_PREFIX, PlannedModel
+from core.planner.source import OLLAMA_PREFIX, PlannedModel
+from core.planner.types import Plan, QuantRow
 from tui.screens.planner_picker import PickerScreen, PickItem
 from tui.screens.planner_workers import (
     MachineProbed,

@@ -18,14 +18,15 @@ from textual.screen import Screen
 
 from core.config import Settings
 from core.errors import LlamadeckError
-from core.hardware import HardwareProbe
-from core.machine_spec import hypothetical_spec, spec_from_machine_info
-from core.models import MachineInfo, MachineSpec, Plan, SystemSample
-from core.ollama import OllamaClient
-from core.ollama_host import select_host
-from core.plan_report import parse_flash_attn
-from core.plan_source import PlannedModel, resolve_model
-from core.planner import plan
+from core.hardware.probe import HardwareProbe
+from core.hardware.types import MachineInfo, SystemSample
+from core.ollama.client import OllamaClient
+from core.ollama.host import select_host
+from core.planner.machine import hypothetical_spec, spec_from_machine_info
+from core.planner.plan import plan
+from core.planner.report import parse_flash_attn
+from core.planner.source import PlannedModel, resolve_model
+from core.planner.types import MachineSpec, Plan
 from tui.services import Services
 from tui.widgets.plan_inputs import PlanChoices
 

@@ -20,8 +20,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Collapsible, Static
 
-from core.chat_stats import stats_line
-from core.models import (
+from core.chat.stats import stats_line
+from core.chat.types import (
     ChatEvent,
     ChatStats,
     ContentDelta,

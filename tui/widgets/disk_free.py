@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.models import DiskInfo
+from core.hardware.types import DiskInfo
 from tui.widgets.live_text import LiveText
 from tui.widgets.units import format_bytes
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.text import Text
 
-from core.models import GpuInfo, GpuSample
+from core.hardware.types import GpuInfo, GpuSample
 from tui.widgets.gauge import Gauge, Level, level_for
 from tui.widgets.history import History
 from tui.widgets.line_panel import LinePanel

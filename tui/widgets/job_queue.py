@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from tui.commands.convert import format_duration
+from cli.convert import format_duration
 from tui.widgets.job_state import CANCELLED, CANCELLING, FAILED, RUNNING, SUCCEEDED, WAITING, JobState
 
 STATE_STYLES = {WAITING: "dim", RUNNING: "bold", CANCELLING: "yellow", SUCCEEDED: "green", FAILED: "bold red",

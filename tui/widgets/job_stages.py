@@ -13,8 +13,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from core.models import STAGE_NAMES, StageProgress
-from tui.commands.convert import format_duration
+from cli.convert import format_duration
+from core.pipeline.types import STAGE_NAMES, StageProgress
 from tui.widgets.gauge import bar_cells
 from tui.widgets.job_state import (
     CANCELLED,

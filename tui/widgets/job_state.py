@@ -1,6 +1,6 @@
 """What the jobs screen knows about one job: its events folded into a record the widgets draw.
 
-`core.pipeline.Job.events()` is a stream; a screen needs state it can redraw
+`core.pipeline.job.Job.events()` is a stream; a screen needs state it can redraw
 at any moment (a job that is not highlighted still runs, and when the user
 moves back to it the stages, the checks and the log tail must all be there).
 `JobState.apply` folds each event into that state, and nothing else here
@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from core.config import Settings
 from core.errors import LlamadeckError
-from core.job_plan import make_plan
-from core.models import (
+from core.pipeline.plan import make_plan
+from core.pipeline.preflight import format_size
+from core.pipeline.sources import resolve_source
+from core.pipeline.types import (
     DiskNeed,
     JobEvent,
     JobFinished,
@@ -32,8 +34,6 @@ from core.models import (
     StageSkipped,
     StageStarted,
 )
-from core.preflight import format_size
-from core.sources import resolve_source
 
 LOG_LINES = 2000  # per job: enough to scroll back through a converter's tensor list
 # Queue states. A job waits, runs, then ends in one of core's JOB_STATUSES.

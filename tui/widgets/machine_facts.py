@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.models import BandwidthResult, GpuInfo, MachineInfo
+from core.hardware.types import BandwidthResult, GpuInfo, MachineInfo
 from tui.widgets.live_text import LiveText
 from tui.widgets.units import format_bytes, format_rate
 

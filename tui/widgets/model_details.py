@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.models import ShowInfo
+from core.ollama.types import ShowInfo
 
 CAPABILITIES = ("completion", "thinking", "tools", "vision")
 YES, NO = "✓", "·"

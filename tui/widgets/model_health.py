@@ -5,7 +5,7 @@ It answers the questions behind the classic failures: "connection refused"
 whether the connection carries a token), a full disk (the models folder and
 its free space) and a model silently running on the CPU (a loaded model with
 nothing in VRAM on a machine whose NVIDIA GPU the hardware probe sees).
-The warnings are whole sentences from core.ollama_health.
+The warnings are whole sentences from core.ollama.health.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.models import DiskInfo, GpuInfo, RunningModel, ServerHealth
+from core.hardware.types import DiskInfo, GpuInfo
+from core.ollama.types import RunningModel, ServerHealth
 from tui.widgets.disk_free import is_low
 from tui.widgets.units import format_bytes
 

@@ -1,6 +1,6 @@
 """A pull in progress: the whole download, each layer, speed and ETA, and how it ended.
 
-Speed and ETA come from core.ollama_pull (bytes that arrived while we
+Speed and ETA come from core.ollama.pull (bytes that arrived while we
 watched, over the last seconds), printed in Ollama's decimal units and Go
 durations like `ollama pull` does. A pull that was cancelled or broke says
 that pulling again resumes, because Ollama keeps the bytes it has; a pull
@@ -15,8 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.models import PullLayer, PullProgress
-from core.ollama_format import go_duration, human_bytes
+from core.ollama.format import go_duration, human_bytes
+from core.ollama.types import PullLayer, PullProgress
 
 BAR_WIDTH = 24
 RESUME_HINT = "Press p again to resume: Ollama keeps what it downloaded."

@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.events import Resize
 from textual.widgets import DataTable
 
-from core.models import RunningModel
+from core.ollama.types import RunningModel
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_table import ellipsize
 from tui.widgets.units import format_model_size, format_until

@@ -27,8 +27,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from core.models import LocalModel
-from core.quants import QUANT_FORMATS
+from core.facts.quants import QUANT_FORMATS
+from core.ollama.types import LocalModel
 from tui.widgets.units import format_age, format_model_size
 
 LOADED_MARK = "●"

@@ -1,6 +1,6 @@
 """The selected quantization in full: where it runs and why, memory per device, the commands, notices.
 
-The sentences, the breakdown and both commands come from core.plan_report,
+The sentences, the breakdown and both commands come from core.planner.report,
 exactly what `llamadeck plan --quant Q` prints. The pane also stands in for
 the whole plan when there is none yet or a lookup failed: `show_message`
 puts the sentence here (`-error` colours it), and the screen keeps working.
@@ -15,8 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.models import Plan, QuantRow
-from core.plan_report import (
+from core.planner.report import (
     VERDICTS,
     breakdown,
     device_label,
@@ -25,7 +24,8 @@ from core.plan_report import (
     ollama_lines,
     quality,
 )
-from core.plan_source import PlannedModel
+from core.planner.source import PlannedModel
+from core.planner.types import Plan, QuantRow
 from tui.widgets.plan_table import VERDICT_STYLES
 from tui.widgets.units import format_bytes
 

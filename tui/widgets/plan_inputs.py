@@ -1,7 +1,7 @@
 """The planner's inputs on two lines: model, machine, RAM; context, KV type, flash attention, runtime, slots.
 
 Each field is validated as it is typed with the same parsers the CLI uses
-(core.plan_report), so `8k` means 8192 on both. A field that does not parse
+(core.planner.report), so `8k` means 8192 on both. A field that does not parse
 is marked `-invalid` and its sentence goes up in `Problem`; the last good
 value stays in force, so a half-typed "409" never wipes a plan off screen.
 The model is only looked up on Enter: a lookup may read a 100 GB file's
@@ -22,11 +22,11 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from core import catalog
-from core.cards import CARDS
 from core.errors import LlamadeckError, PlannerError
-from core.machine_spec import hypothetical_spec
-from core.plan_report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, format_ctx, parse_ctx
+from core.facts import catalog
+from core.planner.cards import CARDS
+from core.planner.machine import hypothetical_spec
+from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, format_ctx, parse_ctx
 
 THIS_MACHINE = "this machine"
 FREE_NOW = "free now"

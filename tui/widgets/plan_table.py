@@ -1,6 +1,6 @@
 """One row per quantization: where it runs (coloured by verdict), speed, memory per device, size, quality.
 
-Columns come from core.plan_report in priority order, so at 80 columns the
+Columns come from core.planner.report in priority order, so at 80 columns the
 verdict, speed and memory are on screen and the rest is a scroll to the
 right. A new plan for the same model and machine rewrites only the cells
 that changed, so the cursor, the scroll position and the highlight stay put
@@ -12,8 +12,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.models import Plan, QuantRow
-from core.plan_report import cells, columns
+from core.planner.report import cells, columns
+from core.planner.types import Plan, QuantRow
 from tui.widgets.units import format_bytes
 
 # The verdict is also in the words ("GPU", "-ngl 43/81", "CPU", "won't fit"); colour only repeats it.

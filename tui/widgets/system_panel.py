@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 
-from core.models import SystemSample
+from core.hardware.types import SystemSample
 from tui.widgets.gauge import Gauge, Level, level_for
 from tui.widgets.history import History, core_glyphs
 from tui.widgets.line_panel import HISTORY_LABEL_WIDTH, LinePanel

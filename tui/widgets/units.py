@@ -8,7 +8,7 @@ A missing reading is "n/a", never a made-up zero.
 
 from __future__ import annotations
 
-from core.ollama_format import human_bytes
+from core.ollama.format import human_bytes
 
 NA = "n/a"
 

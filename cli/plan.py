@@ -1,0 +1,180 @@
+"""`llamadeck plan MODEL`: which quantization runs on this machine (or another), how fast, with what context.
+
+The headless twin of the planner screen: the same model lookup
+(core.planner.source), the same plan (core.planner.plan) and the same cells, words
+and commands (core.planner.report), printed as plain text with no colour, or as
+JSON with sizes in bytes. Without --gpu or --ram the machine is this one, as
+the hardware probe sees it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TextIO
+
+import psutil
+
+from core.config import Settings
+from core.errors import PlannerError
+from core.facts.quants import DEFAULT_QUANTS, quant_format
+from core.hardware.probe import HardwareProbe
+from core.ollama.client import OllamaClient
+from core.ollama.format import table
+from core.ollama.host import select_host
+from core.planner.machine import hypothetical_spec, spec_from_machine_info
+from core.planner.plan import plan
+from core.planner.report import (
+    FLASH_ATTN,
+    IMATRIX_MARK,
+    KV_TYPES,
+    RUNTIMES,
+    VERDICTS,
+    breakdown,
+    card_list,
+    cells,
+    columns,
+    explain,
+    llama_server_command,
+    machine_summary,
+    model_summary,
+    ollama_lines,
+    parse_ctx,
+    parse_flash_attn,
+    plan_json,
+    settings_summary,
+)
+from core.planner.source import PlannedModel, resolve_model
+from core.planner.types import MachineSpec, Plan, QuantRow
+from tui.widgets.units import format_bytes
+
+LEGEND = (f"Decode and Prompt are estimated tokens/s; Quality is the perplexity increase llama-quantize "
+          f"quotes; {IMATRIX_MARK} needs an importance matrix.")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "plan", help="which quantization of a model fits this machine, how fast, with what context",
+        description="Plan a model on this machine or a hypothetical one: one row per quantization with "
+                    "file size, memory per device, where it runs (-ngl), estimated speed and the largest "
+                    "context that stays on the GPU. MODEL is a catalog name (deepseek-r1:32b), a .gguf "
+                    "file, a Hugging Face folder or repo id, or a model on the Ollama server (ollama:NAME "
+                    "asks the server directly). Sizes in --json output are bytes.",
+    )
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("--ctx", type=_ctx, default=8192, metavar="N",
+                        help="context size in tokens, e.g. 8192 or 32k (Ollama: num_ctx; default 8k)")
+    parser.add_argument("--kv", choices=KV_TYPES, default="f16", help="KV cache type (default f16)")
+    parser.add_argument("--fa", choices=FLASH_ATTN, default="auto", help="flash attention (default auto)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="llama-server",
+                        help="whose defaults to plan with (default llama-server)")
+    parser.add_argument("--parallel", type=_positive, metavar="N",
+                        help="parallel sequences (-np / OLLAMA_NUM_PARALLEL); default: the runtime's own")
+    parser.add_argument("--gpu", action="extend", nargs="+", metavar="CARD",
+                        help="plan for these cards instead of this machine: 4090, '2x 3090', "
+                             "'4060 Ti 16GB', or cpu for none")
+    parser.add_argument("--ram", type=_ram, metavar="GB", help="system RAM of the hypothetical machine")
+    parser.add_argument("--free", action="store_true",
+                        help="this machine: plan with the memory free now, not the whole cards")
+    parser.add_argument("--quant", action="extend", nargs="+", metavar="Q",
+                        help="only these quantizations, each with its breakdown and commands")
+    parser.add_argument("--host", metavar="NAME_OR_URL",
+                        help="the Ollama server to ask for an Ollama model (a configured name or an address)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=main)
+
+
+def _ctx(text: str) -> int:
+    try:
+        return parse_ctx(text)
+    except PlannerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _ram(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size in GB, not {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 GB, not {text}")
+    return value
+
+
+def main(args: argparse.Namespace, settings: Settings) -> int:
+    probe = None if args.gpu is not None or args.ram is not None else HardwareProbe.from_settings(settings)
+    try:
+        return run(args, settings, probe=probe, out=sys.stdout)
+    finally:
+        if probe is not None:
+            probe.close()
+
+
+def machine_for(args: argparse.Namespace, probe: HardwareProbe | None) -> MachineSpec:
+    """--gpu/--ram: a hypothetical machine (RAM defaults to this one's); otherwise the probed one."""
+    if args.gpu is not None or args.ram is not None:
+        cards = [c for raw in (args.gpu or ()) for c in card_list(raw)]
+        ram = args.ram if args.ram is not None else psutil.virtual_memory().total / 1024**3
+        return hypothetical_spec(cards, ram)
+    if probe is None:
+        raise PlannerError("No hardware probe to read this machine with; give --gpu and --ram.")
+    info = probe.machine_info()
+    if not args.free:
+        return spec_from_machine_info(info)
+    sample = probe.sample()
+    free = [g.memory_free for g in sample.gpus]
+    return spec_from_machine_info(info, gpu_free=free, ram_available=sample.ram_available)
+
+
+def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | None, out: TextIO) -> int:
+    quants = tuple(quant_format(q).name for q in args.quant) if args.quant else DEFAULT_QUANTS
+    machine = machine_for(args, probe)
+    model = asyncio.run(resolve_model(args.model, lambda: OllamaClient(select_host(settings, args.host))))
+    result = plan(model.facts, machine, ctx=args.ctx, kv_type=args.kv, flash_attn=parse_flash_attn(args.fa),
+                  runtime=args.runtime, parallel=args.parallel, quants=quants)
+    if args.json:
+        print(json.dumps(plan_json(result, model, flash_attn=args.fa), indent=2), file=out)
+    else:
+        out.write(render(result, model, flash_attn=args.fa, details=args.quant is not None))
+    return 0
+
+
+def render(result: Plan, model: PlannedModel, *, flash_attn: str = "auto", details: bool = False) -> str:
+    """The text report: what was planned, the table, the notices, and (with --quant) each row in full."""
+    lines = [
+        model_summary(model),
+        settings_summary(result, flash_attn),
+        "Machine: " + machine_summary(result.inputs.machine, format_bytes),
+        "",
+        table(columns(result), [cells(r, format_bytes) for r in result.rows], gap=2),
+        "",
+        LEGEND,
+    ]
+    if result.notices:
+        lines += ["", "Notices:", *(f"  - {n}" for n in result.notices)]
+    if details:
+        for row in result.rows:
+            lines += ["", f"{row.quant}: {VERDICTS[row.placement]}"]
+            lines += [f"  {sentence}" for sentence in explain(result, row, format_bytes)]
+            lines += ["", *("  " + line for line in _breakdown_table(row).splitlines())]
+            lines += [f"  - {n}" for n in row.notices]
+            command = llama_server_command(result, row, model)
+            if command is not None:
+                lines += ["", "  llama-server:", f"    {command}",
+                          "", "  Ollama (server environment, Modelfile):"]
+                lines += [f"    {line}" for line in ollama_lines(result, row, model) or ()]
+    return "\n".join(lines) + "\n"
+
+
+def _breakdown_table(row: QuantRow) -> str:
+    header = ["Memory", "weights", "KV", "compute", "output", "overhead", "total", "of"]
+    rows = [[name, *(format_bytes(v) for v in values)] for name, *values in breakdown(row.memory)]
+    return table(header, rows, gap=2)

@@ -1,0 +1,1 @@
+"""Chat: backends (Ollama, OpenAI-compatible), sessions, stats, thinking, history in SQLite, export."""

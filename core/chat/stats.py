@@ -1,0 +1,121 @@
+"""How one reply's numbers read: the `ollama run --verbose` block, a one-line summary,
+and the warning when a conversation is about to overflow the context window.
+
+The CLI, the chat screen and the Markdown export all print from here, so the
+same reply never shows two different speeds.
+"""
+
+from __future__ import annotations
+
+from core.chat.types import ChatStats
+
+CONTEXT_WARNING_FRACTION = 0.8
+
+
+def go_duration(seconds: float) -> str:
+    """A duration the way Go prints `time.Duration` (what `ollama run --verbose` shows).
+
+    Below a second the unit shrinks (`61.145167ms`, `850µs`, `120ns`); above it
+    minutes and hours lead (`1m3.5s`, `1h0m2s`), with no trailing zeros.
+    """
+    ns = round(seconds * 1e9)
+    if ns == 0:
+        return "0s"
+    sign = "-" if ns < 0 else ""
+    u = abs(ns)
+    if u < 1_000:
+        return f"{sign}{u}ns"
+    if u < 1_000_000:
+        return f"{sign}{_decimal(u, 3)}µs"
+    if u < 1_000_000_000:
+        return f"{sign}{_decimal(u, 6)}ms"
+    hours, rest = divmod(u, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    text = f"{_decimal(rest, 9)}s"
+    if hours:
+        text = f"{hours}h{minutes}m{text}"
+    elif minutes:
+        text = f"{minutes}m{text}"
+    return sign + text
+
+
+def _decimal(value: int, places: int) -> str:
+    whole, frac = divmod(value, 10**places)
+    digits = str(frac).rjust(places, "0").rstrip("0")
+    return f"{whole}.{digits}" if digits else str(whole)
+
+
+def verbose_lines(stats: ChatStats) -> list[str]:
+    """The block `ollama run --verbose` prints after a reply, line for line.
+
+    A server without a total (llama-server) gets our wall-clock time instead;
+    lines for numbers the server did not send are left out, as Ollama does.
+    The time to first token, which Ollama does not print, comes last.
+    """
+    lines = []
+    total = stats.total_s if stats.total_s is not None else stats.wall_s
+    if total:
+        lines.append(f"total duration:       {go_duration(total)}")
+    if stats.load_s:
+        lines.append(f"load duration:        {go_duration(stats.load_s)}")
+    if stats.prompt_tokens:
+        lines.append(f"prompt eval count:    {stats.prompt_tokens} token(s)")
+    if stats.prompt_s:
+        lines.append(f"prompt eval duration: {go_duration(stats.prompt_s)}")
+        lines.append(f"prompt eval rate:     {(stats.prompt_tokens or 0) / stats.prompt_s:.2f} tokens/s")
+    if stats.output_tokens:
+        lines.append(f"eval count:           {stats.output_tokens} token(s)")
+    if stats.output_s:
+        lines.append(f"eval duration:        {go_duration(stats.output_s)}")
+        lines.append(f"eval rate:            {(stats.output_tokens or 0) / stats.output_s:.2f} tokens/s")
+    if stats.ttft_s is not None:
+        lines.append(f"time to first token:  {go_duration(stats.ttft_s)}")
+    return lines
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _rate(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def stats_line(stats: ChatStats) -> str:
+    """A compact summary for under a reply: `TTFT 210 ms · prompt 26 tok @ 312 tok/s · ...`."""
+    parts = []
+    if stats.ttft_s is not None:
+        parts.append(f"TTFT {_seconds(stats.ttft_s)}")
+    if stats.prompt_tokens is not None:
+        rate = stats.prompt_tps
+        parts.append(f"prompt {stats.prompt_tokens} tok" + (f" @ {_rate(rate)} tok/s" if rate else ""))
+    if stats.output_tokens is not None:
+        rate = stats.output_tps
+        parts.append(f"output {stats.output_tokens} tok" + (f" @ {_rate(rate)} tok/s" if rate else ""))
+    if stats.load_s:
+        parts.append(f"load {_seconds(stats.load_s)}")
+    total = stats.total_s if stats.total_s is not None else stats.wall_s
+    if total is not None:
+        parts.append(f"total {_seconds(total)}")
+    return " · ".join(parts)
+
+
+def context_warning(stats: ChatStats | None, context_length: int | None,
+                    *, fraction: float = CONTEXT_WARNING_FRACTION) -> str | None:
+    """A sentence when the conversation fills `fraction` of the context window, else None.
+
+    `context_length` is what the server actually runs with: the chat's
+    `num_ctx` when set, else the loaded model's (Ollama's /api/ps), else the
+    model's trained length.
+    """
+    if stats is None or not context_length:
+        return None
+    used = stats.context_tokens
+    if not used or used < fraction * context_length:
+        return None
+    advice = "Start a new chat, lower the history limit, or raise num_ctx."
+    if used >= context_length:
+        return (f"The conversation has filled the context window ({used:,} of {context_length:,} tokens): "
+                f"the oldest messages no longer reach the model. {advice}")
+    return (f"The conversation uses {used:,} of {context_length:,} context tokens "
+            f"({used / context_length:.0%}); older messages will soon be cut off. {advice}")

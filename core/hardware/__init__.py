@@ -1,0 +1,1 @@
+"""What this machine is: NVIDIA (NVML), AMD (sysfs), CPU, RAM, disks, memory bandwidth, GPU processes."""

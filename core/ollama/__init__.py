@@ -1,0 +1,1 @@
+"""Talking to an Ollama server: host rules, the client, health, pull, import, how `ollama` prints things."""

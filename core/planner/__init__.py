@@ -1,0 +1,1 @@
+"""Model facts + a machine -> one row per quant: memory, placement, speed, launch arguments."""

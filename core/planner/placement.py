@@ -1,0 +1,327 @@
+"""Where each layer of a quant row goes: GPUs, system RAM, or nowhere.
+
+Follows llama.cpp's own rules. Layers are offloaded from the end: with
+`-ngl k` the last k "layers" are on GPUs, where the output layer counts as one
+and goes first, and `token_embd` always stays in system memory
+(`llama_model_base::load_tensors`). Across several GPUs the default split is
+proportional to each GPU's memory. When that does not fit, `--fit` (on by
+default, common/fit.cpp) fills GPUs back to front, last GPU first, each with
+as many layers as leave its margin free; for MoE models it first keeps every
+layer's dense part on the GPUs with the routed experts in RAM, then moves
+whole layers back onto the GPUs from the front. The search here uses the
+planner's own memory model instead of llama.cpp's trial allocations.
+
+Every GPU holds one contiguous run of units (unit u < n is block u, unit n the
+output layer), so an assignment is a few integers and every trial is O(1)
+with prefix sums: a 70B table stays within its time budget.
+
+Simplifications: llama.cpp may also fit a fraction of one more MoE layer (its
+up/gate projections), which is ignored (at most one layer's experts); a
+machine whose GPUs hold nothing is planned as a pure CPU run; the weight a
+prompt batch copies to the GPU for a CPU-resident layer (op offload) is
+counted as the largest block tensor on the main GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from itertools import accumulate
+
+from core.planner.memory import ContextShape, GraphDims, compute_estimate, host_input_bytes
+from core.planner.types import DeviceMemory, MachineSpec, RuntimeSettings
+from core.planner.weights import WeightTable
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """GPU d holds units [starts[d], ends[d]); the first `full[d]` of its blocks keep their experts.
+
+    Units before the first GPU's range are on the CPU. For dense models
+    `full[d]` covers all of a GPU's blocks.
+    """
+
+    n_units: int  # blocks + the output layer
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    full: tuple[int, ...]
+
+    @property
+    def n_gpu_layers(self) -> int:
+        return sum(self.ends) - sum(self.starts)
+
+    def device_of(self, u: int) -> int:
+        for d, (s, e) in enumerate(zip(self.starts, self.ends, strict=True)):
+            if s <= u < e:
+                return d
+        return -1
+
+    def unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+        """Per unit: its GPU (-1 for the CPU) and whether its routed experts stay in RAM."""
+        return self._unit_map
+
+    @cached_property
+    def _unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+        # speed and the row's summary each ask; an assignment never changes, so the map is built once
+        device = [-1] * self.n_units
+        experts = [False] * self.n_units
+        for d, (s, e, f) in enumerate(zip(self.starts, self.ends, self.full, strict=True)):
+            for u in range(s, e):
+                device[u] = d
+                experts[u] = u >= s + f and u < self.n_units - 1
+        return tuple(device), tuple(experts)
+
+    def experts_on_cpu(self, u: int) -> bool:
+        """Block u sits on a GPU with its routed experts left in RAM."""
+        d = self.device_of(u)
+        return d >= 0 and u >= self.starts[d] + self.full[d] and u < self.n_units - 1
+
+    @property
+    def expert_layers_on_cpu(self) -> int:
+        blocks = self.n_units - 1
+        ranges = zip(self.starts, self.ends, self.full, strict=True)
+        return sum(max(0, min(e, blocks) - s - f) for s, e, f in ranges)
+
+    @property
+    def any_experts_on_cpu(self) -> bool:
+        blocks = self.n_units - 1
+        return any(min(e, blocks) - s > f for s, e, f in zip(self.starts, self.ends, self.full, strict=True))
+
+
+@lru_cache(maxsize=64)
+def _default_split(units: int, memories: tuple[int, ...]) -> Assignment:
+    """The same for every row of a plan (and every context): computed once per machine and layer count."""
+    mem = [float(m) for m in memories]
+    total = sum(mem) or 1.0
+    bounds = [x / total for x in accumulate(mem)]
+    starts, ends = [], []
+    u = 0
+    for d, b in enumerate(bounds):
+        start = u
+        while u < units and (u / units < b or d == len(bounds) - 1):
+            u += 1
+        starts.append(start)
+        ends.append(u)
+    full = tuple(e - s for s, e in zip(starts, ends, strict=True))
+    return Assignment(units, tuple(starts), tuple(ends), full)
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    assignment: Assignment
+    devices: tuple[DeviceMemory, ...]  # GPUs in order, then the CPU
+    placement: str  # "gpu" | "partial" | "cpu" | "none"
+    tensor_split: tuple[int, ...]
+
+
+class Placer:
+    """Per-row placement: weights, KV and buffers per unit, then llama.cpp's search."""
+
+    def __init__(
+        self,
+        wt: WeightTable,
+        kv_layers: list[int],
+        dims: GraphDims,
+        ctx: ContextShape,
+        s: RuntimeSettings,
+        machine: MachineSpec,
+        output_buffer: int,
+    ) -> None:
+        self.n = n = len(wt.layer_bytes)
+        self.units = n + 1
+        self.wt = wt
+        self.machine = machine
+        self.s = s
+        self.output_buffer = output_buffer
+        w_full = [*wt.layer_bytes, wt.output_bytes + wt.tied_output_bytes]
+        w_exp = [*wt.layer_expert_bytes, 0]
+        kv = [*kv_layers[:n], *([0] * (n - len(kv_layers))), 0]  # MTP layers hold weights but no cache
+        self.pw = [0, *accumulate(w_full)]
+        self.pe = [0, *accumulate(w_exp)]
+        self.pkv = [0, *accumulate(kv)]
+        self.cpu_output_weights = wt.output_bytes  # tied copies share the mapped file on the CPU
+        self.gpu_compute = compute_estimate(dims, ctx, s, on_gpu=True, has_output=False).peak
+        self.gpu_compute_out = compute_estimate(dims, ctx, s, on_gpu=True, has_output=True).peak
+        self.cpu_compute = compute_estimate(dims, ctx, s, on_gpu=False, has_output=True).peak
+        self.host_inputs = host_input_bytes(dims, ctx, s)
+        self.partial_host_extra = 2 * dims.n_embd * ctx.n_tokens * 4
+        # a prompt batch runs CPU-resident layers' products on the GPU, one weight copy at a time
+        # (ggml-backend starts a new split per offloaded weight so the copies reuse one slot)
+        self.offload_copy = wt.largest_block_tensor if s.op_offload else 0
+        # what --fit lets a GPU fill; the runtime's own overhead comes out of it too
+        self.caps = [max(0, g.memory - s.fit_margin) for g in machine.gpus]
+        self.cpu_cap = max(0, machine.ram - s.fit_margin)
+
+    # ------------------------------------------------------------------ accounting
+
+    def _gpu_parts(self, a: Assignment, d: int, partial: bool) -> tuple[int, int, int]:
+        s, e, f = a.starts[d], a.ends[d], a.full[d]
+        if e <= s:
+            return 0, 0, 0
+        weights = self.pw[e] - self.pw[s]
+        block_end = min(e, self.n)
+        if s + f < block_end:
+            weights -= self.pe[block_end] - self.pe[s + f]
+        kv = self.pkv[e] - self.pkv[s]
+        compute = self.gpu_compute_out if e == self.units else self.gpu_compute
+        if partial and d == 0:
+            compute += self.offload_copy
+        return weights, kv, compute
+
+    def _partial(self, a: Assignment) -> bool:
+        return a.n_gpu_layers < self.units or a.any_experts_on_cpu
+
+    def fits(self, a: Assignment, only: int | None = None) -> bool:
+        partial = self._partial(a)
+        devices = range(len(self.caps)) if only is None else (only,)
+        over = self.s.gpu_overhead
+        return all(sum(self._gpu_parts(a, d, partial)) + over <= self.caps[d] for d in devices)
+
+    def usage(self, a: Assignment) -> tuple[DeviceMemory, ...]:
+        partial = self._partial(a)
+        out: list[DeviceMemory] = []
+        on_gpu_weights = 0
+        on_gpu_kv = 0
+        for d, g in enumerate(self.machine.gpus):
+            w, kv, c = self._gpu_parts(a, d, partial)
+            used = a.ends[d] > a.starts[d]
+            on_gpu_weights += w
+            on_gpu_kv += kv
+            out.append(
+                DeviceMemory(
+                    device=g.name,
+                    is_gpu=True,
+                    capacity=self.caps[d],
+                    weights=w,
+                    kv_cache=kv,
+                    compute=c,
+                    output=0,
+                    overhead=self.s.gpu_overhead if used else 0,
+                    layers=min(a.ends[d], self.n) - min(a.starts[d], self.n) if used else 0,
+                    has_output_layer=used and a.ends[d] == self.units,
+                )
+            )
+        all_weights = self.pw[-1]
+        output_on_cpu = not any(e == self.units and e > s for s, e in zip(a.starts, a.ends, strict=True))
+        cpu_weights = self.wt.input_bytes + all_weights - on_gpu_weights
+        if output_on_cpu:
+            cpu_weights -= self.wt.tied_output_bytes  # no second copy when the output layer stays home
+        if a.n_gpu_layers == 0:
+            host_compute = self.cpu_compute
+        elif partial:
+            host_compute = self.host_inputs + self.partial_host_extra
+        else:
+            host_compute = self.host_inputs
+        out.append(
+            DeviceMemory(
+                device="CPU",
+                is_gpu=False,
+                capacity=self.cpu_cap,
+                weights=cpu_weights,
+                kv_cache=self.pkv[-1] - on_gpu_kv,
+                compute=host_compute,
+                output=self.output_buffer,
+                overhead=0,
+                layers=self.n - sum(d.layers for d in out),
+                has_output_layer=output_on_cpu,
+            )
+        )
+        return tuple(out)
+
+    # ------------------------------------------------------------------ the search
+
+    def _empty(self) -> Assignment:
+        nd = len(self.caps)
+        return Assignment(self.units, (self.units,) * nd, (self.units,) * nd, (0,) * nd)
+
+    def default_split(self) -> Assignment:
+        """-ngl all with llama.cpp's default split: unit u to the GPU whose memory share covers u/(n+1)."""
+        return _default_split(self.units, tuple(g.memory for g in self.machine.gpus))
+
+    def _fill_back_to_front(self, dense_only: bool) -> Assignment:
+        """common/fit.cpp step 3: each GPU, last first, takes the most trailing units that fit."""
+        nd = len(self.caps)
+        starts = [self.units] * nd
+        ends = [self.units] * nd
+        full = [0] * nd
+        end = self.units
+        for d in range(nd - 1, -1, -1):
+            lo, hi = 0, end
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                trial_s, trial_e, trial_f = list(starts), list(ends), list(full)
+                trial_s[d], trial_e[d] = end - mid, end
+                trial_f[d] = 0 if dense_only else mid
+                if self.fits(Assignment(self.units, tuple(trial_s), tuple(trial_e), tuple(trial_f)), only=d):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            starts[d], ends[d] = end - lo, end
+            full[d] = 0 if dense_only else lo
+            end -= lo
+            if end == 0:
+                break
+        for d in range(nd):  # GPUs left empty sit at the front of the range list
+            if ends[d] == starts[d]:
+                starts[d] = ends[d] = min([end, *(s for s, e in zip(starts, ends, strict=True) if e > s)])
+        return Assignment(self.units, tuple(starts), tuple(ends), tuple(full))
+
+    def _pull_forward(self, a: Assignment, d: int, cur: int, k: int) -> Assignment:
+        """GPU d takes layers [cur, cur + k) with their experts, then keeps its own dense-only run."""
+        s2, e2, f2 = list(a.starts), list(a.ends), list(a.full)
+        own_end = max(a.ends[d], cur)
+        s2[d], e2[d], f2[d] = cur, max(own_end, cur + k), k
+        for j in range(d + 1, len(s2)):  # later GPUs give up the layers pulled forward
+            s2[j] = max(s2[j], e2[d])
+            e2[j] = max(e2[j], s2[j])
+        return Assignment(self.units, tuple(s2), tuple(e2), tuple(f2))
+
+    def _convert_front_to_back(self, a: Assignment) -> Assignment:
+        """common/fit.cpp step 4 (MoE): whole layers, first layers first, GPU 0 first.
+
+        Each GPU in turn takes as many leading layers *with* their experts as
+        it can hold, pulling them from the dense-only ranges of the GPUs after
+        it (which only get lighter), and keeps its own dense-only layers after
+        those. The output layer stays on the last GPU.
+        """
+        cur = 0
+        for d in range(len(self.caps)):
+            lo, hi = 0, max(0, self.n - cur)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self.fits(self._pull_forward(a, d, cur, mid), only=d):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            a = self._pull_forward(a, d, cur, lo)
+            cur = a.ends[d]
+        return a
+
+    def place(self) -> PlacementResult:
+        if not self.caps:
+            return self._result(self._empty())
+        a = self.default_split()
+        if self.fits(a):
+            return self._result(a)
+        if self.pe[-1]:  # MoE: routed experts go to RAM before whole layers do
+            dense = self._fill_back_to_front(dense_only=True)
+            if dense.n_gpu_layers == self.units:
+                return self._result(self._convert_front_to_back(dense))
+            return self._result(dense)
+        return self._result(self._fill_back_to_front(dense_only=False))
+
+    def _result(self, a: Assignment) -> PlacementResult:
+        devs = self.usage(a)
+        cpu = devs[-1]
+        if cpu.total > cpu.capacity:
+            kind = "none"
+        elif a.n_gpu_layers == 0:
+            kind = "cpu"
+        elif a.n_gpu_layers == self.units and not a.any_experts_on_cpu:
+            kind = "gpu"
+        else:
+            kind = "partial"
+        split: tuple[int, ...] = ()
+        if len(self.caps) > 1:
+            split = tuple(e - s for s, e in zip(a.starts, a.ends, strict=True))
+        return PlacementResult(a, devs, kind, split)

@@ -1,0 +1,378 @@
+"""Which quantization of a model runs on a machine, how fast, and with how much context.
+
+Pure math over a ModelFacts and a MachineSpec: no I/O, nothing printed. One
+QuantRow per quantization, built from the replayed tensor types
+(core.planner.weights), llama.cpp's run-time buffers (core.planner.memory), its layer
+placement (core.planner.placement) and a bandwidth model of speed (core.planner.speed). The
+CLI's `plan --json` and the planner screen both render exactly this.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate, compress
+
+from core.errors import PlannerError
+from core.facts.quants import DEFAULT_QUANTS, quant_format
+from core.facts.types import ModelFacts
+from core.planner.memory import (
+    ContextShape,
+    GraphDims,
+    KvLayout,
+    compute_estimate,
+    context_shape,
+    graph_dims,
+    kv_layout,
+    ollama_auto_batch,
+    output_buffer_bytes,
+    runtime_settings,
+)
+from core.planner.placement import Placer
+from core.planner.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
+from core.planner.types import MachineSpec, MemoryBreakdown, Plan, PlanInputs, QuantRow, RuntimeSettings
+from core.planner.weights import WeightTable, active_unit_weights, gguf_overhead, tensor_types, weight_table
+
+__all__ = [
+    "DEFAULT_QUANTS",
+    "blog_estimate",
+    "file_size",
+    "kv_cache_bytes",
+    "max_context_on_gpu",
+    "plan",
+    "tensor_types",
+]
+
+
+def file_size(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) -> int:
+    """Bytes of the GGUF llama-quantize writes: padded tensor data plus the header it copies."""
+    return weight_table(facts, quant, imatrix=imatrix).padded_bytes + gguf_overhead(facts)[0]
+
+
+def blog_estimate(facts: ModelFacts, quant: str) -> int:
+    """The usual rule of thumb, parameters x bytes per parameter x 1.2, shown beside the real plan.
+
+    Bytes per parameter come from the number in the quant's name (Q4_K_M: 4
+    bits, F16: 16), as the blog posts take them.
+    """
+    fmt = quant_format(quant)
+    m = re.search(r"(\d+)", fmt.name)
+    bits = int(m.group(1)) if m else 16
+    return int(facts.n_params * bits / 8 * 1.2)
+
+
+def kv_cache_bytes(
+    facts: ModelFacts,
+    *,
+    ctx: int,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+) -> int:
+    """The KV cache llama.cpp allocates for this context (all layers, all sequences)."""
+    s = runtime_settings(
+        facts, runtime=runtime, ctx=ctx, kv_type=kv_type, flash_attn=flash_attn, parallel=parallel
+    )
+    return sum(kv_layout(facts, s).layer_bytes(context_shape(facts, s)))
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    """Everything one row needs that does not depend on the quant."""
+
+    facts: ModelFacts
+    machine: MachineSpec
+    settings: RuntimeSettings
+    dims: GraphDims
+    active_weights: tuple[float, ...]
+    speed: SpeedModel
+    decode_depth: int
+    ctx_limit: int
+    layout: KvLayout
+    header: int
+    # per-cell KV bytes of layers [0, i), full-attention and sliding-window apart, for the context probe
+    cells_full: list[int]
+    cells_swa: list[int]
+    # what depends only on the settings and a context, shared by the rows (and their context searches)
+    memo: dict[tuple[object, ...], object]
+
+
+def _ctx_for_settings(rc: _RowContext, s: RuntimeSettings) -> tuple[ContextShape, list[int]]:
+    key = ("ctx", s)
+    hit = rc.memo.get(key)
+    if hit is None:
+        shape = context_shape(rc.facts, s)
+        hit = rc.memo[key] = (shape, rc.layout.layer_bytes(shape))
+    return hit  # type: ignore[return-value]
+
+
+def _kv_read(rc: _RowContext, s: RuntimeSettings) -> list[int] | None:
+    """Cache one sequence has filled at the decode depth, per unit (the output layer has none)."""
+    if not rc.decode_depth:
+        return None
+    key = ("depth", s)
+    hit = rc.memo.get(key)
+    if hit is None:
+        depth = dataclasses.replace(s, n_ctx=rc.decode_depth, n_seq=1, kv_unified=True)
+        hit = rc.memo[key] = [*rc.layout.layer_bytes(context_shape(rc.facts, depth)), 0]
+    return hit  # type: ignore[return-value]
+
+
+def _row_settings(rc: _RowContext, wt: WeightTable, kv_total: int) -> RuntimeSettings:
+    s = rc.settings
+    if s.runtime != "ollama" or not rc.machine.gpus or s.n_batch != 0:
+        return s
+    available = sum(g.memory for g in rc.machine.gpus)
+    b = ollama_auto_batch(s.n_ctx // s.n_seq, wt.tensor_bytes + kv_total, available, s.flash_attn)
+    return dataclasses.replace(s, n_batch=b, n_ubatch=b, n_outputs=min(b, s.n_seq))
+
+
+def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
+    fmt = quant_format(quant)
+    wt = weight_table(rc.facts, fmt.name, imatrix=imatrix)
+    s = rc.settings
+    if s.runtime == "ollama" and s.n_batch == 0:
+        first = rc.memo.get(("ollama-512",))
+        if first is None:
+            first = rc.memo[("ollama-512",)] = dataclasses.replace(s, n_batch=512, n_ubatch=512)
+        _, kv0 = _ctx_for_settings(rc, first)  # type: ignore[arg-type]
+        s = _row_settings(rc, wt, sum(kv0))
+    shape, kv_layers = _ctx_for_settings(rc, s)
+    out_buf = output_buffer_bytes(rc.facts, s)
+    placer = Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, out_buf)
+    result = placer.place()
+    devs = result.devices
+    memory = MemoryBreakdown(
+        weights=sum(d.weights for d in devs),
+        kv_cache=sum(d.kv_cache for d in devs),
+        compute=sum(d.compute for d in devs),
+        output=sum(d.output for d in devs),
+        overhead=sum(d.overhead for d in devs),
+        devices=devs,
+    )
+    share = active_share(wt, rc.active_weights)
+    kv_read = _kv_read(rc, s)
+    decode = prompt = None
+    if result.placement != "none":
+        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=kv_read, model=rc.speed)
+        prompt = prompt_tps(share, result.assignment, rc.machine, shape.n_ubatch, model=rc.speed)
+    notices: list[str] = []
+    if wt.n_fallback:
+        notices.append(
+            f"{wt.n_fallback} tensor(s) have rows that do not fill {fmt.base_type} blocks and fall back to "
+            "a 32-weight type, as llama-quantize does."
+        )
+    if fmt.needs_imatrix:
+        notices.append(f"llama-quantize makes {fmt.name} only with an importance matrix (--imatrix).")
+    n_layers = len(wt.layer_bytes)
+    a = result.assignment
+    return QuantRow(
+        quant=fmt.name,
+        file_size=wt.padded_bytes + rc.header,
+        tensor_bytes=wt.tensor_bytes,
+        bits_per_weight=wt.bits_per_weight,
+        memory=memory,
+        placement=result.placement,
+        n_gpu_layers=a.n_gpu_layers,
+        n_layers=n_layers,
+        tensor_split=result.tensor_split,
+        expert_layers_on_cpu=a.expert_layers_on_cpu,
+        decode_tps=decode,
+        prompt_tps=prompt,
+        ppl_delta=fmt.ppl_delta,
+        quality=fmt.hint,
+        max_ctx_on_gpu=_CtxProbe(rc, placer, s).max_ctx() if result.placement != "none" else None,
+        needs_imatrix=fmt.needs_imatrix,
+        notices=tuple(notices),
+        settings=s,
+        expert_cpu_layers=tuple(compress(range(n_layers), a.unit_map()[1][:n_layers])),
+    )
+
+
+class _CtxProbe:
+    """Answers "does the whole model still fit on the GPUs at context c?" in O(GPUs) per question.
+
+    The default split does not depend on the context, so weights and the
+    per-cell KV cost of each GPU are summed once; only the cell counts and
+    the compute buffer change with c, and those are the same for every row
+    with these settings, so they are kept in the plan's memo.
+    """
+
+    def __init__(self, rc: _RowContext, placer: Placer, s: RuntimeSettings) -> None:
+        self.rc = rc
+        self.s = s
+        a = placer.default_split()
+        self.a = a
+        n_cached = len(rc.cells_full) - 1  # MTP layers have no cache
+        self.parts: list[tuple[int, int, int, bool, int]] = []
+        for d in range(len(placer.caps)):
+            w, _, _ = placer._gpu_parts(a, d, partial=False)
+            lo, hi = a.starts[d], min(a.ends[d], placer.n, n_cached)
+            full = swa = 0
+            if hi > lo:
+                full = rc.cells_full[hi] - rc.cells_full[lo]
+                swa = rc.cells_swa[hi] - rc.cells_swa[lo]
+            self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - s.gpu_overhead))
+
+    def _trial(self, user_ctx: int) -> tuple[int, int, int, int]:
+        """Full and sliding-window cells, and the compute peak without / with the output layer."""
+        s = self.s
+        key = ("probe", s, user_ctx)
+        hit = self.rc.memo.get(key)
+        if hit is None:
+            n_ctx = user_ctx * s.n_seq if s.runtime == "ollama" else user_ctx
+            shape = context_shape(self.rc.facts, s, n_ctx)  # flash attention, the only other input, is s's
+            dims = self.rc.dims
+            hit = self.rc.memo[key] = (
+                shape.kv_size * shape.n_stream,
+                shape.swa_size * shape.n_stream,
+                compute_estimate(dims, shape, s, on_gpu=True, has_output=False).peak,
+                compute_estimate(dims, shape, s, on_gpu=True, has_output=True).peak,
+            )
+        return hit  # type: ignore[return-value]
+
+    def fits(self, user_ctx: int) -> bool:
+        full_cells, swa_cells, compute, compute_out = self._trial(user_ctx)
+        for w, full, swa, has_out, cap in self.parts:
+            if not (w or full or has_out):
+                continue
+            if w + full * full_cells + swa * swa_cells + (compute_out if has_out else compute) > cap:
+                return False
+        return True
+
+    def max_ctx(self) -> int | None:
+        """The largest multiple of 256 up to the trained context that fits, by binary search."""
+        if not self.parts or not self.fits(256):
+            return None
+        lo, hi = 1, max(1, self.rc.ctx_limit // 256)
+        if self.fits(hi * 256):
+            return hi * 256
+        while lo < hi - 1:
+            mid = (lo + hi) // 2
+            if self.fits(mid * 256):
+                lo = mid
+            else:
+                hi = mid
+        return lo * 256
+
+
+def plan(
+    facts: ModelFacts,
+    machine: MachineSpec,
+    *,
+    ctx: int,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+    quants: Sequence[str] = DEFAULT_QUANTS,
+    imatrix: bool | None = None,
+    n_batch: int | None = None,
+    n_ubatch: int | None = None,
+    decode_depth: int = 0,
+    fit_margin: int | None = None,
+    gpu_overhead: int | None = None,
+    speed: SpeedModel = DEFAULT_SPEED,
+) -> Plan:
+    """One row per quant for `facts` on `machine` at context `ctx`.
+
+    `ctx` is in the runtime's own terms: llama-server's -c (shared by its
+    slots), Ollama's num_ctx (per request; the KV cache holds num_ctx x
+    parallel). `flash_attn=None` is llama.cpp's "auto", on for CUDA and CPU.
+    `imatrix=None` plans each quant the way it is made in practice: with an
+    importance matrix where llama-quantize requires one.
+    """
+    if ctx <= 0:
+        raise PlannerError("The context size must be a positive number of tokens.")
+    if not facts.tensors:
+        raise PlannerError(f"{facts.name} has no tensor table to plan from.")
+    settings = runtime_settings(
+        facts,
+        runtime=runtime,
+        ctx=ctx,
+        kv_type=kv_type,
+        flash_attn=flash_attn,
+        parallel=parallel,
+        n_batch=n_batch,
+        n_ubatch=n_ubatch,
+    )
+    if runtime == "ollama" and n_batch is None and n_ubatch is None:
+        settings = dataclasses.replace(settings, n_batch=0, n_ubatch=0)  # decided per row, as Ollama does
+    if fit_margin is not None:
+        settings = dataclasses.replace(settings, fit_margin=fit_margin)
+    if gpu_overhead is not None:
+        settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
+    trained = facts.context_length or 131072
+    header, measured = gguf_overhead(facts)
+    layout = kv_layout(facts, settings)
+    per_cell = list(zip(layout.per_cell, layout.is_swa, strict=True))
+    rc = _RowContext(
+        facts=facts,
+        machine=machine,
+        settings=settings,
+        dims=graph_dims(facts),
+        active_weights=active_unit_weights(facts),
+        speed=speed,
+        decode_depth=decode_depth,
+        ctx_limit=trained,
+        layout=layout,
+        header=header,
+        cells_full=[0, *accumulate(0 if w else c for c, w in per_cell)],
+        cells_swa=[0, *accumulate(c if w else 0 for c, w in per_cell)],
+        memo={},
+    )
+    rows = tuple(_build_row(rc, q, imatrix) for q in quants)
+    notices = list(machine.notices) + list(facts.notices)
+    if ctx > trained:
+        notices.append(f"{ctx} tokens is more than the {trained} {facts.name} was trained for.")
+    if not facts.known_architecture:
+        notices.append(
+            f"llamadeck does not know the {facts.architecture} architecture; planned with generic rules."
+        )
+    if not measured:
+        notices.append("File sizes include an estimated GGUF header (metadata and vocabulary).")
+    inputs = PlanInputs(
+        model=facts.name,
+        architecture=facts.architecture,
+        ctx=ctx,
+        kv_type=kv_type,
+        settings=rows_settings(settings),
+        machine=machine,
+        decode_depth=decode_depth,
+    )
+    return Plan(inputs=inputs, rows=rows, notices=tuple(notices))
+
+
+def rows_settings(s: RuntimeSettings) -> RuntimeSettings:
+    """The settings as the inputs show them (Ollama's per-row batch shows as its 512 default)."""
+    if s.n_batch == 0:
+        return dataclasses.replace(s, n_batch=512, n_ubatch=512, n_outputs=min(512, s.n_seq))
+    return s
+
+
+def max_context_on_gpu(
+    facts: ModelFacts,
+    machine: MachineSpec,
+    quant: str,
+    *,
+    kv_type: str = "f16",
+    flash_attn: bool | None = None,
+    runtime: str = "llama-server",
+    parallel: int | None = None,
+) -> int | None:
+    """The largest context for which `quant` still sits entirely on the GPUs, or None if none does."""
+    p = plan(
+        facts, machine, ctx=256, kv_type=kv_type, flash_attn=flash_attn, runtime=runtime,
+        parallel=parallel, quants=(quant,),
+    )  # fmt: skip
+    return p.rows[0].max_ctx_on_gpu
+
+
+def compute_breakdown(facts: ModelFacts, settings: RuntimeSettings, *, on_gpu: bool) -> dict[str, int]:
+    """The compute-buffer candidates for a device holding every layer, for benchmarks to compare."""
+    shape = context_shape(facts, settings)
+    est = compute_estimate(graph_dims(facts), shape, settings, on_gpu=on_gpu, has_output=True)
+    return {"attention": est.attention, "ffn": est.ffn, "output": est.output, "peak": est.peak}

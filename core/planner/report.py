@@ -1,0 +1,371 @@
+"""A plan written down: table cells, the placement in words, the commands it implies, and its JSON.
+
+`llamadeck plan` prints these and the planner screen shows them, so the two
+cannot disagree about a number, a verdict or a flag. Sizes are formatted by
+the caller's function (the UI's binary units) so this module keeps no
+presentation rules of its own beyond what the words say.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import PlannerError
+from core.hardware.types import to_jsonable
+from core.planner.launch_args import llama_server_args, ollama_settings
+from core.planner.source import PlannedModel
+from core.planner.types import DeviceMemory, MachineSpec, MemoryBreakdown, Plan, QuantRow
+
+SizeFormat = Callable[[float | None], str]
+
+CTX_PRESETS: tuple[int, ...] = (2048, 4096, 8192, 16384, 32768, 131072)
+KV_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")
+FLASH_ATTN: tuple[str, ...] = ("auto", "on", "off")
+RUNTIMES: tuple[str, ...] = ("llama-server", "ollama")
+MAX_CTX = 16 * 1024 * 1024
+
+VERDICTS = {"gpu": "all on GPU", "partial": "partly on GPU", "cpu": "CPU only", "none": "won't fit"}
+IMATRIX_MARK = "*"
+NONE = "–"
+
+_CTX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def parse_ctx(text: str) -> int:
+    """A context size as people write it: `8192`, `8k`, `128K`, `1m` (k = 1024 tokens)."""
+    m = _CTX.match(text)
+    if m is None:
+        raise PlannerError(f"{text.strip()!r} is not a context size.",
+                           hint="Write tokens, such as 8192 or 8k.")
+    scale = {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
+    value = int(float(m.group(1)) * scale)
+    if not 1 <= value <= MAX_CTX:
+        raise PlannerError(f"A context of {value} tokens is out of range.", hint="Use 1 to 16M tokens.")
+    return value
+
+
+def format_ctx(n: int | None) -> str:
+    """`8192` -> `8k`, `122368` -> `119.5k` (rounded down, never promising more); small sizes in tokens."""
+    if n is None:
+        return NONE
+    if n < 1024:
+        return str(n)
+    if n % 1024 == 0:
+        return f"{n // 1024}k"
+    return f"{math.floor(n * 10 / 1024) / 10:.1f}k"
+
+
+def next_ctx_preset(current: int, step: int) -> int:
+    """The preset after (`+1`) or before (`-1`) `current`, staying at the ends."""
+    if step > 0:
+        bigger = [p for p in CTX_PRESETS if p > current]
+        return bigger[0] if bigger else CTX_PRESETS[-1]
+    smaller = [p for p in CTX_PRESETS if p < current]
+    return smaller[-1] if smaller else CTX_PRESETS[0]
+
+
+def parse_flash_attn(text: str) -> bool | None:
+    """`auto` (None: llama.cpp decides, on for CUDA and CPU), `on` or `off`."""
+    value = text.strip().lower()
+    if value not in FLASH_ATTN:
+        raise PlannerError(f"Flash attention is auto, on or off, not {text!r}.")
+    return None if value == "auto" else value == "on"
+
+
+_NO_GPU = frozenset({"cpu", "none", "no gpu", "cpu only", "0"})
+
+
+def card_list(text: str) -> tuple[str, ...]:
+    """GPU names as typed: `4090`, `2x 3090`, `4060 Ti 16GB + 3060`; `cpu` or `none` for no GPU."""
+    value = text.strip()
+    if value.lower() in _NO_GPU:
+        return ()
+    names = tuple(part.strip() for part in re.split(r"[+,]", value) if part.strip())
+    if not names:
+        raise PlannerError("No GPU named.", hint="Write a card such as 4090 or 2x 3090, or cpu for none.")
+    return names
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def format_params(n: int | None) -> str:
+    if not n:
+        return NONE
+    if n >= 1e9:
+        return f"{n / 1e9:.1f}B"
+    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+
+
+def model_summary(model: PlannedModel, *, short: bool = False) -> str:
+    """`Llama 3.1 8B Instruct · catalog · llama · 8.0B params · 32 layers · trained for 128k · ...`.
+
+    `short` keeps the name, source, architecture and size: a border title's worth.
+    """
+    f = model.facts
+    params = format_params(f.n_params)
+    if f.n_params_active:
+        params += f" ({format_params(f.n_params_active)} active)"
+    parts = [model.label, model.kind, f.architecture, f"{params} params"]
+    if short:
+        return " · ".join(parts)
+    parts += [f"{f.n_layers} layers", f"trained for {format_ctx(f.context_length)}"]
+    if f.file_type:
+        parts.append(f"stored as {f.file_type}")
+    return " · ".join(parts)
+
+
+def settings_summary(plan: Plan, flash_attn: str = "auto") -> str:
+    """How the runtime will be started: `llama-server -c 8192 (4 slots share it) · KV f16 · FA on (auto)`."""
+    s = plan.inputs.settings
+    if s.runtime == "ollama":
+        ctx = f"num_ctx {format_ctx(plan.inputs.ctx)}" + (f" x {s.n_seq} parallel" if s.n_seq > 1 else "")
+    else:
+        share = f" ({s.n_seq} slots share it)" if s.kv_unified and s.n_seq > 1 else \
+            f" ({s.n_seq} slots)" if s.n_seq > 1 else ""
+        ctx = f"-c {format_ctx(s.n_ctx)}{share}"
+    fa = "on" if s.flash_attn else "off"
+    if flash_attn == "auto":
+        fa += " (auto)"
+    return f"{s.runtime} {ctx} · KV {plan.inputs.kv_type} · flash attention {fa}"
+
+
+def _card_name(name: str) -> str:
+    """`GPU0 NVIDIA GeForce RTX 4090` -> `RTX 4090`: the index and the vendor's brand words go."""
+    words = name.split()
+    if words and re.fullmatch(r"GPU\d+", words[0]):
+        words = words[1:]
+    return " ".join(w for w in words if w not in ("NVIDIA", "GeForce", "AMD", "Radeon")) or name
+
+
+def machine_summary(machine: MachineSpec, size: SizeFormat) -> str:
+    """`RTX 4090 24GB 24.0 GiB + 62.7 GiB RAM (this machine)`."""
+    gpus = " + ".join(f"{_card_name(g.name)} {size(g.memory)}" for g in machine.gpus) or "no GPU"
+    where = "hypothetical" if machine.is_hypothetical else \
+        f"this machine, {machine.name}" if machine.name else "this machine"
+    return f"{gpus} + {size(machine.ram)} RAM ({where})"
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def format_tps(value: float | None) -> str:
+    if value is None:
+        return NONE
+    if value >= 1e6:
+        return f"{value / 1e6:.0f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def where(row: QuantRow) -> str:
+    """The verdict in a table cell: `GPU`, `2 GPUs`, `-ngl 43/81`, `exps 15/48 RAM`, `CPU`, `won't fit`."""
+    gpus = sum(1 for d in row.memory.devices if d.is_gpu and d.layers)
+    if row.placement == "gpu":
+        return "GPU" if gpus <= 1 else f"{gpus} GPUs"
+    if row.placement == "partial":
+        if row.expert_layers_on_cpu:
+            return f"exps {row.expert_layers_on_cpu}/{row.n_layers} RAM"
+        return f"-ngl {row.n_gpu_layers}/{row.n_layers + 1}"
+    return "CPU" if row.placement == "cpu" else "won't fit"
+
+
+def quality(row: QuantRow) -> str:
+    """Perplexity increase from llama-quantize's table, or `–` where it quotes none."""
+    return NONE if row.ppl_delta is None else f"{row.ppl_delta:+.3f}"
+
+
+def device_label(device: DeviceMemory, n_gpus: int) -> str:
+    """`GPU` (one card), `GPU0`/`GPU1` (several), `RAM` for system memory."""
+    if not device.is_gpu:
+        return "RAM"
+    return "GPU" if n_gpus == 1 else device.device.split(" ", 1)[0]
+
+
+def columns(plan: Plan) -> list[str]:
+    """Column titles, most important first, so an 80-column screen shows what matters."""
+    devices = plan.rows[0].memory.devices if plan.rows else ()
+    n_gpus = sum(1 for d in devices if d.is_gpu)
+    return ["Quant", "Runs on", "Decode", *(device_label(d, n_gpus) for d in devices),
+            "File", "Quality", "Max ctx", "KV", "Prompt", "bpw"]
+
+
+def cells(row: QuantRow, size: SizeFormat) -> list[str]:
+    """One row's cells, in the order of `columns`; speeds in tokens/s."""
+    return [
+        row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
+        where(row),
+        format_tps(row.decode_tps),
+        *(size(d.total) for d in row.memory.devices),
+        size(row.file_size),
+        quality(row),
+        format_ctx(row.max_ctx_on_gpu),
+        size(row.memory.kv_cache),
+        format_tps(row.prompt_tps),
+        f"{row.bits_per_weight:.2f}",
+    ]
+
+
+# --------------------------------------------------------------------------- words
+
+
+def explain(plan: Plan, row: QuantRow, size: SizeFormat) -> list[str]:
+    """Where the row runs and why, in sentences (the detail panel and `plan --quant`)."""
+    devices = row.memory.devices
+    gpus = [d for d in devices if d.is_gpu]
+    cpu = next((d for d in devices if not d.is_gpu), None)
+    n = row.n_layers
+    out: list[str] = []
+    if row.placement == "none":
+        have = sum(d.capacity for d in devices)
+        out.append(f"Won't fit: it needs {size(row.memory.total)}, more than the {size(have)} "
+                   f"this machine can give it.")
+        out += [f"{d.device} would need {size(d.total)} of the {size(d.capacity)} it can hold."
+                for d in devices if d.total > d.capacity]
+        out.append("A smaller quant, a shorter context or a q8_0 KV cache needs less.")
+        return out
+    if row.placement == "gpu":
+        if len(gpus) == 1:
+            g = gpus[0]
+            out.append(f"All {n} layers and the output layer run on {g.device}: {size(g.total)} of the "
+                       f"{size(g.capacity)} it can hold.")
+        else:
+            split = ", ".join(_layers_on(d) for d in gpus if d.layers or d.has_output_layer)
+            ts = ",".join(str(t) for t in row.tensor_split)
+            out.append(f"All {n} layers and the output layer are split across {len(gpus)} GPUs: {split} "
+                       f"(-ts {ts}).")
+    elif row.placement == "partial":
+        on_gpu = ", ".join(f"{d.layers} layers on {d.device}" for d in gpus if d.layers)
+        if row.expert_layers_on_cpu:
+            out.append(f"Every layer runs on the GPU except the routed experts of {row.expert_layers_on_cpu} "
+                       f"of the {n} layers, which stay in RAM (-ot); the shared weights and attention "
+                       "stay on the GPU.")
+        else:
+            output = "the output layer" if any(d.has_output_layer for d in gpus) else ""
+            held = f"{on_gpu} plus {output}" if on_gpu and output else on_gpu or f"only {output} on the GPU"
+            cpu_layers = cpu.layers if cpu is not None else 0
+            out.append(f"-ngl {row.n_gpu_layers}: {held}; the other {cpu_layers} of the {n} layers run on "
+                       "the CPU from RAM.")
+        if cpu is not None and row.expert_layers_on_cpu:
+            out.append(f"The experts in RAM hold {size(cpu.weights)}; each token reads only the few it is "
+                       "routed to, but those reads still set the pace.")
+        elif cpu is not None:
+            out.append(f"Each token reads {size(cpu.weights)} of weights from RAM, so RAM bandwidth "
+                       "sets the pace.")
+    elif gpus:
+        out.append("Not one layer fits on the GPU beside its buffers: everything runs on the CPU (-ngl 0).")
+    else:
+        out.append("No GPU: the whole model runs on the CPU from RAM.")
+    if cpu is not None and row.placement == "gpu" and cpu.weights:
+        out.append(f"The token embeddings ({size(cpu.weights)}) stay in RAM, as llama.cpp keeps them.")
+    if row.max_ctx_on_gpu:
+        out.append(f"Stays entirely on the GPU up to {format_ctx(row.max_ctx_on_gpu)} of context "
+                   f"({row.max_ctx_on_gpu} tokens).")
+    elif gpus and row.placement != "gpu":
+        out.append("No context size puts this quant entirely on the GPU.")
+    return out
+
+
+def _layers_on(d: DeviceMemory) -> str:
+    output = " and the output layer" if d.has_output_layer else ""
+    return f"{d.layers} layers{output} on {d.device}"
+
+
+def breakdown(memory: MemoryBreakdown) -> list[tuple[str, int, int, int, int, int, int, int]]:
+    """Per device: (name, weights, KV, compute, output, overhead, total, capacity)."""
+    return [(d.device, d.weights, d.kv_cache, d.compute, d.output, d.overhead, d.total, d.capacity)
+            for d in memory.devices]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def model_file(model: PlannedModel, quant: str) -> str:
+    """The GGUF to start: the file given when it is this quant, else the name the pipeline would write."""
+    facts = model.facts
+    if model.kind == "gguf" and model.path and (facts.file_type or "").upper() == quant.upper():
+        return model.path
+    base = model.ollama_name or (Path(model.path).name if model.path else facts.name)
+    base = base.rsplit("/", 1)[-1]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", base.removesuffix(".gguf")).strip("-") or "model"
+    return f"{stem}-{quant}.gguf"
+
+
+def llama_server_command(plan: Plan, row: QuantRow, model: PlannedModel) -> str | None:
+    """`llama-server -m FILE -c N ...` for the row, shell-quoted; None when the row does not fit."""
+    if row.placement == "none":
+        return None
+    args = llama_server_args(plan.inputs, row)
+    return shlex.join(["llama-server", "-m", model_file(model, row.quant), *args])
+
+
+def ollama_lines(plan: Plan, row: QuantRow, model: PlannedModel) -> list[str] | None:
+    """The server environment and the Modelfile that make Ollama run the row as planned."""
+    if row.placement == "none":
+        return None
+    env, options = ollama_settings(plan.inputs, row)
+    same = model.kind == "ollama" and (model.facts.file_type or "").upper() == row.quant
+    source = model.ollama_name if same and model.ollama_name else "./" + model_file(model, row.quant)
+    lines = [" ".join(f"{k}={v}" for k, v in env.items()) + " ollama serve", f"FROM {source}"]
+    lines += [f"PARAMETER {k} {v}" for k, v in options.items()]
+    return lines
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _memory_json(memory: MemoryBreakdown) -> dict[str, Any]:
+    out = {k: v for k, v in to_jsonable(memory).items() if k != "devices"}
+    out["total"] = memory.total
+    out["devices"] = [{**to_jsonable(d), "total": d.total} for d in memory.devices]
+    return out
+
+
+def _machine_json(m: MachineSpec) -> dict[str, Any]:
+    return {"name": m.name, "hypothetical": m.is_hypothetical, "ram": m.ram, "ram_bandwidth": m.ram_bandwidth,
+            "cpu_tflops": m.cpu_tflops, "gpus": [to_jsonable(g) for g in m.gpus]}
+
+
+def row_json(plan: Plan, row: QuantRow, model: PlannedModel) -> dict[str, Any]:
+    """A row with sizes in bytes, plus the commands it implies (null where it does not fit)."""
+    data = {k: v for k, v in to_jsonable(row).items() if k not in ("memory", "settings")}
+    data["memory"] = _memory_json(row.memory)
+    data["verdict"] = VERDICTS[row.placement]
+    data["settings"] = to_jsonable(row.settings) if row.settings is not None else None
+    fits = row.placement != "none"
+    data["llama_server_args"] = llama_server_args(plan.inputs, row) if fits else None
+    data["llama_server_command"] = llama_server_command(plan, row, model)
+    if fits:
+        env, options = ollama_settings(plan.inputs, row)
+        modelfile = (ollama_lines(plan, row, model) or [])[1:]
+        data["ollama"] = {"env": env, "options": options, "modelfile": modelfile}
+    else:
+        data["ollama"] = None
+    return data
+
+
+def plan_json(plan: Plan, model: PlannedModel, *, flash_attn: str = "auto") -> dict[str, Any]:
+    """`llamadeck plan --json`: the model, the inputs as asked and as run, one object per quant, notices."""
+    f = model.facts
+    s = plan.inputs.settings
+    return {
+        "model": {"name": model.label, "spec": model.spec, "kind": model.kind, "architecture": f.architecture,
+                  "known_architecture": f.known_architecture, "n_params": f.n_params,
+                  "n_params_active": f.n_params_active, "n_layers": f.n_layers,
+                  "context_length": f.context_length, "file_type": f.file_type, "file_size": f.file_size,
+                  "path": model.path, "ollama_url": model.ollama_url},
+        "inputs": {"ctx": plan.inputs.ctx, "kv_type": plan.inputs.kv_type, "flash_attn": flash_attn,
+                   "runtime": s.runtime, "parallel": s.n_seq, "settings": to_jsonable(s),
+                   "machine": _machine_json(plan.inputs.machine)},
+        "rows": [row_json(plan, r, model) for r in plan.rows],
+        "notices": list(plan.notices),
+    }
