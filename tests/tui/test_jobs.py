@@ -19,6 +19,7 @@ from core.config import HostConfig, LlamaCppConfig, Settings
 from core.facts.gguf import facts_from_hf_dir
 from core.hardware.probe import HardwareProbe
 from core.pipeline.job import predicted_size
+from core.pipeline.job_state import ENDED, JobState
 from core.pipeline.types import JobSpec
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
@@ -30,7 +31,6 @@ from tui.screens.jobs import JobsScreen
 from tui.screens.new_job import NewJobDialog
 from tui.services import Services
 from tui.widgets.job_stages import StageLine
-from tui.widgets.job_state import ENDED, JobState
 from tui.widgets.units import format_bytes
 
 SIZE = (80, 24)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings
+from core.pipeline.job_state import LOG_LINES, JobState, StageState, expected_stages
 from core.pipeline.types import (
     DiskNeed,
     JobFinished,
@@ -26,7 +27,6 @@ from core.pipeline.types import (
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 from tui.widgets.job_queue import state_text
 from tui.widgets.job_stages import progress_text, stage_text
-from tui.widgets.job_state import LOG_LINES, JobState, StageState, expected_stages
 
 STAGES = ("preflight", "convert", "quantize", "import")
 

@@ -32,6 +32,18 @@ from textual.widgets import ContentSwitcher, DataTable
 from cli.convert import format_duration
 from core.config import Settings
 from core.pipeline.job import Job
+from core.pipeline.job_state import (
+    CANCELLED,
+    CANCELLING,
+    ENDED,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    WAITING,
+    JobState,
+    StageState,
+    expected_stages,
+)
 from core.pipeline.types import (
     JobEvent,
     JobFinished,
@@ -49,18 +61,6 @@ from tui.widgets.job_log import JobLog
 from tui.widgets.job_queue import JobQueue
 from tui.widgets.job_report import JobReport
 from tui.widgets.job_stages import JobStages
-from tui.widgets.job_state import (
-    CANCELLED,
-    CANCELLING,
-    ENDED,
-    FAILED,
-    RUNNING,
-    SUCCEEDED,
-    WAITING,
-    JobState,
-    StageState,
-    expected_stages,
-)
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.title_bar import TitleBar

@@ -16,8 +16,8 @@ from rich.text import Text
 from textual.events import Resize
 from textual.widgets import RichLog
 
+from core.pipeline.job_state import LOG_LINES
 from core.redact import redact
-from tui.widgets.job_state import LOG_LINES
 
 
 class JobLog(RichLog):

@@ -14,7 +14,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from cli.convert import format_duration
-from tui.widgets.job_state import CANCELLED, CANCELLING, FAILED, RUNNING, SUCCEEDED, WAITING, JobState
+from core.pipeline.job_state import CANCELLED, CANCELLING, FAILED, RUNNING, SUCCEEDED, WAITING, JobState
 
 STATE_STYLES = {WAITING: "dim", RUNNING: "bold", CANCELLING: "yellow", SUCCEEDED: "green", FAILED: "bold red",
                 CANCELLED: "yellow"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.widgets.job_state import CANCELLED, FAILED, SUCCEEDED, JobState
+from core.pipeline.job_state import CANCELLED, FAILED, SUCCEEDED, JobState
 
 CHECK_MARKS = {"ok": ("ok", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "bold red"),
                "skip": ("skip", "dim")}

@@ -14,9 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 
 from cli.convert import format_duration
-from core.pipeline.types import STAGE_NAMES, StageProgress
-from tui.widgets.gauge import bar_cells
-from tui.widgets.job_state import (
+from core.pipeline.job_state import (
     CANCELLED,
     DONE,
     FAILED,
@@ -26,6 +24,8 @@ from tui.widgets.job_state import (
     SKIPPED,
     StageState,
 )
+from core.pipeline.types import STAGE_NAMES, StageProgress
+from tui.widgets.gauge import bar_cells
 from tui.widgets.live_text import LiveText
 from tui.widgets.units import format_bytes, format_used_total
 

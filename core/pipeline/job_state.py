@@ -4,7 +4,7 @@
 at any moment (a job that is not highlighted still runs, and when the user
 moves back to it the stages, the checks and the log tail must all be there).
 `JobState.apply` folds each event into that state, and nothing else here
-talks to core: the record is plain data, so the folding is tested without
+draws: the record is plain data, so the folding is tested without
 a terminal.
 """
 
