@@ -51,6 +51,24 @@ def _startup(argv: list[str], marker: bytes, env: dict[str, str], root: Path) ->
         run.stop()
 
 
+def _entry(root: Path) -> str:
+    """The app's module in that checkout (the CLI moved from tui/cli.py to cli/main.py in #12)."""
+    return "cli.main" if (root / "cli" / "main.py").exists() else "tui.cli"
+
+
+def _idle(env: dict[str, str], root: Path, seconds: float) -> tuple[float, int]:
+    """CPU seconds the 2-fake-GPU dashboard of that checkout uses over `seconds` once settled."""
+    run = start([PY, "-m", "bench.fake_gpu_app"], env=dict(env, PYTHONPATH=str(root)), cwd=str(root))
+    try:
+        run.wait_for(b"RTX 4090")
+        run.read_for(5.0)  # let it settle
+        before = run.cpu_seconds()
+        run.read_for(seconds)
+        return run.cpu_seconds() - before, run.rss_peak()
+    finally:
+        run.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
@@ -60,20 +78,21 @@ def main() -> None:
 
     roots = [ROOT] if args.baseline is None else [ROOT, args.baseline.resolve()]
     for root in roots:
-        for package in ("core", "tui", "bench", "tests"):
-            compileall.compile_dir(root / package, quiet=1)
+        for package in ("core", "cli", "tui", "bench", "tests"):
+            if (root / package).is_dir():
+                compileall.compile_dir(root / package, quiet=1)
     tmp = Path(tempfile.mkdtemp(prefix="llamadeck-bench-"))
     env = {"LLAMADECK_CONFIG": str(tmp / "none.toml"), "LLAMADECK_DATA_DIR": str(tmp / "data"),
            "LLAMADECK_CACHE_DIR": str(tmp / "cache"), "PYTHONPATH": str(ROOT)}
     hello = [PY, str(ROOT / "bench" / "hello_app.py")]
     cases = {
         "bare Textual hello (floor)": (hello, b"hello-floor-ready", ROOT),
-        "llamadeck (installed, CPU-only here)": ([PY, "-m", "cli.main"], FACTS_MARKER, ROOT),
+        "llamadeck (installed, CPU-only here)": ([PY, "-m", _entry(ROOT)], FACTS_MARKER, ROOT),
         "llamadeck dashboard, 2 fake GPUs": ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", ROOT),
     }
     if args.baseline is not None:
         base = args.baseline.resolve()
-        cases["baseline: CPU-only"] = ([PY, "-m", "cli.main"], FACTS_MARKER, base)
+        cases["baseline: CPU-only"] = ([PY, "-m", _entry(base)], FACTS_MARKER, base)
         cases["baseline: 2 fake GPUs"] = ([PY, "-m", "bench.fake_gpu_app"], b"RTX 4090", base)
     times: dict[str, list[float]] = {k: [] for k in cases}
     rss: dict[str, int] = {k: 0 for k in cases}
@@ -92,21 +111,13 @@ def main() -> None:
         print(f"| {name:40} | {med:8.3f} | {min(times[name]):6.3f} | {med / floor:7.2f}x | "
               f"{rss[name] / 2**20:12.1f} |")
 
-    run = start([PY, "-m", "bench.fake_gpu_app"], env=env)
-    try:
-        run.wait_for(b"RTX 4090")
-        run.read_for(5.0)  # let it settle
-        before = run.cpu_seconds()
-        run.read_for(args.idle)
-        used = run.cpu_seconds() - before
-        peak = run.rss_peak()
-    finally:
-        run.stop()
     print()
     print(f"Idle dashboard at 1 s refresh, 2 fake GPUs, {args.idle:.0f} s after settling")
-    print("| CPU seconds | % of one core | peak RSS MiB |")
-    print("|---|---|---|")
-    print(f"| {used:.2f} | {used / args.idle * 100:.2f} % | {peak / 2**20:.1f} |")
+    print("| checkout | CPU seconds | % of one core | peak RSS MiB |")
+    print("|---|---|---|---|")
+    for label, root in zip(("this", "baseline"), roots, strict=False):
+        used, peak = _idle(env, root, args.idle)
+        print(f"| {label} | {used:.2f} | {used / args.idle * 100:.2f} % | {peak / 2**20:.1f} |")
 
 
 if __name__ == "__main__":
