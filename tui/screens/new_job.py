@@ -24,18 +24,14 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from core.config import Settings
-from core.errors import LlamadeckError
-from core.facts.quants import QUANT_FORMATS, quant_format
-from core.facts.types import ModelFacts
-from core.pipeline.checks import FIT_CONTEXT
-from core.pipeline.sources import resolve_source
+from core.facts.quants import QUANT_FORMATS
+from core.pipeline.estimate import NO_QUANT, canonical_quant, job_estimate, job_problem
 from core.pipeline.stages import OUTTYPES
 from core.pipeline.types import JobSpec
 from core.planner.types import MachineSpec
 from tui.services import Services
 from tui.widgets.units import format_bytes
 
-NO_QUANT = "none"
 HINT = "Tab moves between fields; Enter in a text field (or Ctrl+S) starts the job; Esc cancels."
 SOURCE_HELP = "A Hub repo (owner/name), a checkpoint folder with config.json, or a .gguf file."
 ESTIMATE_DELAY_S = 0.4  # typing pauses this long before the source is read again
@@ -53,31 +49,6 @@ class Prefill:
 def quant_options() -> list[tuple[str, str]]:
     options = [(f"{f.name:<9} {f.hint}", f.name) for f in QUANT_FORMATS.values()]
     return [*options, ("none      keep the converted GGUF as it is", NO_QUANT)]
-
-
-def canonical_quant(name: str | None) -> str:
-    """A hand-off's quant as the form lists it ("q4_k" -> "Q4_K_M"); unknown ones fall back to Q4_K_M."""
-    if name is None or not name.strip():
-        return "Q4_K_M"
-    if name.strip().lower() == NO_QUANT:
-        return NO_QUANT
-    try:
-        return quant_format(name).name
-    except LlamadeckError:
-        return "Q4_K_M"
-
-
-def fit_phrase(facts: ModelFacts, quant: str, machine: MachineSpec, runtime: str) -> str:
-    """Where the planner places `quant` on this machine, in a few words."""
-    from core.planner.plan import plan
-
-    row = plan(facts, machine, ctx=FIT_CONTEXT, runtime=runtime, quants=(quant,)).rows[0]
-    speed = f", about {row.decode_tps:.0f} tokens/s" if row.decode_tps else ""
-    return {
-        "gpu": f"fits on the GPU at {FIT_CONTEXT} context{speed}",
-        "partial": f"partly on the GPU ({row.n_gpu_layers} of {row.n_layers + 1} layers){speed}",
-        "cpu": f"runs on the CPU{speed}",
-    }.get(row.placement, f"does not fit this machine at {FIT_CONTEXT} context")
 
 
 class EstimateMade(Message):
@@ -162,19 +133,9 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
             host=str(host) if isinstance(host, str) else None,
         )
 
-    def problem(self, spec: JobSpec) -> str | None:
-        """What stops the job from being queued at all; everything else is the pre-flight's to find."""
-        try:
-            resolve_source(spec.source)
-        except LlamadeckError as exc:
-            return str(exc)
-        if spec.ollama_name is not None and any(c.isspace() for c in spec.ollama_name):
-            return "An Ollama model name has no spaces (for example qwen2.5-7b:q4_k_m)."
-        return None
-
     def action_submit(self) -> None:
         spec = self.spec()
-        problem = self.problem(spec)
+        problem = job_problem(spec)
         if problem is not None:
             self._say(problem, error=True)
             return
@@ -212,37 +173,11 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
 
     @work(thread=True, exclusive=True, group="estimate")
     def make_estimate(self, source_text: str, quant: str | None, runtime: str) -> None:
-        text, problem = self._estimate(source_text, quant, runtime)
-        self.post_message(EstimateMade(text, problem=problem))
+        def machine() -> MachineSpec:
+            return MachineSpec.from_machine_info(self.services.hardware.machine_info())
 
-    def _estimate(self, source_text: str, quant: str | None, runtime: str) -> tuple[str, bool]:
-        from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
-        from core.pipeline.job import predicted_size
-
-        if not source_text.strip():
-            return "Name a source to see the planner's size for it.", False
-        try:
-            source = resolve_source(source_text)
-            if source.kind == "hf-repo":
-                return ("The size is predicted once the pre-flight has listed the repo's files "
-                        "(nothing is downloaded before that)."), False
-            assert source.path is not None
-            facts = facts_from_gguf(source.path) if source.kind == "gguf" else facts_from_hf_dir(source.path)
-        except LlamadeckError as exc:
-            return str(exc), True
-        if quant is None:
-            return f"{facts.name}: no quantize stage; the converted GGUF is the result.", False
-        size = predicted_size(facts, quant)
-        if size is None:
-            return f"{quant}: the size cannot be predicted before the tensor table is known.", False
-        bpw = f" ({size * 8 / facts.n_params:.2f} bits/weight)" if facts.n_params else ""
-        text = f"{quant}: {format_bytes(size)} predicted{bpw}"
-        try:
-            machine = MachineSpec.from_machine_info(self.services.hardware.machine_info())
-            text += f"; {fit_phrase(facts, quant, machine, runtime)} ({runtime})."
-        except LlamadeckError as exc:
-            text += f"; fit not checked: {exc}"
-        return text, False
+        made = job_estimate(source_text, quant, runtime, machine, format_bytes)
+        self.post_message(EstimateMade(made.text, problem=made.problem))
 
     @on(EstimateMade)
     def show_estimate(self, message: EstimateMade) -> None:
