@@ -9,10 +9,11 @@ from textual.widgets import DataTable, SelectionList, TextArea
 from core.config import Settings
 from core.hardware.probe import HardwareProbe
 from core.ollama.types import ModelDetails, ShowInfo
+from core.planner.ollama_speed import predicted_decode_tps
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.chat_support import chat_app, open_chat, type_prompt
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat_compare import CompareScreen, predicted_decode_tps
+from tui.screens.chat_compare import CompareScreen
 
 
 async def test_compare_two_models_fills_the_table_and_unloads_between(fake_ollama: Any,

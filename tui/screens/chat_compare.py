@@ -4,7 +4,7 @@ Each model gets the GPU to itself: it is unloaded first if it was loaded (so
 every row includes its load), its VRAM is read from /api/ps while it is
 still loaded after the reply, and it is unloaded again (`keep_alive: 0`)
 before the next one starts. Beside the measured decode speed stands the
-planner's prediction for this machine (core.planner.plan), so a model that runs
+planner's prediction for this machine (core.planner.ollama_speed), so a model that runs
 far below what its size allows (partly on CPU, a thermal limit) stands out.
 Nothing here is saved to the chat history: these are measurements, not
 conversations.
@@ -37,19 +37,14 @@ from core.chat.types import (
 )
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError, OllamaUnreachable
-from core.facts.gguf import facts_from_ollama_show
-from core.hardware.probe import HardwareProbe
 from core.ollama.client import OllamaClient
-from core.ollama.types import ShowInfo
-from core.planner.machine import spec_from_machine_info
-from core.planner.plan import plan
+from core.planner.ollama_speed import DEFAULT_OLLAMA_CTX, predicted_decode_tps
+from core.units import format_bytes
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.units import format_bytes
 
 COLUMNS = ("Model", "TTFT", "Prompt tok/s", "Output tok/s", "Predicted", "VRAM", "Status")
-DEFAULT_OLLAMA_CTX = 4096  # what Ollama runs a model with when nobody sets num_ctx
 
 
 @dataclass(frozen=True)
@@ -94,25 +89,6 @@ def _rate(value: float | None) -> str:
     if value is None:
         return "–"
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
-
-
-def predicted_decode_tps(probe: HardwareProbe, show: ShowInfo, ctx: int) -> tuple[float | None, str | None]:
-    """The planner's decode tok/s for this model's quantization on this machine, or (None, why not).
-
-    Blocking (it probes the machine once and builds the model's tensor table); call it in a thread.
-    """
-    raw = {"model_info": dict(show.model_info),
-           "details": {"quantization_level": show.details.quantization_level}}
-    quant = show.details.quantization_level
-    if not quant:
-        return None, "Ollama does not say which quantization this is."
-    try:
-        facts = facts_from_ollama_show(show.name, raw)
-        machine = spec_from_machine_info(probe.machine_info())
-        rows = plan(facts, machine, ctx=ctx, runtime="ollama", quants=[quant]).rows
-    except (LlamadeckError, KeyError, ValueError) as err:
-        return None, str(err)
-    return (rows[0].decode_tps if rows else None), None
 
 
 class CompareScreen(Screen[None]):
