@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from core.errors import ModelFactsError
+from core.facts.gguf import facts_from_config
 from core.facts.types import ModelFacts
 
 
@@ -77,8 +78,6 @@ def names() -> list[str]:
 
 def facts(entry: CatalogEntry | str) -> ModelFacts:
     """Facts for a catalog entry, with the tensor table synthesised from its shape."""
-    from core.facts.gguf import facts_from_config
-
     e = find(entry) if isinstance(entry, str) else entry
     if e is None:
         raise ModelFactsError(f"{entry!r} is not in the built-in catalog.")

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import ModelFactsError
+from core.facts import catalog
 from core.facts.ggml_types import GGML_TYPES, tensor_bytes
 from core.facts.gguf import build_facts
 from core.facts.hf_config import convert_config
@@ -72,8 +73,6 @@ def _listed_tensor(model: str, t: Any) -> TensorInfo:
 
 def _catalog_twin(hp: Hparams) -> tuple[int, bool] | None:
     """(vocab, tied) of the catalog model with exactly this shape, if there is one."""
-    from core.facts import catalog
-
     key = (hp.arch, hp.n_layer, hp.n_embd, hp.n_head, hp.n_head_kv, hp.n_ff, hp.n_expert)
     for e in catalog.entries():
         conv = convert_config(e.config)

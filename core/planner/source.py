@@ -20,11 +20,11 @@ from pathlib import Path
 
 from core.errors import ModelFactsError, ModelNotFound, OllamaError, OllamaUnreachable
 from core.facts import catalog
-from core.facts.gguf import facts_from_ollama_show, load_facts
+from core.facts.hf_hub import looks_like_repo_id
+from core.facts.load import facts_from_ollama_show, load_facts
 from core.facts.types import ModelFacts
 from core.ollama.client import OllamaClient
 from core.ollama.types import ShowInfo
-from core.pipeline.hf_hub import looks_like_repo_id
 
 OLLAMA_PREFIX = "ollama:"
 KINDS = ("gguf", "hf-dir", "hf-repo", "catalog", "ollama")

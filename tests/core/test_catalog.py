@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ModelFactsError
 from core.facts import catalog
-from core.facts.gguf import load_facts
+from core.facts.load import load_facts
 
 ENTRIES = catalog.entries()
 

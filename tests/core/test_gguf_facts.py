@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ModelFactsError
-from core.facts.gguf import facts_from_gguf, load_facts
+from core.facts.gguf import facts_from_gguf
+from core.facts.load import load_facts
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 
 

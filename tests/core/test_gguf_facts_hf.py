@@ -12,8 +12,9 @@ from huggingface_hub.utils._safetensors import SafetensorsFileMetadata, Safetens
 from huggingface_hub.utils._safetensors import TensorInfo as HubTensorInfo
 
 from core.errors import ModelFactsError
-from core.facts.gguf import facts_from_config, facts_from_hf_dir, facts_from_hf_repo, load_facts
-from core.pipeline.hf_hub import checkpoint_from_metadata
+from core.facts.gguf import facts_from_config, facts_from_hf_dir
+from core.facts.hf_hub import checkpoint_from_metadata
+from core.facts.load import facts_from_hf_repo, load_facts
 from tests.fakes.tiny_models import (
     TINY_GQA_TIED,
     TINY_LLAMA,

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ModelFactsError
 from core.facts import catalog
-from core.facts.gguf import facts_from_ollama_show
+from core.facts.load import facts_from_ollama_show
 
 
 def _show(model_info: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -91,8 +91,8 @@ def test_a_crash_sentence_names_its_file_and_masks_secrets(monkeypatch: pytest.M
 
 
 def test_a_hub_error_quoting_hf_token_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.facts.hf_hub import _translate
     from core.pipeline.hf_download import hub_error
-    from core.pipeline.hf_hub import _translate
 
     monkeypatch.setenv("HF_TOKEN", "hf_ZxCvBnMaSdFgHjKl")
     exc = ConnectionError("proxy refused: authorization: Bearer hf_ZxCvBnMaSdFgHjKl")
