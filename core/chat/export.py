@@ -2,19 +2,27 @@
 
 Both carry everything the history holds (reasoning, stats, which replies were
 stopped or broke), so an export is a faithful record, not a pretty subset.
+Exports are written to `<data dir>/exports/`, one file per chat and format,
+readable by the user only (a conversation is private).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from core import paths
 from core.chat.stats import stats_line
 from core.chat.types import SessionInfo, StoredMessage
+from core.errors import LlamadeckError
+from core.private_files import private_dir, write_private_text
 
 EXPORT_FORMAT = "llamadeck-chat"
 EXPORT_VERSION = 1
+EXPORT_DIR = "exports"
 
 _STATUS_NOTE = {
     "stopped": "stopped by the user",
@@ -95,3 +103,30 @@ def to_json(session: SessionInfo, messages: list[StoredMessage]) -> dict[str, An
 
 def to_json_text(session: SessionInfo, messages: list[StoredMessage]) -> str:
     return json.dumps(to_json(session, messages), ensure_ascii=False, indent=2) + "\n"
+
+
+class ExportSource(Protocol):
+    """What holds the chats (core.chat.history.HistoryStore, which imports this module)."""
+
+    def export_markdown(self, session_id: int) -> str: ...
+
+    def export_json(self, session_id: int) -> str: ...
+
+
+def export_path(session: SessionInfo, suffix: str, folder: Path | None = None) -> Path:
+    """`<data dir>/exports/chat-12-<title words>.md`: the id keeps names unique, the title readable."""
+    slug = re.sub(r"[^\w]+", "-", session.title.casefold(), flags=re.UNICODE).strip("-")[:40].rstrip("-")
+    name = f"chat-{session.id}" + (f"-{slug}" if slug else "") + suffix
+    return (folder or paths.data_dir() / EXPORT_DIR) / name
+
+
+def write_export(store: ExportSource, session: SessionInfo, kind: str) -> Path:
+    """Write one export ("md" or "json") next to the others, whole or not at all."""
+    text = store.export_markdown(session.id) if kind == "md" else store.export_json(session.id)
+    target = export_path(session, f".{kind}")
+    try:
+        private_dir(target.parent)  # a conversation is private: 0700 folder, 0600 file
+        write_private_text(target, text)
+    except OSError as exc:
+        raise LlamadeckError(f"Could not write the export {target}: {exc.strerror or exc}.") from exc
+    return target

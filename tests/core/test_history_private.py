@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from core import paths
+from core.chat.export import write_export
 from core.chat.history import HISTORY_FILE, HistoryStore, make_private
 from core.chat.history_file import sidecars
 from core.chat.types import SessionInfo
-from tui.screens.chat_sessions import write_export
 
 
 def mode(path: Path) -> int:

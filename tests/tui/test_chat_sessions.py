@@ -13,7 +13,8 @@ from core.config import Settings
 from tests.tui.chat_support import chat_app, open_chat, replies, send, stored
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat import ChatScreen
-from tui.screens.chat_sessions import ConfirmScreen, SessionsScreen, TextPromptScreen
+from tui.screens.chat_sessions import SessionsScreen, TextPromptScreen
+from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_message import UserMessage
 
 PROMPTS = ["How do I quantize a model?", "推荐一个中文模型", "Benchmark speeds on a 4090"]
@@ -76,7 +77,7 @@ async def test_rename_delete_and_open(fake_ollama: Any, settings: Settings) -> N
 
         highlight(listing, PROMPTS[2])
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         assert "Benchmark speeds on a 4090" in screen_text(app)
         await pilot.press("y")
         await wait_for(pilot, lambda: len(listing.sessions) == 2)

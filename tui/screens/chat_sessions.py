@@ -3,12 +3,11 @@
 Search matches substrings, not words, so Chinese and Japanese (no spaces
 between words) are found too (core.chat.history.HistoryStore.search). Queries run
 in a thread: the history may be large, and the screen must not wait on it.
-Exports are written to `<data dir>/exports/`, and the path is shown.
+Exports are written by core.chat.export, and the path is shown.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -23,32 +22,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from core import paths
+from core.chat.export import write_export
 from core.chat.history import HistoryStore
 from core.chat.types import SessionInfo
 from core.errors import LlamadeckError
-from core.private_files import private_dir, write_private_text
-
-EXPORT_DIR = "exports"
-
-
-def export_path(session: SessionInfo, suffix: str, folder: Path | None = None) -> Path:
-    """`<data dir>/exports/chat-12-<title words>.md`: the id keeps names unique, the title readable."""
-    slug = re.sub(r"[^\w]+", "-", session.title.casefold(), flags=re.UNICODE).strip("-")[:40].rstrip("-")
-    name = f"chat-{session.id}" + (f"-{slug}" if slug else "") + suffix
-    return (folder or paths.data_dir() / EXPORT_DIR) / name
-
-
-def write_export(store: HistoryStore, session: SessionInfo, kind: str) -> Path:
-    """Write one export ("md" or "json") next to the others, whole or not at all."""
-    text = store.export_markdown(session.id) if kind == "md" else store.export_json(session.id)
-    target = export_path(session, f".{kind}")
-    try:
-        private_dir(target.parent)  # a conversation is private: 0700 folder, 0600 file
-        write_private_text(target, text)
-    except OSError as exc:
-        raise LlamadeckError(f"Could not write the export {target}: {exc.strerror or exc}.") from exc
-    return target
+from tui.screens.confirm import ConfirmDialog
 
 
 def describe(session: SessionInfo) -> Content:
@@ -101,28 +79,6 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question: y confirms, n or Esc declines."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="small-dialog") as box:
-            box.border_title = "Are you sure?"
-            box.border_subtitle = "y yes · n no"
-            yield Static(Content(self.question))
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class SessionsScreen(ModalScreen[int | None]):
@@ -256,7 +212,7 @@ class SessionsScreen(ModalScreen[int | None]):
 
         question = (f"Delete “{session.title or 'Untitled chat'}” and its {session.message_count} "
                     "messages from the history? This cannot be undone.")
-        self.app.push_screen(ConfirmScreen(question), delete)
+        self.app.push_screen(ConfirmDialog("Delete the chat", question, confirm="Delete"), delete)
 
     def action_export(self, kind: str) -> None:
         session = self.current
