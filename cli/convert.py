@@ -41,7 +41,7 @@ from core.pipeline.types import (
     StageStarted,
 )
 from core.redact import redact
-from tui.widgets.units import format_bytes
+from core.units import format_bytes, format_clock
 
 BAR_WIDTH = 24
 TAIL_SHOWN = 15
@@ -147,7 +147,7 @@ class JobLogFile:
         elif isinstance(event, StageStarted):
             self.write(f"== {event.stage}: {event.description}")
         elif isinstance(event, StageFinished):
-            self.write(f"== {event.stage} done in {format_duration(event.elapsed)}: {event.output or ''} "
+            self.write(f"== {event.stage} done in {format_clock(event.elapsed)}: {event.output or ''} "
                        f"{event.detail}".rstrip())
         elif isinstance(event, StageSkipped):
             self.write(f"== {event.stage} skipped: {event.reason}")
@@ -158,7 +158,7 @@ class JobLogFile:
             if event.diagnosis:
                 self.write(f"   why: {event.diagnosis}")
         elif isinstance(event, JobFinished):
-            self.write(f"== {event.status}: {event.message} ({format_duration(event.elapsed)})")
+            self.write(f"== {event.status}: {event.message} ({format_clock(event.elapsed)})")
         elif isinstance(event, JobPlanned):
             self.write(f"== job {event.job_id}: {event.source.label} ({event.source.kind}), stages "
                        f"{', '.join(event.stages)}")
@@ -241,13 +241,6 @@ class JsonLines(EventSink):
 # --------------------------------------------------------------------------- text
 
 
-def format_duration(seconds: float) -> str:
-    s = max(0, round(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
 class ConvertDisplay(EventSink):
     """Stage lines, the pre-flight checklist and a bar redrawn in place on a terminal."""
 
@@ -305,7 +298,7 @@ class ConvertDisplay(EventSink):
             out = f" -> {event.output}" if event.output else ""
             detail = f" ({event.detail})" if event.detail else ""
             self._line(f"{self._number(event.stage)} {event.stage} done in "
-                       f"{format_duration(event.elapsed)}{out}{detail}")
+                       f"{format_clock(event.elapsed)}{out}{detail}")
         elif isinstance(event, StageSkipped):
             self._line(f"{self._number(event.stage)} {event.stage} skipped: {event.reason}")
         elif isinstance(event, StageFailed):
@@ -317,7 +310,7 @@ class ConvertDisplay(EventSink):
             self._finished(event)
 
     def _finished(self, event: JobFinished) -> None:
-        took = format_duration(event.elapsed)
+        took = format_clock(event.elapsed)
         log = f" The whole log: {self.log.path}" if self.log is not None else ""
         if event.status == "failed":  # the failure itself was said once, on its stage's line
             self._line(f"failed after {took}.{log}")
@@ -352,7 +345,7 @@ class ConvertDisplay(EventSink):
         if p.speed:
             parts.append(f"{format_bytes(p.speed)}/s")
         if p.eta is not None:
-            parts.append(f"ETA {format_duration(p.eta)}")
+            parts.append(f"ETA {format_clock(p.eta)}")
         if p.detail:
             parts.append(p.detail)
         head = f"    {p.stage} {fraction * 100:3.0f}% "

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from core.config import Settings
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
 from core.hardware.types import BandwidthResult, GpuInfo, GpuSample, MachineInfo, SystemSample, to_jsonable
-from tui.widgets.units import NA, format_bytes, format_percent, format_rate, format_used_total
+from core.units import NA, format_bytes, format_percent, format_rate, format_used_total
 
 MIN_WATCH_SECONDS = 0.25
 # The probe's CPU load is measured since its previous reading; a one-shot

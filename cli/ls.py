@@ -12,9 +12,10 @@ from typing import Any
 from core.config import Settings
 from core.hardware.types import to_jsonable
 from core.ollama.client import OllamaClient
-from core.ollama.format import human_bytes, human_time, table
+from core.ollama.format import human_time, table
 from core.ollama.host import select_host
 from core.ollama.types import LocalModel
+from core.units import format_bytes_decimal
 
 SORTS = {
     "size": (lambda m: m.size, True),
@@ -44,7 +45,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([to_jsonable(m) for m in models], indent=2, default=_iso))
         return 0
     rows = [
-        [m.name, m.short_id, human_bytes(m.size), m.details.parameter_size or "-",
+        [m.name, m.short_id, format_bytes_decimal(m.size), m.details.parameter_size or "-",
          m.details.quantization_level or "-", human_time(m.modified_at)]
         for m in models
     ]

@@ -48,7 +48,7 @@ from core.planner.report import (
 )
 from core.planner.source import PlannedModel, resolve_model
 from core.planner.types import MachineSpec, Plan, QuantRow
-from tui.widgets.units import format_bytes
+from core.units import format_bytes
 
 LEGEND = (f"Decode and Prompt are estimated tokens/s; Quality is the perplexity increase llama-quantize "
           f"quotes; {IMATRIX_MARK} needs an importance matrix.")

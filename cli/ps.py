@@ -12,9 +12,10 @@ from typing import Any
 from core.config import Settings
 from core.hardware.types import to_jsonable
 from core.ollama.client import OllamaClient
-from core.ollama.format import human_bytes, table, until
+from core.ollama.format import table, until
 from core.ollama.host import select_host
 from core.ollama.types import RunningModel
+from core.units import format_bytes_decimal
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +37,7 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(out, indent=2, default=_iso))
         return 0
     rows = [
-        [m.name, m.short_id, human_bytes(m.size), m.processor,
+        [m.name, m.short_id, format_bytes_decimal(m.size), m.processor,
          str(m.context_length) if m.context_length is not None else "-", until(m.expires_at)]
         for m in running
     ]

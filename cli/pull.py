@@ -15,9 +15,9 @@ from typing import TextIO
 
 from core.config import Settings
 from core.ollama.client import OllamaClient
-from core.ollama.format import go_duration, human_bytes
 from core.ollama.host import select_host
 from core.ollama.types import PullProgress
+from core.units import format_bytes_decimal, go_duration_whole
 
 BAR_WIDTH = 25
 
@@ -70,7 +70,7 @@ class ProgressDisplay:
                 self.close_line()
                 self._open_digest = p.digest
                 if not self.tty:
-                    self.out.write(f"{p.status} {human_bytes(p.total)}\n")
+                    self.out.write(f"{p.status} {format_bytes_decimal(p.total)}\n")
             if self.tty:
                 self.out.write("\r" + self.layer_line(p) + "\x1b[K")
             elif (p.completed or 0) >= p.total:
@@ -87,9 +87,10 @@ class ProgressDisplay:
         total = p.total or 0
         done = min(p.completed or 0, total)
         percent = int(done * 100 / total) if total else 0
-        speed = f"{human_bytes(p.speed)}/s" if p.speed else ""
-        eta = go_duration(p.eta) if p.eta is not None and p.speed else ""
-        tail = "  ".join(part for part in (f"{human_bytes(done)}/{human_bytes(total)}", speed, eta) if part)
+        speed = f"{format_bytes_decimal(p.speed)}/s" if p.speed else ""
+        eta = go_duration_whole(p.eta) if p.eta is not None and p.speed else ""
+        sizes = f"{format_bytes_decimal(done)}/{format_bytes_decimal(total)}"
+        tail = "  ".join(part for part in (sizes, speed, eta) if part)
         head = f"{p.status} {percent:3d}% "
         room = self.width - len(head) - len(tail) - 4
         bar_width = max(0, min(BAR_WIDTH, room))

@@ -8,41 +8,9 @@ same reply never shows two different speeds.
 from __future__ import annotations
 
 from core.chat.types import ChatStats
+from core.units import go_duration
 
 CONTEXT_WARNING_FRACTION = 0.8
-
-
-def go_duration(seconds: float) -> str:
-    """A duration the way Go prints `time.Duration` (what `ollama run --verbose` shows).
-
-    Below a second the unit shrinks (`61.145167ms`, `850µs`, `120ns`); above it
-    minutes and hours lead (`1m3.5s`, `1h0m2s`), with no trailing zeros.
-    """
-    ns = round(seconds * 1e9)
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    u = abs(ns)
-    if u < 1_000:
-        return f"{sign}{u}ns"
-    if u < 1_000_000:
-        return f"{sign}{_decimal(u, 3)}µs"
-    if u < 1_000_000_000:
-        return f"{sign}{_decimal(u, 6)}ms"
-    hours, rest = divmod(u, 3600 * 10**9)
-    minutes, rest = divmod(rest, 60 * 10**9)
-    text = f"{_decimal(rest, 9)}s"
-    if hours:
-        text = f"{hours}h{minutes}m{text}"
-    elif minutes:
-        text = f"{minutes}m{text}"
-    return sign + text
-
-
-def _decimal(value: int, places: int) -> str:
-    whole, frac = divmod(value, 10**places)
-    digits = str(frac).rjust(places, "0").rstrip("0")
-    return f"{whole}.{digits}" if digits else str(whole)
 
 
 def verbose_lines(stats: ChatStats) -> list[str]:

@@ -1,8 +1,8 @@
 """Text the way the `ollama` CLI prints it, so `llamadeck ls/ps` read like `ollama list/ps`.
 
-Sizes use Ollama's decimal units (format.HumanBytes: "4.7 GB", "274 MB");
-times follow format.HumanTime ("3 days ago", "4 minutes from now", "Forever");
-durations in progress bars follow Go's time.Duration printing ("1m8s").
+Times follow format.HumanTime ("3 days ago", "4 minutes from now", "Forever").
+Sizes (format.HumanBytes, "4.7 GB") and Go-style durations ("1m8s") are in
+core.units with every other formatter: `format_bytes_decimal`, `go_duration_whole`.
 """
 
 from __future__ import annotations
@@ -10,19 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-
-_UNITS = (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3))
-
-
-def human_bytes(n: int | float) -> str:
-    """Ollama's format.HumanBytes: "4.7 GB", "12 GB", "1 GB", "512 B"."""
-    for unit, size in _UNITS:
-        if n >= size:
-            value = n / size
-            if value >= 10 or value == math.trunc(value):
-                return f"{int(value)} {unit}"
-            return f"{value:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def _duration(seconds: float) -> str:
@@ -81,18 +68,6 @@ def until(expires_at: datetime | None, now: datetime | None = None) -> str:
         if now > moment:
             return "Stopping..."
     return human_time(expires_at, "Never", now)
-
-
-def go_duration(seconds: float) -> str:
-    """Whole seconds printed like Go's time.Duration: "45s", "1m8s", "2h0m5s"."""
-    s = max(0, round(seconds))
-    hours, rest = divmod(s, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], gap: int = 4) -> str:

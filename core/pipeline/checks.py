@@ -34,13 +34,13 @@ from core.pipeline.preflight import (
     check_shards,
     disk_needs,
     fail,
-    format_size,
     ok,
     skip,
     warn,
 )
 from core.pipeline.progress import ProgressMeter
 from core.pipeline.types import DiskNeed, HfFile, HfRepoListing, JobSpec, ModelSource, PreflightCheck
+from core.units import format_bytes_tenths
 
 # Ollama model names: an optional namespace, a name, an optional tag (server/model/name.go, loosely).
 _OLLAMA_NAME = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*(?::[\w][\w.\-]{0,127})?$")
@@ -135,7 +135,8 @@ def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: T
             return listing, files, None, to_fetch
         gate = " (gated; your token is used)"
     checks.append(ok("source", f"{listing.repo_id} at {listing.revision[:12]}: {len(files)} files, "
-                               f"{format_size(total)}; {format_size(to_fetch)} to download{gate}."))
+                               f"{format_bytes_tenths(total)}; {format_bytes_tenths(to_fetch)} to download"
+                               f"{gate}."))
     cache = settings.hf_cache_dir
     try:
         index_path = hf_download.fetch_small(listing, "model.safetensors.index.json", cache)
@@ -263,7 +264,8 @@ def _check_quant(plan: JobPlan, spec: JobSpec, facts: ModelFacts | None) -> list
     size = predicted_size(facts, plan.quant, imatrix=spec.imatrix is not None or None)
     if size is not None and facts is not None and facts.n_params:
         bpw = size * 8 / facts.n_params
-        out.append(ok("quant", f"{plan.quant}: {format_size(size)} predicted ({bpw:.2f} bits/weight)."))
+        out.append(ok("quant", f"{plan.quant}: {format_bytes_tenths(size)} predicted "
+                               f"({bpw:.2f} bits/weight)."))
     else:
         out.append(skip("quant", f"{plan.quant}: the size cannot be predicted before the checkpoint's "
                                  "tensor table is known."))
@@ -274,14 +276,14 @@ def fit_check(facts: ModelFacts | None, quant: str, settings: Settings, *, runti
               ctx: int = FIT_CONTEXT) -> PreflightCheck:
     """Where the result would run on this machine, from the planner (blocking: probes the GPUs)."""
     from core.hardware.probe import HardwareProbe
+    from core.planner.machine import spec_from_machine_info
     from core.planner.plan import plan as make_rows
-    from core.planner.types import MachineSpec
 
     if facts is None or not facts.tensors:
         return skip("fit", "Fit on this machine not checked: the model's tensor table is not known yet.")
     probe = HardwareProbe.from_settings(settings)
     try:
-        machine = MachineSpec.from_machine_info(probe.machine_info())
+        machine = spec_from_machine_info(probe.machine_info())
     finally:
         probe.close()
     try:
@@ -345,8 +347,8 @@ async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts:
     if not local and not has_copy:
         size = await asyncio.to_thread(import_size, plan, facts, done)
         out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
-                                  f"{format_size(size) if size else 'a copy of the GGUF'} free in its "
-                                  "blob store."))
+                                  f"{format_bytes_tenths(size) if size else 'a copy of the GGUF'} free in "
+                                  "its blob store."))
     return out, not local, has_copy
 
 

@@ -55,7 +55,7 @@ from core.pipeline.manifest import (
     write_manifest,
 )
 from core.pipeline.plan import JobPlan, OutputRecipes, make_plan, place_outputs
-from core.pipeline.preflight import ToolPaths, find_tools, format_size
+from core.pipeline.preflight import ToolPaths, find_tools
 from core.pipeline.progress import ProgressMeter
 from core.pipeline.sources import resolve_source
 from core.pipeline.stages import StageError, ToolContext
@@ -74,6 +74,7 @@ from core.pipeline.types import (
     StageSkipped,
     StageStarted,
 )
+from core.units import format_bytes_tenths
 
 STAGE_TITLES = {
     "preflight": "Checking source, tools, disk space and Ollama",
@@ -275,7 +276,7 @@ class Job:
                                                 converted=plan.converted, quantized=plan.final)
                 if skipped:
                     raise _Skipped(f"all {len(files)} files already in the Hugging Face cache (checked)")
-                return str(plan.source.path), f"{len(files)} files, {format_size(listing.total_size)}"
+                return str(plan.source.path), f"{len(files)} files, {format_bytes_tenths(listing.total_size)}"
 
             await self._stage_run(emit, "download", download)
 
@@ -290,8 +291,8 @@ class Job:
         self._drop_intermediate(emit, plan)
         size = plan.final.stat().st_size
         if plan.ollama_name:
-            return f"{plan.final} ({format_size(size)}) is in Ollama as {plan.ollama_name}."
-        return f"Wrote {plan.final} ({format_size(size)})."
+            return f"{plan.final} ({format_bytes_tenths(size)}) is in Ollama as {plan.ollama_name}."
+        return f"Wrote {plan.final} ({format_bytes_tenths(size)})."
 
     def _log_renamed(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes) -> None:
         """Say why an output is not under its usual name (which holds a file this source did not make)."""
@@ -355,7 +356,7 @@ class Job:
                                                                              written=part))
         if not existed:
             self._created.add(out)
-        return str(out), format_size(out.stat().st_size)
+        return str(out), format_bytes_tenths(out.stat().st_size)
 
     async def _quantize(self, emit: Callable[[JobEvent], None], plan: JobPlan,
                         recipes: OutputRecipes) -> tuple[str | None, str]:
@@ -394,7 +395,7 @@ class Job:
                                      f"{size:,} ({size - expected:+,})."))
         elif expected is not None:
             emit(LogLine("quantize", f"{size:,} bytes, exactly as the planner predicted."))
-        return str(out), format_size(size)
+        return str(out), format_bytes_tenths(size)
 
     async def _import(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> tuple[str | None, str]:
         from core.chat.format import chat_format

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from core.config import Settings
 from core.errors import LlamadeckError
 from core.pipeline.plan import make_plan
-from core.pipeline.preflight import format_size
 from core.pipeline.sources import resolve_source
 from core.pipeline.types import (
     DiskNeed,
@@ -34,6 +33,7 @@ from core.pipeline.types import (
     StageSkipped,
     StageStarted,
 )
+from core.units import format_bytes_tenths
 
 LOG_LINES = 2000  # per job: enough to scroll back through a converter's tensor list
 # Queue states. A job waits, runs, then ends in one of core's JOB_STATUSES.
@@ -189,8 +189,8 @@ class JobState:
         if warned:
             notes.append(f"{warned} warning{'s' if warned > 1 else ''} (v)")
         for need in self.disk:  # the sizes before the path: a long path is what gets cut off
-            have = f", have {format_size(need.free)}" if need.free is not None else ""
-            notes.append(f"need {format_size(need.need)}{have} on {need.path}")
+            have = f", have {format_bytes_tenths(need.free)}" if need.free is not None else ""
+            notes.append(f"need {format_bytes_tenths(need.need)}{have} on {need.path}")
         return notes
 
     def _finish(self, event: JobFinished, now: float) -> None:

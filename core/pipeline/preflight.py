@@ -30,6 +30,7 @@ from core.facts.hf_checkpoint import safetensors_header, shard_files
 from core.hardware.disks import disk_info
 from core.pipeline.tool_output import diagnose, pip_command
 from core.pipeline.types import DiskNeed, PreflightCheck
+from core.units import format_bytes_tenths
 
 PROBE_TIMEOUT = 20.0
 
@@ -60,14 +61,6 @@ def fail(name: str, message: str) -> PreflightCheck:
 
 def skip(name: str, message: str) -> PreflightCheck:
     return PreflightCheck(name, "skip", message)
-
-
-def format_size(n: int) -> str:
-    """Binary units, as `df -h`, `free -h` and the dashboard's disk panel print them ("14.2 GiB")."""
-    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
 
 
 # --------------------------------------------------------------------------- tools
@@ -282,7 +275,7 @@ def check_shards(folder: Path) -> PreflightCheck:
                    if k != "__metadata__" and isinstance(v, dict) and "data_offsets" in v), default=0)
         want, have = 8 + n + end, path.stat().st_size
         if have != want:
-            short.append(f"{name} ({format_size(have)} of {format_size(want)})")
+            short.append(f"{name} ({format_bytes_tenths(have)} of {format_bytes_tenths(want)})")
     if short:
         return fail("shards", f"{len(short)} weight file{'s are' if len(short) > 1 else ' is'} incomplete: "
                               f"{', '.join(short)}. Download {'them' if len(short) > 1 else 'it'} again.")
@@ -407,17 +400,17 @@ def format_parts(parts: Sequence[tuple[str, int]], total: int) -> tuple[str, ...
 def check_disk(needs: Sequence[DiskNeed]) -> list[PreflightCheck]:
     checks = []
     for need in needs:
-        what = " + ".join(need.what) + f" = {format_size(need.need)}"
+        what = " + ".join(need.what) + f" = {format_bytes_tenths(need.need)}"
         if need.note:
             what += f"; {need.note}"
         if need.free is None:
             checks.append(warn("disk", f"Free space on {need.path} is unknown; the job needs "
-                                       f"{format_size(need.need)} there ({what})."))
+                                       f"{format_bytes_tenths(need.need)} there ({what})."))
         elif not need.enough:
-            checks.append(fail("disk", f"Not enough disk: need {format_size(need.need)} on {need.path}, "
-                                       f"have {format_size(need.free)} ({what}). Free space or choose "
-                                       "another --out folder."))
+            checks.append(fail("disk", f"Not enough disk: need {format_bytes_tenths(need.need)} on "
+                                       f"{need.path}, have {format_bytes_tenths(need.free)} ({what}). Free "
+                                       "space or choose another --out folder."))
         else:
-            checks.append(ok("disk", f"Need {format_size(need.need)} on {need.path}, have "
-                                     f"{format_size(need.free)} ({what})."))
+            checks.append(ok("disk", f"Need {format_bytes_tenths(need.need)} on {need.path}, have "
+                                     f"{format_bytes_tenths(need.free)} ({what})."))
     return checks

@@ -8,7 +8,6 @@ presentation rules of its own beyond what the words say.
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from core.hardware.types import to_jsonable
 from core.planner.launch_args import llama_server_args, ollama_settings
 from core.planner.source import PlannedModel
 from core.planner.types import DeviceMemory, MachineSpec, MemoryBreakdown, Plan, QuantRow
+from core.units import NONE, format_ctx, format_params, format_tps
 
 SizeFormat = Callable[[float | None], str]
 
@@ -31,7 +31,6 @@ MAX_CTX = 16 * 1024 * 1024
 
 VERDICTS = {"gpu": "all on GPU", "partial": "partly on GPU", "cpu": "CPU only", "none": "won't fit"}
 IMATRIX_MARK = "*"
-NONE = "–"
 
 _CTX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$", re.IGNORECASE)
 
@@ -50,17 +49,6 @@ def parse_ctx(text: str) -> int:
     if not 1 <= value <= MAX_CTX:
         raise PlannerError(f"A context of {value} tokens is out of range.", hint="Use 1 to 16M tokens.")
     return value
-
-
-def format_ctx(n: int | None) -> str:
-    """`8192` -> `8k`, `122368` -> `119.5k` (rounded down, never promising more); small sizes in tokens."""
-    if n is None:
-        return NONE
-    if n < 1024:
-        return str(n)
-    if n % 1024 == 0:
-        return f"{n // 1024}k"
-    return f"{math.floor(n * 10 / 1024) / 10:.1f}k"
 
 
 def next_ctx_preset(current: int, step: int) -> int:
@@ -95,14 +83,6 @@ def card_list(text: str) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- summaries
-
-
-def format_params(n: int | None) -> str:
-    if not n:
-        return NONE
-    if n >= 1e9:
-        return f"{n / 1e9:.1f}B"
-    return f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
 
 
 def model_summary(model: PlannedModel, *, short: bool = False) -> str:
@@ -155,16 +135,6 @@ def machine_summary(machine: MachineSpec, size: SizeFormat) -> str:
 
 
 # --------------------------------------------------------------------------- cells
-
-
-def format_tps(value: float | None) -> str:
-    if value is None:
-        return NONE
-    if value >= 1e6:
-        return f"{value / 1e6:.0f}M"
-    if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def where(row: QuantRow) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat.stats import context_warning, go_duration, stats_line, verbose_lines
+from core.chat.stats import context_warning, stats_line, verbose_lines
 from core.chat.types import ChatStats
+from core.units import go_duration
 
 
 @pytest.mark.parametrize(

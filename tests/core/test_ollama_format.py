@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.ollama.format import go_duration, human_bytes, human_time, table, until
+from core.ollama.format import human_time, table, until
+from core.units import format_bytes_decimal, go_duration_whole
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -17,7 +18,7 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     (1_950_000_000_000, "1.9 TB"), (999_999, "999 KB"),
 ])
 def test_human_bytes(n: int, text: str) -> None:
-    assert human_bytes(n) == text
+    assert format_bytes_decimal(n) == text
 
 
 @pytest.mark.parametrize(("delta", "text"), [
@@ -57,7 +58,7 @@ def test_until_column() -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(0, "0s"), (45.4, "45s"), (68, "1m8s"), (3605, "1h0m5s"),
                                                 (-3, "0s")])
 def test_go_duration(seconds: float, text: str) -> None:
-    assert go_duration(seconds) == text
+    assert go_duration_whole(seconds) == text
 
 
 def test_table_aligns_columns_like_ollama() -> None:

@@ -16,7 +16,6 @@ from core.planner.report import (
     cells,
     columns,
     explain,
-    format_ctx,
     llama_server_command,
     machine_summary,
     model_file,
@@ -30,8 +29,8 @@ from core.planner.report import (
 )
 from core.planner.source import PlannedModel, load_local
 from core.planner.types import Plan, QuantRow
+from core.units import format_bytes, format_ctx
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
-from tui.widgets.units import format_bytes
 
 
 def _plan(spec: str, cards: list[str], ram: float, **kw: object) -> tuple[Plan, PlannedModel]:

@@ -16,10 +16,10 @@ from core.pipeline.preflight import (
     check_disk,
     check_quantize,
     check_shards,
-    format_size,
     registered_architectures,
 )
 from core.pipeline.types import DiskNeed
+from core.units import format_bytes_tenths
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 from tests.support.llamacpp import ensure_source
 
@@ -62,7 +62,7 @@ def test_a_truncated_shard_is_caught_with_its_sizes(sharded: Path) -> None:
     check = check_shards(sharded)
     assert check.failed
     assert "model-00003-of-00003.safetensors" in check.message
-    assert format_size(full) in check.message and "again" in check.message
+    assert format_bytes_tenths(full) in check.message and "again" in check.message
 
 
 # --------------------------------------------------------------------------- converter

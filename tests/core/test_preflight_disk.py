@@ -22,6 +22,7 @@ from core.pipeline.plan import make_plan
 from core.pipeline.preflight import DiskWrite, ToolPaths, check_disk, disk_margin, disk_needs, format_parts
 from core.pipeline.sources import resolve_source
 from core.pipeline.types import DiskNeed, JobSpec, PreflightCheck
+from core.units import format_bytes_tenths
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 
@@ -145,8 +146,8 @@ def test_shown_parts_always_add_up_to_the_shown_total(sizes: tuple[int, int, int
     unit = shown[0].split()[-1]
     if unit != "B":
         numbers = [float(s.split()[1]) for s in shown]
-        assert round(sum(numbers), 1) == float(preflight.format_size(total).split()[0])
-    assert check.message.endswith(f"= {preflight.format_size(total)}).")
+        assert round(sum(numbers), 1) == float(format_bytes_tenths(total).split()[0])
+    assert check.message.endswith(f"= {format_bytes_tenths(total)}).")
 
 
 def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path) -> None:

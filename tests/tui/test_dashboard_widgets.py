@@ -10,6 +10,7 @@ from rich.cells import cell_len
 from textual.app import App, ComposeResult
 
 from core.hardware.types import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
+from core.units import format_bytes, format_rate, format_used_total
 from tui.screens.dashboard import next_refresh
 from tui.widgets.disk_free import disks_text, is_low
 from tui.widgets.gauge import Gauge, bar_cells, level_for
@@ -18,7 +19,6 @@ from tui.widgets.gpu_process_table import GpuProcessTable, fit, shorten_cmdline
 from tui.widgets.history import History, core_glyphs, draw_rows, slice_peaks
 from tui.widgets.machine_facts import bandwidth_text, cpu_line, cpu_model, gpu_line, simd_summary
 from tui.widgets.system_panel import swap_level
-from tui.widgets.units import format_bytes, format_rate, format_used_total
 
 GiB = 2**30
 

@@ -21,6 +21,7 @@ from core.hardware.probe import HardwareProbe
 from core.pipeline.job import predicted_size
 from core.pipeline.job_state import ENDED, JobState
 from core.pipeline.types import JobSpec
+from core.units import format_bytes
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
@@ -31,7 +32,6 @@ from tui.screens.jobs import JobsScreen
 from tui.screens.new_job import NewJobDialog
 from tui.services import Services
 from tui.widgets.job_stages import StageLine
-from tui.widgets.units import format_bytes
 
 SIZE = (80, 24)
 

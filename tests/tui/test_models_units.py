@@ -9,11 +9,11 @@ import pytest
 from rich.console import Console
 
 from core.ollama.types import LocalModel, ModelDetails, ShowInfo
+from core.units import format_age, format_model_size, format_until
 from tui.screens.copy_dialog import full_name, name_problem
 from tui.screens.pull_dialog import pull_name_problem
 from tui.widgets.model_details import capabilities_text, facts_table
 from tui.widgets.model_table import SortOrder, filter_models, sort_models
-from tui.widgets.units import format_age, format_model_size, format_until
 
 DAY = 86400
 

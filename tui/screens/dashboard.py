@@ -27,6 +27,7 @@ from core.config import Settings
 from core.errors import LlamadeckError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
 from core.hardware.types import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
+from core.units import format_bytes, format_rate
 from tui.services import Services
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel
@@ -36,7 +37,6 @@ from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.system_panel import SystemPanel
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.units import format_bytes, format_rate
 
 MIN_REFRESH_S = 0.25
 MAX_REFRESH_S = 10.0

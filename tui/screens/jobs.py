@@ -29,7 +29,6 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable
 
-from cli.convert import format_duration
 from core.config import Settings
 from core.pipeline.job import Job
 from core.pipeline.job_state import (
@@ -55,6 +54,7 @@ from core.pipeline.types import (
     StageProgress,
     StageStarted,
 )
+from core.units import format_clock
 from tui.screens.new_job import NewJobDialog, Prefill
 from tui.services import Services
 from tui.widgets.job_log import JobLog
@@ -303,7 +303,7 @@ class JobsScreen(Screen[None]):
         box = self.query_one("#job-box")
         box.border_title = job.title
         elapsed = job.elapsed(now)
-        clock = f" {format_duration(elapsed)}" if elapsed is not None else ""
+        clock = f" {format_clock(elapsed)}" if elapsed is not None else ""
         if job.status == WAITING:
             ahead = [j.key for j in self.jobs.values() if j.status in (WAITING, RUNNING, CANCELLING)
                      and j.key < job.key]
@@ -312,7 +312,7 @@ class JobsScreen(Screen[None]):
             sub = f"{job.status}{clock}"
             running = job.running_stage
             if running is not None and running.progress is not None and running.progress.eta is not None:
-                sub += f" · {running.name} ETA {format_duration(running.progress.eta)}"
+                sub += f" · {running.name} ETA {format_clock(running.progress.eta)}"
         else:
             sub = f"{job.status} in{clock}" if clock else job.status
         if job.attempt > 1:

@@ -21,6 +21,7 @@ from textual.worker import Worker
 
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
+from core.units import format_model_size
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.copy_dialog import CopyDialog, full_name
 from tui.screens.model_messages import ActionFailed, ActionFinished, PullEnded, PullProgressed
@@ -28,7 +29,6 @@ from tui.screens.model_workers import ModelWorkers
 from tui.screens.pull_dialog import PullDialog
 from tui.widgets.model_pull import PullPanel
 from tui.widgets.model_table import ModelTable
-from tui.widgets.units import format_model_size
 
 NO_MODEL = "No model is highlighted."
 

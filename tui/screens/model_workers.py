@@ -23,8 +23,8 @@ from core.errors import ModelNotFound, OllamaError
 from core.hardware.probe import HardwareProbe
 from core.hardware.types import DiskInfo, GpuInfo
 from core.ollama.client import OllamaClient
-from core.ollama.format import human_bytes
 from core.ollama.types import ShowInfo
+from core.units import format_bytes_decimal
 from tui.screens.model_messages import (
     ActionFailed,
     ActionFinished,
@@ -158,7 +158,7 @@ class ModelWorkers(Screen[None]):
                 done, total = progress.completed_bytes, progress.total_bytes
                 self.post_message(PullProgressed(gen, name, progress, kept if fresh else 0))
         except asyncio.CancelledError:
-            where = f" at {human_bytes(done)} of {human_bytes(total)}" if total else ""
+            where = f" at {format_bytes_decimal(done)} of {format_bytes_decimal(total)}" if total else ""
             self.post_message(PullEnded(gen, name, "cancelled", f"Cancelled the pull of {name}{where}. "
                                         + RESUME_HINT, resumable=True))
             raise
@@ -167,7 +167,7 @@ class ModelWorkers(Screen[None]):
         except OllamaError as exc:
             self.post_message(PullEnded(gen, name, "failed", f"{exc.message} {RESUME_HINT}", resumable=True))
         else:
-            size = f" ({human_bytes(total)})" if total else ""
+            size = f" ({format_bytes_decimal(total)})" if total else ""
             self.post_message(PullEnded(gen, name, "done", f"Pulled {name}{size}.", resumable=False))
 
     @work(group="actions")

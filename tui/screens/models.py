@@ -33,6 +33,7 @@ from core.ollama.client import OllamaClient
 from core.ollama.health import cpu_fallback_notice
 from core.ollama.host import select_host
 from core.ollama.types import RunningModel, ServerHealth
+from core.units import format_model_size
 from tui.screens.model_actions import ModelActions
 from tui.screens.model_messages import (
     ModelShowFailed,
@@ -54,7 +55,6 @@ from tui.widgets.model_running import RunningPanel
 from tui.widgets.model_table import ModelTable
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.units import format_model_size
 
 PS_INTERVAL_S = 2.0
 RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s

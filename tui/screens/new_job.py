@@ -28,9 +28,10 @@ from core.facts.quants import QUANT_FORMATS
 from core.pipeline.estimate import NO_QUANT, canonical_quant, job_estimate, job_problem
 from core.pipeline.stages import OUTTYPES
 from core.pipeline.types import JobSpec
+from core.planner.machine import spec_from_machine_info
 from core.planner.types import MachineSpec
+from core.units import format_bytes
 from tui.services import Services
-from tui.widgets.units import format_bytes
 
 HINT = "Tab moves between fields; Enter in a text field (or Ctrl+S) starts the job; Esc cancels."
 SOURCE_HELP = "A Hub repo (owner/name), a checkpoint folder with config.json, or a .gguf file."
@@ -174,7 +175,7 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
     @work(thread=True, exclusive=True, group="estimate")
     def make_estimate(self, source_text: str, quant: str | None, runtime: str) -> None:
         def machine() -> MachineSpec:
-            return MachineSpec.from_machine_info(self.services.hardware.machine_info())
+            return spec_from_machine_info(self.services.hardware.machine_info())
 
         made = job_estimate(source_text, quant, runtime, machine, format_bytes)
         self.post_message(EstimateMade(made.text, problem=made.problem))

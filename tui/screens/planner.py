@@ -31,7 +31,6 @@ from core.planner.report import (
     FLASH_ATTN,
     KV_TYPES,
     RUNTIMES,
-    format_params,
     llama_server_command,
     machine_summary,
     model_summary,
@@ -40,6 +39,7 @@ from core.planner.report import (
 )
 from core.planner.source import OLLAMA_PREFIX, PlannedModel
 from core.planner.types import Plan, QuantRow
+from core.units import format_bytes, format_model_size, format_params, format_rate
 from tui.screens.planner_picker import PickerScreen, PickItem
 from tui.screens.planner_workers import (
     MachineProbed,
@@ -57,7 +57,6 @@ from tui.widgets.plan_detail import PlanDetail
 from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
 from tui.widgets.plan_table import PlanTable
 from tui.widgets.title_bar import TitleBar
-from tui.widgets.units import format_bytes, format_model_size, format_rate
 
 MODEL = Binding.Group("Model", compact=True)
 SETTINGS = Binding.Group("Inputs", compact=True)

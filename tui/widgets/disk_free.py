@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.hardware.types import DiskInfo
+from core.units import format_bytes
 from tui.widgets.live_text import LiveText
-from tui.widgets.units import format_bytes
 
 LOW_FREE_BYTES = 20 * 2**30
 LOW_FREE_FRACTION = 0.05

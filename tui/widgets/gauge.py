@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from tui.widgets.units import NA
+from core.units import NA
 
 Level = Literal["ok", "warn", "danger"]
 

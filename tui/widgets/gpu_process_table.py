@@ -27,7 +27,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from core.hardware.types import GpuProcess
-from tui.widgets.units import format_bytes
+from core.units import format_bytes
 
 _DIGEST = re.compile(r"(sha256[-:])([0-9a-f]{12})[0-9a-f]{52}")
 ELLIPSIS = "…"

@@ -13,8 +13,8 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from cli.convert import format_duration
 from core.pipeline.job_state import CANCELLED, CANCELLING, FAILED, RUNNING, SUCCEEDED, WAITING, JobState
+from core.units import format_clock
 
 STATE_STYLES = {WAITING: "dim", RUNNING: "bold", CANCELLING: "yellow", SUCCEEDED: "green", FAILED: "bold red",
                 CANCELLED: "yellow"}
@@ -35,7 +35,7 @@ def state_text(job: JobState, now: float | None = None) -> Text:
     elif job.status in (SUCCEEDED, FAILED, CANCELLED):
         elapsed = job.elapsed(now)
         if elapsed is not None:
-            words += f" {format_duration(elapsed)}"
+            words += f" {format_clock(elapsed)}"
     return Text(f"{mark} {words}", style=STATE_STYLES.get(job.status, ""))
 
 

@@ -13,7 +13,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from cli.convert import format_duration
 from core.pipeline.job_state import (
     CANCELLED,
     DONE,
@@ -25,9 +24,9 @@ from core.pipeline.job_state import (
     StageState,
 )
 from core.pipeline.types import STAGE_NAMES, StageProgress
+from core.units import format_bytes, format_clock, format_used_total
 from tui.widgets.gauge import bar_cells
 from tui.widgets.live_text import LiveText
-from tui.widgets.units import format_bytes, format_used_total
 
 MARKS = {PENDING: "○", RUNNING: "▶", DONE: "✓", SKIPPED: "↷", FAILED: "✗", CANCELLED: "■", NOT_RUN: "·"}
 STATE_CLASSES = {s: "-" + s.replace(" ", "-") for s in MARKS}
@@ -37,7 +36,7 @@ BAR_WIDTH = 20
 def stage_text(stage: StageState, now: float) -> str:
     """`✓ convert   done      0:04  tiny-llama-F16.gguf · 9.0 MiB`."""
     elapsed = stage.running_for(now)
-    clock = format_duration(elapsed) if elapsed is not None else ""
+    clock = format_clock(elapsed) if elapsed is not None else ""
     detail = stage.detail
     if stage.status == RUNNING and stage.progress is not None and stage.progress.detail:
         detail = stage.progress.detail
@@ -59,7 +58,7 @@ def progress_text(progress: StageProgress, width: int = BAR_WIDTH) -> Text:
     if progress.speed:
         parts.append(f"{format_bytes(progress.speed)}/s")
     if progress.eta is not None:
-        parts.append(f"ETA {format_duration(progress.eta)}")
+        parts.append(f"ETA {format_clock(progress.eta)}")
     if parts:
         text.append("  " + "  ".join(parts))
     return text

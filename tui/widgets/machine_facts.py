@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 
 from core.hardware.types import BandwidthResult, GpuInfo, MachineInfo
+from core.units import format_bytes, format_rate
 from tui.widgets.live_text import LiveText
-from tui.widgets.units import format_bytes, format_rate
 
 
 def gpu_line(gpus: tuple[GpuInfo, ...]) -> str:

@@ -22,8 +22,8 @@ from textual.widgets import Static
 
 from core.hardware.types import DiskInfo, GpuInfo
 from core.ollama.types import RunningModel, ServerHealth
+from core.units import format_bytes
 from tui.widgets.disk_free import is_low
-from tui.widgets.units import format_bytes
 
 
 @dataclass(frozen=True)

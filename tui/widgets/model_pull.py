@@ -15,8 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.ollama.format import go_duration, human_bytes
 from core.ollama.types import PullLayer, PullProgress
+from core.units import format_bytes_decimal, go_duration_whole
 
 BAR_WIDTH = 24
 RESUME_HINT = "Press p again to resume: Ollama keeps what it downloaded."
@@ -38,11 +38,12 @@ def _percent(fraction: float | None) -> str:
 def summary_line(p: PullProgress) -> Text:
     """`▕████░░▏  48%  2.5 GB/5.2 GB  118 MB/s  ETA 23s`."""
     line = bar(p.fraction)
-    line.append(f" {_percent(p.fraction)}  {human_bytes(p.completed_bytes)}/{human_bytes(p.total_bytes)}")
+    sizes = f"{format_bytes_decimal(p.completed_bytes)}/{format_bytes_decimal(p.total_bytes)}"
+    line.append(f" {_percent(p.fraction)}  {sizes}")
     if p.speed:
-        line.append(f"  {human_bytes(p.speed)}/s")
+        line.append(f"  {format_bytes_decimal(p.speed)}/s")
     if p.eta is not None and p.speed:
-        line.append(f"  ETA {go_duration(p.eta)}")
+        line.append(f"  ETA {go_duration_whole(p.eta)}")
     return line
 
 
@@ -52,7 +53,7 @@ def layer_line(layer: PullLayer) -> Text:
     line = Text("  ")
     line.append("✓ " if layer.done else "  ", style="green")
     line.append(short)
-    line.append(f"  {human_bytes(layer.total):>8}  ")
+    line.append(f"  {format_bytes_decimal(layer.total):>8}  ")
     if not layer.done:
         line.append(bar(fraction, 12))
         line.append(_percent(fraction))
@@ -116,8 +117,8 @@ class PullPanel(VerticalScroll):
             parts.append(summary_line(p))
         if self.resumed_from:
             done = f" ({self.resumed_from / p.total_bytes:.0%})" if p is not None and p.total_bytes else ""
-            parts.append(Text(f"Resumed at {human_bytes(self.resumed_from)}{done}: the bytes from the last "
-                              "try were kept.", style="cyan"))
+            parts.append(Text(f"Resumed at {format_bytes_decimal(self.resumed_from)}{done}: the bytes from "
+                              "the last try were kept.", style="cyan"))
         if p is not None:
             parts.extend(layer_line(layer) for layer in p.layers)
         if self.outcome is None:

@@ -21,9 +21,9 @@ from textual.events import Resize
 from textual.widgets import DataTable
 
 from core.ollama.types import RunningModel
+from core.units import format_model_size, format_until
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_table import ellipsize
-from tui.widgets.units import format_model_size, format_until
 
 NOTHING_LOADED = "Nothing is loaded. Press l to load the highlighted model."
 COLUMNS = (("name", "Name", 0), ("size", "Size", 6), ("vram", "VRAM", 6), ("processor", "Processor", 15),

@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from core.facts.quants import QUANT_FORMATS
 from core.ollama.types import LocalModel
-from tui.widgets.units import format_age, format_model_size
+from core.units import format_age, format_model_size
 
 LOADED_MARK = "●"
 ASCENDING_MARK = "▲"

@@ -26,7 +26,8 @@ from core.errors import LlamadeckError, PlannerError
 from core.facts import catalog
 from core.planner.cards import CARDS
 from core.planner.machine import hypothetical_spec
-from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, format_ctx, parse_ctx
+from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, parse_ctx
+from core.units import format_ctx
 
 THIS_MACHINE = "this machine"
 FREE_NOW = "free now"

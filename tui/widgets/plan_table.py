@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from core.planner.report import cells, columns
 from core.planner.types import Plan, QuantRow
-from tui.widgets.units import format_bytes
+from core.units import format_bytes
 
 # The verdict is also in the words ("GPU", "-ngl 43/81", "CPU", "won't fit"); colour only repeats it.
 VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold dark_orange",

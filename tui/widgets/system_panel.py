@@ -11,10 +11,10 @@ from __future__ import annotations
 from rich.segment import Segment
 
 from core.hardware.types import SystemSample
+from core.units import format_percent, format_used_total
 from tui.widgets.gauge import Gauge, Level, level_for
 from tui.widgets.history import History, core_glyphs
 from tui.widgets.line_panel import HISTORY_LABEL_WIDTH, LinePanel
-from tui.widgets.units import format_percent, format_used_total
 
 RAM_WARN_PCT = 85.0
 RAM_DANGER_PCT = 95.0
