@@ -5,10 +5,9 @@ Sizes are bytes unless a name says otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.hardware.types import MachineInfo
+from core.planner.cards import card
 
 
 @dataclass(frozen=True)
@@ -24,8 +23,6 @@ class GpuSpec:
 
     @classmethod
     def from_card(cls, name: str) -> GpuSpec:
-        from core.planner.cards import card
-
         c = card(name)
         return cls(c.name, c.memory, c.bandwidth, c.tflops)
 
@@ -41,34 +38,6 @@ class MachineSpec:
     name: str = ""
     is_hypothetical: bool = False
     notices: tuple[str, ...] = ()
-
-    @classmethod
-    def from_machine_info(
-        cls,
-        info: MachineInfo,
-        ram_bandwidth: float | None = None,
-        *,
-        gpu_free: Sequence[int | None] | None = None,
-        ram_available: int | None = None,
-    ) -> MachineSpec:
-        from core.planner.machine import spec_from_machine_info
-
-        return spec_from_machine_info(info, ram_bandwidth, gpu_free=gpu_free, ram_available=ram_available)
-
-    @classmethod
-    def hypothetical(
-        cls,
-        card_names: Sequence[str],
-        ram_gb: float,
-        *,
-        ram_bandwidth_gbs: float | None = None,
-        cpu_tflops: float | None = None,
-    ) -> MachineSpec:
-        from core.planner.machine import hypothetical_spec
-
-        return hypothetical_spec(
-            card_names, ram_gb, ram_bandwidth_gbs=ram_bandwidth_gbs, cpu_tflops=cpu_tflops
-        )
 
 
 @dataclass(frozen=True)

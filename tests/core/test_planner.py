@@ -12,6 +12,7 @@ from core.facts.quants import DEFAULT_QUANTS
 from core.facts.types import ModelFacts
 from core.hardware.types import CpuInfo, GpuInfo, MachineInfo
 from core.planner.cards import GIB, card, find_card
+from core.planner.machine import hypothetical_spec, spec_from_machine_info
 from core.planner.plan import blog_estimate, file_size, max_context_on_gpu, plan
 from core.planner.speed import DEFAULT_SPEED, active_share
 from core.planner.types import GpuSpec, MachineSpec, QuantRow
@@ -241,7 +242,7 @@ def test_runtimes_differ_in_parallel_slots_and_logits() -> None:
 
 
 def test_a_full_table_has_every_row_in_order() -> None:
-    p = plan(llama31_70b(), MachineSpec.hypothetical(["4090"], 64), ctx=8192)
+    p = plan(llama31_70b(), hypothetical_spec(["4090"], 64), ctx=8192)
     assert [r.quant for r in p.rows] == list(DEFAULT_QUANTS)
     for r in p.rows:
         assert r.file_size > r.tensor_bytes
@@ -319,12 +320,12 @@ def test_unknown_card() -> None:
 
 
 def test_hypothetical_machine() -> None:
-    m = MachineSpec.hypothetical(["2x 3090", "3060"], 128)
+    m = hypothetical_spec(["2x 3090", "3060"], 128)
     assert [g.memory for g in m.gpus] == [24 * GIB, 24 * GIB, 12 * GIB]
     assert m.gpus[0].bandwidth == 936e9 and m.ram == 128 * GIB and m.is_hypothetical
     assert any("assumed" in n for n in m.notices)
     with pytest.raises(PlannerError):
-        MachineSpec.hypothetical(["4090"], 0)
+        hypothetical_spec(["4090"], 0)
 
 
 def test_live_machine_uses_what_nvml_and_the_benchmark_said() -> None:
@@ -332,11 +333,11 @@ def test_live_machine_uses_what_nvml_and_the_benchmark_said() -> None:
     gpu = GpuInfo(0, "nvidia", "NVIDIA GeForce RTX 4090", None, 24 * GIB, memory_bandwidth=1008e9,
                   pcie_gen=4, pcie_width=16)  # fmt: skip
     info = MachineInfo("box", "Linux", cpu, 64 * GIB, 0, (gpu,), ())
-    m = MachineSpec.from_machine_info(info, ram_bandwidth=70e9, gpu_free=[20 * GIB])
+    m = spec_from_machine_info(info, ram_bandwidth=70e9, gpu_free=[20 * GIB])
     assert m.gpus[0].memory == 20 * GIB and m.gpus[0].bandwidth == 1008e9
     assert m.ram_bandwidth == 70e9 and m.cpu_tflops == pytest.approx(16 * 5 * 32 / 1000)
     assert not m.notices
-    unmeasured = MachineSpec.from_machine_info(info)
+    unmeasured = spec_from_machine_info(info)
     assert unmeasured.gpus[0].memory == 24 * GIB
     assert any("RAM bandwidth" in n for n in unmeasured.notices)
 

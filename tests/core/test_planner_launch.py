@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from core.planner.launch_args import llama_server_args, ollama_settings
+from core.planner.machine import hypothetical_spec
 from core.planner.plan import plan
-from core.planner.types import MachineSpec
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts
 
 
@@ -15,7 +15,7 @@ def flag(args: list[str], name: str) -> str | None:
 
 
 def test_partial_offload_names_its_layers() -> None:
-    p = plan(llama31_70b(), MachineSpec.hypothetical(["4090"], 64), ctx=8192, quants=("Q4_K_M",))
+    p = plan(llama31_70b(), hypothetical_spec(["4090"], 64), ctx=8192, quants=("Q4_K_M",))
     r = p.rows[0]
     args = llama_server_args(p.inputs, r)
     assert flag(args, "-c") == "8192" and flag(args, "-ngl") == str(r.n_gpu_layers)
@@ -24,7 +24,7 @@ def test_partial_offload_names_its_layers() -> None:
 
 
 def test_full_offload_needs_no_layer_count_and_two_gpus_get_a_split() -> None:
-    p = plan(llama31_70b(), MachineSpec.hypothetical(["2x 3090"], 64), ctx=8192, quants=("Q4_K_M",),
+    p = plan(llama31_70b(), hypothetical_spec(["2x 3090"], 64), ctx=8192, quants=("Q4_K_M",),
              kv_type="q8_0", parallel=1)  # fmt: skip
     args = llama_server_args(p.inputs, p.rows[0])
     assert "-ngl" not in args
@@ -36,7 +36,7 @@ def test_full_offload_needs_no_layer_count_and_two_gpus_get_a_split() -> None:
 def test_moe_experts_in_ram_become_one_override() -> None:
     moe = llama_facts(n_layer=48, n_embd=2048, n_head=32, n_head_kv=4, head_dim=128, vocab=151936,
                       n_expert=128, n_expert_used=8, n_ff_exp=768)  # fmt: skip
-    m = MachineSpec.hypothetical(["3060"], 64)
+    m = hypothetical_spec(["3060"], 64)
     p = plan(moe, m, ctx=8192, quants=("Q4_K_M",))
     r = p.rows[0]
     assert r.expert_cpu_layers
@@ -49,14 +49,14 @@ def test_moe_experts_in_ram_become_one_override() -> None:
 
 
 def test_ollama_settings() -> None:
-    p = plan(llama31_70b(), MachineSpec.hypothetical(["3060"], 64), ctx=8192, runtime="ollama",
+    p = plan(llama31_70b(), hypothetical_spec(["3060"], 64), ctx=8192, runtime="ollama",
              kv_type="q8_0", parallel=2, quants=("Q4_K_M",))  # fmt: skip
     r = p.rows[0]
     env, options = ollama_settings(p.inputs, r)
     assert env == {"OLLAMA_NUM_PARALLEL": "2", "OLLAMA_FLASH_ATTENTION": "1", "OLLAMA_KV_CACHE_TYPE": "q8_0"}
     assert r.placement == "partial"
     assert options == {"num_ctx": 8192, "num_gpu": r.n_gpu_layers}
-    small = plan(llama31_8b(), MachineSpec.hypothetical(["4090"], 64), ctx=4096, runtime="ollama",
+    small = plan(llama31_8b(), hypothetical_spec(["4090"], 64), ctx=4096, runtime="ollama",
                  quants=("Q4_K_M",))  # fmt: skip
     env, options = ollama_settings(small.inputs, small.rows[0])
     assert "OLLAMA_KV_CACHE_TYPE" not in env and options == {"num_ctx": 4096}
