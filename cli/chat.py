@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from core.chat.backends import backend_for, request_messages
+from core.chat.backend_for import backend_for
+from core.chat.backends import request_messages
 from core.chat.history import HistoryStore
 from core.chat.host import host_for_session
 from core.chat.prompt_size import SMALL_VOCABULARY, SMALLEST_CONTEXT, measure, vocab_size

@@ -39,7 +39,7 @@ def ollama_client(host: HostConfig) -> OllamaClient:
 
 
 def chat_backend(host: HostConfig) -> ChatBackend:
-    from core.chat.backends import backend_for
+    from core.chat.backend_for import backend_for
 
     return backend_for(host)
 

@@ -1,6 +1,6 @@
 """Streaming chat: what every backend promises, and the pieces they share.
 
-A backend (`chat_ollama.OllamaChatBackend`, `chat_openai.OpenAIChatBackend`)
+A backend (`core.chat.ollama.OllamaChatBackend`, `core.chat.openai.OpenAIChatBackend`)
 turns one request into an async stream of `ContentDelta` / `ThinkingDelta`
 (and at most one `ContentWasThinking`) ending in `StreamDone(stats)`. It raises
 the typed errors of core.errors: `OllamaUnreachable` when nothing answers,
@@ -9,13 +9,13 @@ the typed errors of core.errors: `OllamaUnreachable` when nothing answers,
 (`aclose()`, or cancelling the task that iterates it) closes the connection,
 which makes the server stop generating.
 
-`chat_session.ChatSession` puts a backend and the history together; screens
-and the CLI use that.
+`core.chat.backend_for` picks the backend for a configured host;
+`core.chat.session.ChatSession` puts a backend and the history together;
+screens and the CLI use that.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
@@ -30,7 +30,6 @@ from core.chat.types import (
     ThinkingDelta,
 )
 from core.config import HostConfig
-from core.errors import ChatError
 
 Clock = Callable[[], float]
 BackendEvent = ContentDelta | ThinkingDelta | ContentWasThinking | StreamDone
@@ -49,19 +48,6 @@ class ChatBackend(Protocol):
     async def aclose(self) -> None:
         """Release the connection pool."""
         ...
-
-
-def backend_for(host: HostConfig, *, clock: Clock = time.monotonic) -> ChatBackend:
-    """The backend for a configured host (`kind = "ollama"` or `"openai"`)."""
-    if host.kind == "ollama":
-        from core.chat.ollama import OllamaChatBackend
-
-        return OllamaChatBackend(host, clock=clock)
-    if host.kind == "openai":
-        from core.chat.openai import OpenAIChatBackend
-
-        return OpenAIChatBackend(host, clock=clock)
-    raise ChatError(f"Host {host.name!r} has kind {host.kind!r}; chat works with \"ollama\" and \"openai\".")
 
 
 class ReplyMeter:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.chat.backends import ReplyMeter, backend_for, error_text, request_messages
+from core.chat.backend_for import backend_for
+from core.chat.backends import ReplyMeter, error_text, request_messages
 from core.chat.types import ChatMessage, ContentDelta, ContentWasThinking, StoredMessage, ThinkingDelta
 from core.config import HostConfig
 from core.errors import ChatError

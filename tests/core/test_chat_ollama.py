@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat.backends import BackendEvent, backend_for
+from core.chat.backend_for import backend_for
+from core.chat.backends import BackendEvent
 from core.chat.ollama import OllamaChatBackend
 from core.chat.session import is_retryable
 from core.chat.types import (

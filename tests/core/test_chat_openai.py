@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.chat.backends import ReplyMeter, backend_for
+from core.chat.backend_for import backend_for
+from core.chat.backends import ReplyMeter
 from core.chat.openai import (
     OpenAIChatBackend,
     completions_url,

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from cli.main import main
-from core.chat.backends import backend_for
+from core.chat.backend_for import backend_for
 from core.chat.history import HistoryStore
 from core.chat.session import ChatSession
 from core.chat.types import ChatMessage, ChatOptions, ContentDelta, StreamDone
