@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from core.errors import ModelFactsError
+from core.errors import LlamadeckError, ModelFactsError
 from core.facts.hf_checkpoint import HfCheckpoint, HfTensor, read_json, template_from_tokenizer_config
 from core.redact import redact
 
@@ -31,38 +31,54 @@ def _endpoint() -> str:
     return str(constants.ENDPOINT)
 
 
-def _translate(repo_id: str, exc: Exception) -> ModelFactsError:
-    """huggingface_hub's exceptions -> one sentence the user can act on."""
+HubError = TypeVar("HubError", bound=LlamadeckError)
+
+_MIRROR = "set HF_ENDPOINT to a mirror (for example https://hf-mirror.com)."
+
+
+def hub_error(error: type[HubError], repo_id: str, exc: Exception, *, url: str,
+              downloading: bool) -> HubError:
+    """huggingface_hub's exceptions -> one sentence the user can act on, as an `error`.
+
+    Reading a repo's headers (the planner's facts) and downloading its files
+    (a convert job) fail the same ways; only what the user was doing, and so
+    what to do about being offline, differs.
+    """
     from huggingface_hub import errors
 
-    endpoint = _endpoint()
     if isinstance(exc, errors.GatedRepoError):
-        return ModelFactsError(
-            f"{repo_id} is a gated model: its files need an accepted licence and a token.",
-            hint=f"Accept the licence on {endpoint}/{repo_id}, then set HF_TOKEN (or run `hf auth login`).")
+        return error(f"{repo_id} is a gated model: its files need an accepted licence and a token.",
+                     hint=f"Accept the licence on {url}/{repo_id}, then set HF_TOKEN "
+                          "(or run `hf auth login`).")
     if isinstance(exc, errors.RepositoryNotFoundError):
-        return ModelFactsError(
-            f"There is no model {repo_id} on {endpoint}, or it is private.",
-            hint="Check the spelling; for a private model set HF_TOKEN.")
+        return error(f"There is no model {repo_id} on {url}, or it is private.",
+                     hint="Check the spelling; for a private model set HF_TOKEN.")
     if isinstance(exc, errors.RevisionNotFoundError):
-        return ModelFactsError(f"{repo_id} has no such revision.")
-    if isinstance(exc, errors.NotASafetensorsRepoError):
-        return ModelFactsError(
-            f"{repo_id} publishes no safetensors weights, so its tensor shapes cannot be read "
-            "without downloading the whole model.",
-            hint="Pick a repo with .safetensors files, or a GGUF, or a catalog model.")
+        return error(f"{repo_id} has no such revision on {url}.")
+    if downloading and isinstance(exc, errors.EntryNotFoundError):
+        return error(f"A file of {repo_id} is not on {url} at this revision.")
+    if not downloading and isinstance(exc, errors.NotASafetensorsRepoError):
+        return error(f"{repo_id} publishes no safetensors weights, so its tensor shapes cannot be read "
+                     "without downloading the whole model.",
+                     hint="Pick a repo with .safetensors files, or a GGUF, or a catalog model.")
     if isinstance(exc, errors.OfflineModeIsEnabled | errors.LocalEntryNotFoundError):
-        return ModelFactsError(
-            f"{repo_id} is not in the local Hugging Face cache and downloads are off (HF_HUB_OFFLINE).",
-            hint="Unset HF_HUB_OFFLINE, or pick a catalog model, which needs no network.")
+        if downloading:
+            return error(f"{repo_id} must be downloaded, but HF_HUB_OFFLINE is set.",
+                         hint="Unset HF_HUB_OFFLINE, or download it elsewhere and pass the folder.")
+        return error(f"{repo_id} is not in the local Hugging Face cache and downloads are off "
+                     "(HF_HUB_OFFLINE).",
+                     hint="Unset HF_HUB_OFFLINE, or pick a catalog model, which needs no network.")
     if isinstance(exc, errors.HfHubHTTPError):
         status = getattr(getattr(exc, "response", None), "status_code", None)
-        return ModelFactsError(
-            f"{endpoint} answered {status or 'an error'} for {repo_id}.",
-            hint="Try again later, or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).")
-    return ModelFactsError(
-        f"Could not reach {endpoint} to read {repo_id}: {redact(str(exc)).rstrip('.')}.",
-        hint="Check the network, or set HF_ENDPOINT to a mirror (for example https://hf-mirror.com).")
+        return error(f"{url} answered {status or 'an error'} for {repo_id}.",
+                     hint=f"Try again later, or {_MIRROR}")
+    if downloading and isinstance(exc, OSError) and "Consistency check failed" in str(exc):
+        return error(f"A file of {repo_id} arrived with the wrong size.",
+                     hint="The connection dropped; run the job again to resume.")
+    why = redact(str(exc)).rstrip(".")
+    said = f"Could not download {repo_id} from {url}" if downloading else \
+        f"Could not reach {url} to read {repo_id}"
+    return error(f"{said}: {why}.", hint=f"Check the network, or {_MIRROR}")
 
 
 def checkpoint_from_metadata(repo_id: str, config: dict[str, Any], st_meta: Any,
@@ -90,7 +106,7 @@ def read_repo(repo_id: str, *, revision: str | None = None) -> HfCheckpoint:
     except ModelFactsError:
         raise
     except Exception as exc:  # huggingface_hub and httpx raise many kinds; all become a sentence
-        raise _translate(repo_id, exc) from None
+        raise hub_error(ModelFactsError, repo_id, exc, url=_endpoint(), downloading=False) from None
     template: str | None = None
     try:
         tc_path = hf_hub_download(repo_id, "tokenizer_config.json", revision=revision)

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import PipelineError
+from core.facts.hf_hub import hub_error
 from core.pipeline.file_digest import file_digest
 from core.pipeline.progress import ProgressMeter
 from core.pipeline.types import HfFile, HfRepoListing
-from core.redact import redact
 
 # huggingface_hub reads the body in DOWNLOAD_CHUNK_SIZE pieces (10 MB) and reports progress,
 # checks for a cancel, and keeps resumable bytes only per piece; 1 MiB keeps all three prompt.
@@ -59,36 +59,6 @@ def _token() -> str | None:
     return os.environ.get("HF_TOKEN") or None  # None: huggingface_hub's stored login, if any
 
 
-def hub_error(repo_id: str, exc: Exception) -> PipelineError:
-    """huggingface_hub's exceptions -> a sentence that says what to do."""
-    from huggingface_hub import errors
-
-    url = endpoint()
-    if isinstance(exc, errors.GatedRepoError):
-        return PipelineError(
-            f"{repo_id} is gated: its files need an accepted licence and a token.",
-            hint=f"Accept the licence at {url}/{repo_id}, then set HF_TOKEN (or run `hf auth login`).")
-    if isinstance(exc, errors.RepositoryNotFoundError):
-        return PipelineError(f"There is no model {repo_id} on {url}, or it is private.",
-                             hint="Check the spelling; for a private model set HF_TOKEN.")
-    if isinstance(exc, errors.RevisionNotFoundError):
-        return PipelineError(f"{repo_id} has no such revision on {url}.")
-    if isinstance(exc, errors.EntryNotFoundError):
-        return PipelineError(f"A file of {repo_id} is not on {url} at this revision.")
-    if isinstance(exc, errors.OfflineModeIsEnabled):
-        return PipelineError(f"{repo_id} must be downloaded, but HF_HUB_OFFLINE is set.",
-                             hint="Unset HF_HUB_OFFLINE, or download it elsewhere and pass the folder.")
-    if isinstance(exc, errors.HfHubHTTPError):
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        return PipelineError(f"{url} answered {status or 'an error'} for {repo_id}.",
-                             hint="Try again later, or set HF_ENDPOINT to a mirror (e.g. https://hf-mirror.com).")
-    if isinstance(exc, OSError) and "Consistency check failed" in str(exc):
-        return PipelineError(f"A file of {repo_id} arrived with the wrong size.",
-                             hint="The connection dropped; run the job again to resume.")
-    return PipelineError(f"Could not download {repo_id} from {url}: {redact(str(exc)).rstrip('.')}.",
-                         hint="Check the network, or set HF_ENDPOINT to a mirror (e.g. https://hf-mirror.com).")
-
-
 def list_repo(repo_id: str, revision: str | None = None) -> HfRepoListing:
     """The repo's files with sizes and LFS hashes, pinned to one commit (blocking)."""
     from huggingface_hub import HfApi
@@ -97,7 +67,7 @@ def list_repo(repo_id: str, revision: str | None = None) -> HfRepoListing:
     try:
         info = HfApi(endpoint=url).model_info(repo_id, revision=revision, files_metadata=True, token=_token())
     except Exception as exc:  # huggingface_hub and its HTTP stack raise many kinds; all become a sentence
-        raise hub_error(repo_id, exc) from None
+        raise hub_error(PipelineError, repo_id, exc, url=endpoint(), downloading=True) from None
     files = []
     for s in info.siblings or ():
         lfs = getattr(s, "lfs", None)
@@ -154,7 +124,7 @@ def fetch_small(listing: HfRepoListing, name: str, cache_dir: Path) -> Path | No
         return Path(hf_hub_download(listing.repo_id, name, revision=listing.revision, cache_dir=cache_dir,
                                     endpoint=listing.endpoint, token=_token()))
     except Exception as exc:
-        raise hub_error(listing.repo_id, exc) from None
+        raise hub_error(PipelineError, listing.repo_id, exc, url=endpoint(), downloading=True) from None
 
 
 def _reporter(on_bytes: Callable[[int, bool], None], stop: threading.Event) -> type[Any]:
@@ -228,7 +198,7 @@ async def download(
         except PipelineError:
             raise
         except Exception as exc:
-            raise hub_error(listing.repo_id, exc) from None
+            raise hub_error(PipelineError, listing.repo_id, exc, url=endpoint(), downloading=True) from None
         # A cached file reports no bytes; count it as done so the bar adds up.
         await asyncio.sleep(0)
         done = max(done, before + (f.size or 0))

@@ -91,11 +91,13 @@ def test_a_crash_sentence_names_its_file_and_masks_secrets(monkeypatch: pytest.M
 
 
 def test_a_hub_error_quoting_hf_token_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.facts.hf_hub import _translate
-    from core.pipeline.hf_download import hub_error
+    from core.errors import ModelFactsError, PipelineError
+    from core.facts.hf_hub import hub_error
 
     monkeypatch.setenv("HF_TOKEN", "hf_ZxCvBnMaSdFgHjKl")
     exc = ConnectionError("proxy refused: authorization: Bearer hf_ZxCvBnMaSdFgHjKl")
-    for err in (hub_error("org/model", exc), _translate("org/model", exc)):
+    url = "https://huggingface.co"
+    for err in (hub_error(PipelineError, "org/model", exc, url=url, downloading=True),
+                hub_error(ModelFactsError, "org/model", exc, url=url, downloading=False)):
         assert "hf_ZxCvBnMaSdFgHjKl" not in str(err)
         assert f"authorization: Bearer {MASK}" in str(err)
