@@ -20,6 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
 from core.config import HostConfig, Settings
@@ -41,20 +42,13 @@ from core.planner.source import OLLAMA_PREFIX, PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes, format_model_size, format_params, format_rate
 from tui.screens.planner_picker import PickerScreen, PickItem
-from tui.screens.planner_workers import (
-    MachineProbed,
-    ModelLoaded,
-    ModelLoadFailed,
-    PlanComputed,
-    PlanFailed,
-    PlannerWorkers,
-    PlanRequest,
-)
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.plan_detail import PlanDetail
 from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
+from tui.widgets.plan_request import PlanRequest
+from tui.widgets.plan_sources import PlanSources
 from tui.widgets.plan_table import PlanTable
 from tui.widgets.title_bar import TitleBar
 
@@ -69,7 +63,9 @@ INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server
          "Enter on a row shows it in full here; y copies its llama-server command.")
 
 
-class PlannerScreen(PlannerWorkers):
+class PlannerScreen(Screen[None]):
+    """Wires the inputs bar, the sources (machine and model lookups), the plan table and the details."""
+
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
     CSS_PATH = "../styles/planner.tcss"
     AUTO_FOCUS = "#plan-table"
@@ -102,7 +98,6 @@ class PlannerScreen(PlannerWorkers):
         super().__init__()
         self.settings = settings
         self.services = services
-        self.probe = services.hardware
         self.title = "Planner"
         self.choices = PlanChoices()
         self.model: PlannedModel | None = None
@@ -126,13 +121,14 @@ class PlannerScreen(PlannerWorkers):
             yield PlanTable(id="plan-table")
             yield LiveText("", id="plan-error")
         yield PlanDetail(id="plan-detail")
+        yield PlanSources(self.settings, self.services, id="plan-sources")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#plan-box").border_title = "Plan"
         self.query_one(PlanDetail).show_message(INTRO, title="Start here")
         self.add_class("-empty")
-        self.probe_machine()
+        self.query_one(PlanSources).probe_machine()
         if self._pending is not None:
             spec, host = self._pending
             self._pending = None
@@ -156,7 +152,7 @@ class PlannerScreen(PlannerWorkers):
         self.model_number += 1
         self.query_one("#plan-box").border_title = Text(f"Reading {spec.strip() or '…'}…")
         self.add_class("-loading")
-        self.load_model(self.model_number, spec, self.ollama_host)
+        self.query_one(PlanSources).load_model(self.model_number, spec, self.ollama_host)
 
     @property
     def settled(self) -> bool:
@@ -168,7 +164,8 @@ class PlannerScreen(PlannerWorkers):
         if self.model is None or (self.choices.cards is None and self.info is None):
             return
         self.plan_number += 1
-        self.compute_plan(PlanRequest(self.plan_number, self.model, self.choices, self.info, self.sample))
+        request = PlanRequest(self.plan_number, self.model, self.choices, self.info, self.sample)
+        self.query_one(PlanTable).compute_plan(request)
 
     # ------------------------------------------------------------------ messages
 
@@ -192,13 +189,15 @@ class PlannerScreen(PlannerWorkers):
     def field_left(self) -> None:
         self.query_one(PlanTable).focus()
 
-    @on(MachineProbed)
-    def machine_probed(self, message: MachineProbed) -> None:
+    # Messages built in a thread worker have no sender, so `@on(..., "#id")` would never match them;
+    # each of these message types has one possible source on this screen anyway.
+    @on(PlanSources.MachineProbed)
+    def machine_probed(self, message: PlanSources.MachineProbed) -> None:
         self.info, self.sample = message.info, message.sample
         self.replan()
 
-    @on(ModelLoaded)
-    def model_loaded(self, message: ModelLoaded) -> None:
+    @on(PlanSources.ModelLoaded, "#plan-sources")
+    def model_loaded(self, message: PlanSources.ModelLoaded) -> None:
         if message.number != self.model_number:
             return
         self.remove_class("-loading")
@@ -211,8 +210,8 @@ class PlannerScreen(PlannerWorkers):
         self.query_one(PlanTable).plan = None  # the cursor goes to `preferred`, not the old model's row
         self.replan()
 
-    @on(ModelLoadFailed)
-    def model_failed(self, message: ModelLoadFailed) -> None:
+    @on(PlanSources.ModelLoadFailed, "#plan-sources")
+    def model_failed(self, message: PlanSources.ModelLoadFailed) -> None:
         if message.number != self.model_number:
             return
         self.remove_class("-loading")
@@ -222,8 +221,8 @@ class PlannerScreen(PlannerWorkers):
         self.query_one(PlanDetail).show_message(
             "Pick another model with m, or press i to edit the one above.", title="No plan")
 
-    @on(PlanComputed)
-    def plan_computed(self, message: PlanComputed) -> None:
+    @on(PlanTable.Computed)
+    def plan_computed(self, message: PlanTable.Computed) -> None:
         if message.request.number != self.plan_number or self.model is None:
             return
         self.answered = message.request.number
@@ -237,8 +236,8 @@ class PlannerScreen(PlannerWorkers):
         box.border_subtitle = Text(machine_summary(message.plan.inputs.machine, format_bytes))
         self._show_selected()
 
-    @on(PlanFailed)
-    def plan_failed(self, message: PlanFailed) -> None:
+    @on(PlanTable.Failed)
+    def plan_failed(self, message: PlanTable.Failed) -> None:
         if message.request.number != self.plan_number:
             return
         self.answered = message.request.number
@@ -353,7 +352,7 @@ class PlannerScreen(PlannerWorkers):
             self.maximize(detail, container=False)
 
     def action_reprobe(self) -> None:
-        self.probe_machine()
+        self.query_one(PlanSources).probe_machine()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("copy_command", "copy_ollama", "quantize", "zoom"):

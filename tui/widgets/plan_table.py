@@ -5,16 +5,23 @@ verdict, speed and memory are on screen and the rest is a scroll to the
 right. A new plan for the same model and machine rewrites only the cells
 that changed, so the cursor, the scroll position and the highlight stay put
 while the user steps through contexts and KV types.
+
+The table also computes the plans it shows, in a thread, and answers each
+request with `Computed` or `Failed`; the screen decides what to keep.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
+from textual.message import Message
 from textual.widgets import DataTable
 
+from core.errors import LlamadeckError
 from core.planner.report import cells, columns
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
+from tui.widgets.plan_request import PlanRequest, compute
 
 # The verdict is also in the words ("GPU", "-ngl 43/81", "CPU", "won't fit"); colour only repeats it.
 VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold dark_orange",
@@ -34,6 +41,36 @@ def styled_cells(row: QuantRow) -> list[Text]:
 
 
 class PlanTable(DataTable[Text]):
+    class Computed(Message):
+        """A fresh plan. A newer answer replaces an older one still queued."""
+
+        def __init__(self, table: PlanTable, request: PlanRequest, plan: Plan) -> None:
+            super().__init__()
+            self.table = table
+            self.request = request
+            self.plan = plan
+
+        @property
+        def control(self) -> PlanTable:
+            return self.table
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, PlanTable.Computed | PlanTable.Failed)
+
+    class Failed(Message):
+        def __init__(self, table: PlanTable, request: PlanRequest, sentence: str) -> None:
+            super().__init__()
+            self.table = table
+            self.request = request
+            self.sentence = sentence
+
+        @property
+        def control(self) -> PlanTable:
+            return self.table
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, PlanTable.Computed | PlanTable.Failed)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.plan: Plan | None = None
@@ -82,3 +119,15 @@ class PlanTable(DataTable[Text]):
         self._columns = []
         self._shown = {}
         self.clear(columns=True)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def compute_plan(self, request: PlanRequest) -> None:
+        try:
+            result = compute(request)
+        except LlamadeckError as exc:
+            self.post_message(self.Failed(self, request, str(exc)))
+        except Exception as exc:  # a planner bug: say so in place, keep the screen alive
+            self.post_message(self.Failed(self, request, f"The planner failed on this input "
+                                                         f"({type(exc).__name__}: {exc})."))
+        else:
+            self.post_message(self.Computed(self, request, result))
