@@ -23,11 +23,11 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from core.errors import ModelFactsError
+from core.errors import LlamadeckError, ModelFactsError
 from core.facts.ggml_types import GGML_TYPES_BY_ID
 from core.facts.types import TensorInfo
 
@@ -375,22 +375,33 @@ def split_parts(path: Path) -> list[Path] | None:
     return [path.with_name(f"{m['prefix']}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
 
 
-def read_model_headers(path: Path) -> list[GGUFHeader]:
-    """Every part of the model `path` belongs to, first part first.
+PartsError = TypeVar("PartsError", bound=LlamadeckError)
 
-    A missing part is named in the error, since llama.cpp would only fail
-    later with a less helpful message.
+
+def present_split_parts(path: Path, error: type[PartsError]) -> list[Path] | None:
+    """All part paths of the split GGUF `path` belongs to, or None for a single file.
+
+    A missing part is named in `error` (the planner's or a job's), since
+    llama.cpp would only fail later with a less helpful message.
     """
     parts = split_parts(path)
     if parts is None:
-        return [read_header(path)]
+        return None
     missing = [p.name for p in parts if not p.exists()]
     if missing:
-        raise ModelFactsError(
+        raise error(
             f"{parts[0].name} is split into {len(parts)} files and "
             f"{len(missing)} {'is' if len(missing) == 1 else 'are'} missing: {', '.join(missing)}.",
             hint=f"Download the missing part{'s' if len(missing) > 1 else ''} into {path.parent}.",
         )
+    return parts
+
+
+def read_model_headers(path: Path) -> list[GGUFHeader]:
+    """Every part of the model `path` belongs to, first part first."""
+    parts = present_split_parts(path, ModelFactsError)
+    if parts is None:
+        return [read_header(path)]
     headers = [read_header(p) for p in parts]
     first = headers[0].metadata
     declared = first.get("split.count")

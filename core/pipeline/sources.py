@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from core.errors import PipelineError
-from core.facts.gguf_header import SPLIT_RE, split_parts
+from core.facts.gguf_header import SPLIT_RE, present_split_parts
 from core.pipeline.types import ModelSource
 
 # owner/name as the Hub allows them (letters, digits, "-", "_", "."; no "--" or ".." runs).
@@ -45,15 +45,8 @@ def _gguf_source(path: Path) -> ModelSource:
             f"{path.name} is a file but not a .gguf; point at a GGUF file or at the folder that "
             "holds config.json and the safetensors."
         )
-    parts = split_parts(path)
+    parts = present_split_parts(path, PipelineError)
     if parts is not None:
-        missing = [p.name for p in parts if not p.exists()]
-        if missing:
-            raise PipelineError(
-                f"{path.name} is part of a split GGUF and {len(missing)} of its {len(parts)} parts "
-                f"are missing: {', '.join(missing)}.",
-                hint=f"Download them into {path.parent}.",
-            )
         m = SPLIT_RE.match(parts[0].name)
         stem = m["prefix"] if m is not None else parts[0].stem
         return ModelSource(kind="gguf", name=model_name(stem), path=parts[0], parts=tuple(parts))
