@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.chat.format import chat_format
+from core.ollama.chat_format import chat_format
 from core.config import HostConfig
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
-from core.ollama.importer import default_model_name, import_gguf
+from core.pipeline.ollama_import import default_model_name, import_gguf
 from core.pipeline.file_digest import cached_digest
 from core.pipeline.types import JobEvent, LogLine, StageProgress
 from tests.fakes.fake_ollama import FakeOllama

@@ -5,7 +5,7 @@ The order is Ollama's own (`ollama create` does the same): hash the file,
 `POST /api/blobs/sha256:<hex>` streaming the file from disk (the server checks
 the digest and answers 400 on a mismatch), then `POST /api/create` with
 `files: {name: digest}` plus the template, stop words and parameters from
-`core.chat.format`.
+`core.ollama.chat_format`.
 
 The digest comes from `core.pipeline.file_digest` (hashed in a thread, remembered
 between runs); the upload reads the file in a thread chunk by chunk, so the
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from core.chat.format import ChatFormat
+from core.ollama.chat_format import ChatFormat
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.pipeline.file_digest import CHUNK, file_digest
