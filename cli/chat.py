@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from cli.args import add_host_argument
 from core.chat.backend_for import backend_for
 from core.chat.backends import request_messages
 from core.chat.history import HistoryStore
@@ -57,8 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("model", help="model name, e.g. qwen3:8b")
     parser.add_argument("prompt", help='the message; "-" reads it from stdin')
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="a [hosts.NAME] from the config or a server URL (default: the default host)")
+    add_host_argument(parser, "a [hosts.NAME] from the config or a server URL (default: the default host)")
     parser.add_argument("--api", choices=("ollama", "openai"),
                         help="protocol of a --host URL (default: openai for a URL ending in /v1, "
                              "else ollama)")

@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from cli.args import add_host_argument
 from core.config import Settings
 from core.pipeline.job import Job
 from core.pipeline.stages import OUTTYPES
@@ -75,8 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--include", action="append", default=[], metavar="GLOB",
                         help="Hub repo: fetch only files matching GLOB (repeatable)")
     parser.add_argument("--revision", metavar="REV", help="Hub repo: branch, tag or commit")
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="a configured host name, or an address like gpu-box:11434 (OLLAMA_HOST rules)")
+    add_host_argument(parser)
     parser.add_argument("--json", action="store_true", help="print every event as NDJSON on stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the tools' output")
     parser.set_defaults(func=main)

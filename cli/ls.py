@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
-from datetime import datetime
-from typing import Any
 
+from cli.args import add_host_argument, ask_and_warn, iso_json
 from core.config import Settings
 from core.hardware.types import to_jsonable
 from core.ollama.client import OllamaClient
 from core.ollama.format import human_time, table
-from core.ollama.host import select_host
-from core.ollama.types import LocalModel
 from core.units import format_bytes_decimal
 
 SORTS = {
@@ -32,17 +28,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.add_argument("--sort", choices=sorted(SORTS), default="modified",
                         help="order: size and modified put the largest / newest first (default: modified)")
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="a configured host name, or an address like gpu-box:11434 (OLLAMA_HOST rules)")
+    add_host_argument(parser)
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    models = asyncio.run(_list(settings, args.host))
+    models = asyncio.run(ask_and_warn(settings, args.host, OllamaClient.list_models))
     key, newest_first = SORTS[args.sort]
     models.sort(key=key, reverse=newest_first)
     if args.json:
-        print(json.dumps([to_jsonable(m) for m in models], indent=2, default=_iso))
+        print(json.dumps([to_jsonable(m) for m in models], indent=2, default=iso_json))
         return 0
     rows = [
         [m.name, m.short_id, format_bytes_decimal(m.size), m.details.parameter_size or "-",
@@ -53,15 +48,3 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _list(settings: Settings, host: str | None) -> list[LocalModel]:
-    async with OllamaClient(select_host(settings, host)) as client:
-        found = await client.list_models()
-        warning = await client.exposure()
-    if warning:  # stderr, so --json output stays clean
-        print(f"llamadeck: warning: {warning}", file=sys.stderr)
-    return found
-
-
-def _iso(value: Any) -> str:
-    """Timestamps in JSON as ISO 8601, like Ollama's own API."""
-    return value.isoformat() if isinstance(value, datetime) else str(value)

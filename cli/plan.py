@@ -17,6 +17,7 @@ from typing import TextIO
 
 import psutil
 
+from cli.args import add_host_argument
 from core.config import Settings
 from core.errors import PlannerError
 from core.facts.quants import DEFAULT_QUANTS, quant_format
@@ -80,8 +81,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="this machine: plan with the memory free now, not the whole cards")
     parser.add_argument("--quant", action="extend", nargs="+", metavar="Q",
                         help="only these quantizations, each with its breakdown and commands")
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="the Ollama server to ask for an Ollama model (a configured name or an address)")
+    add_host_argument(parser, help="the Ollama server to ask for an Ollama model "
+                                   "(a configured name or an address)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=main)
 

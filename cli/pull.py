@@ -13,6 +13,7 @@ import shutil
 import sys
 from typing import TextIO
 
+from cli.args import add_host_argument
 from core.config import Settings
 from core.ollama.client import OllamaClient
 from core.ollama.host import select_host
@@ -29,8 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "on stderr. Ctrl-C cancels; pulling again resumes where it stopped.",
     )
     parser.add_argument("name", metavar="NAME", help="model name, e.g. llama3.2 or qwen3:8b")
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="a configured host name, or an address like gpu-box:11434 (OLLAMA_HOST rules)")
+    add_host_argument(parser)
     parser.set_defaults(func=main)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from cli.args import add_host_argument
 from core.config import Settings
 from core.ollama.client import OllamaClient
 from core.ollama.host import select_host
@@ -16,8 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Delete models from an Ollama server (each is unloaded from memory first).",
     )
     parser.add_argument("names", nargs="+", metavar="NAME", help="model name, e.g. llama3.2 or qwen3:8b")
-    parser.add_argument("--host", metavar="NAME_OR_URL",
-                        help="a configured host name, or an address like gpu-box:11434 (OLLAMA_HOST rules)")
+    add_host_argument(parser)
     parser.set_defaults(func=main)
 
 
