@@ -1,10 +1,12 @@
 """The chat screen: try a model in a minute, see how fast it is, never lose what was said.
 
-This half is the setup around the conversation (chat_turns.ChatTurns): which
-host and model, the history, the options, the list of chats, compare, and
-the model browser's hand-off (`LlamadeckApp.open_chat` -> `use_model`).
-The history is opened in a thread (a damaged file is checked and moved
-aside); the model list and each model's facts come from Ollama in workers.
+The screen wires its parts: the model picker and facts line (widgets/chat_bar),
+the conversation log, the prompt box, and the turns (chat_turns.ChatTurns, which
+sends and streams). What they share is one ChatState (chat_state): the host,
+the history, the open chat, the model and its settings. Around the conversation
+it opens the history (in a thread: a damaged file is checked and moved aside),
+the options, the list of chats, compare, and takes the model browser's
+hand-off (`LlamadeckApp.open_chat` -> `use_model`).
 
 Keys work inside tmux over SSH: Enter sends and Ctrl+J adds a line (see
 chat_input), and every action is a Ctrl key the prompt box does not use.
@@ -17,28 +19,29 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
-from textual.content import Content
 from textual.message import Message
-from textual.widgets import Select, Static
+from textual.screen import Screen
 
 from core.chat.history import HistoryStore
 from core.chat.host import host_for_session
 from core.chat.session import ChatSession
 from core.chat.thinking import template_opens_thinking
-from core.chat.types import StoredMessage
+from core.chat.types import ChatOptions, StoredMessage
 from core.config import HostConfig, Settings
-from core.errors import LlamadeckError, ModelNotFound, OllamaError
+from core.errors import LlamadeckError
 from core.ollama.host import select_host
 from core.ollama.types import ShowInfo
 from tui.screens.chat_compare import CompareScreen, CompareSetup
+from tui.screens.chat_copy import CopyScreen, copy_choices
 from tui.screens.chat_options import ChatOptionsScreen, ChatSetup
 from tui.screens.chat_sessions import SessionsScreen
-from tui.screens.chat_turns import STREAMING_WAIT, ChatTurns
+from tui.screens.chat_state import STREAMING_WAIT, ChatState
+from tui.screens.chat_turns import ChatTurns, ReplyFinished, ReplyStarted, TurnSaid
 from tui.services import Services
+from tui.widgets.chat_bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_message import ReplyView, UserMessage
+from tui.widgets.chat_message import ReplyView, message_views
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar
@@ -58,26 +61,7 @@ class HistoryFailed(Message):
         self.reason = reason
 
 
-class ModelsListed(Message):
-    def __init__(self, names: list[str]) -> None:
-        super().__init__()
-        self.names = names
-
-
-class ModelsFailed(Message):
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
-
-
-class ModelDescribed(Message):
-    def __init__(self, info: ShowInfo, contexts: dict[str, int]) -> None:
-        super().__init__()
-        self.info = info
-        self.contexts = contexts  # loaded models' context lengths (/api/ps)
-
-
-class ChatScreen(ChatTurns):
+class ChatScreen(Screen[None]):
     """Conversation log, prompt box, model picker; options, chats and compare in dialogs."""
 
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
@@ -106,35 +90,79 @@ class ChatScreen(ChatTurns):
         super().__init__()
         self.settings = settings
         self.services = services
-        self.host = host or select_host(settings)
+        self.state = ChatState(host or select_host(settings))
         self.models: list[str] = []
         self.show_thinking = True
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
         self._ready = False  # composed and mounted: widgets can be queried
+        self.bar = ChatBar(id="chat-bar")
+        self.log_view = ChatLog(id="chat-log")
+        self.prompt = ChatInput(id="prompt")
+        self.prompt.border_subtitle = PROMPT_HINT
+        self.turns = ChatTurns(self.state, self.log_view, self.prompt)
+
+    # -- what tests, the bench and the dialogs read ---------------------------------------
+
+    @property
+    def host(self) -> HostConfig:
+        return self.state.host
+
+    @property
+    def store(self) -> HistoryStore | None:
+        return self.state.store
+
+    @property
+    def session(self) -> ChatSession | None:
+        return self.state.session
+
+    @property
+    def model(self) -> str | None:
+        return self.state.model
+
+    @property
+    def facts(self) -> dict[str, ShowInfo]:
+        return self.state.facts
+
+    @property
+    def options(self) -> ChatOptions:
+        return self.state.options
+
+    @options.setter
+    def options(self, options: ChatOptions) -> None:
+        self.state.options = options
+
+    @property
+    def context_length(self) -> int | None:
+        return self.state.context_length
+
+    @property
+    def streaming(self) -> bool:
+        return self.turns.streaming
+
+    @property
+    def editing(self) -> bool:
+        return self.turns.editing
 
     # -- layout ---------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
-        with Horizontal(id="chat-bar"):
-            yield Select[str]([], prompt="Pick a model", id="chat-model", compact=True)
-            yield Static("", id="chat-facts")
+        yield self.bar
         yield NoticeBar(id="chat-notice")
-        yield ChatLog(id="chat-log")
-        prompt = ChatInput(id="prompt")
-        prompt.border_subtitle = PROMPT_HINT
-        yield prompt
+        yield self.log_view
+        yield self.prompt
         yield KeyBar()
+        yield self.turns
 
     def on_mount(self) -> None:
         self._ready = True
         self.title = "Chat"
-        self._connect(self.host)
-        if self.client is not None:
-            self.list_models()
-        elif self.host.kind != "ollama":
-            self.query_one("#chat-model", Select).prompt = "Set the model with Ctrl+O"
+        self._connect(self.state.host)
+        if self.state.client is not None:
+            self.bar.list_models(self.state.client)
+        elif self.state.host.kind != "ollama":
+            self.bar.show_hint("Set the model with Ctrl+O")
         self.open_history()
         self.show_facts()
         if self._handoff is not None:
@@ -147,27 +175,18 @@ class ChatScreen(ChatTurns):
         self.call_after_refresh(self.log_view.request_folds)
 
     async def on_unmount(self) -> None:
-        self.workers.cancel_node(self)
-        for closer in (self.backend, self.client):
+        for node in (self, self.bar, self.turns):
+            self.workers.cancel_node(node)
+        for closer in (self.state.backend, self.state.client):
             if closer is not None:
                 await closer.aclose()
-        if self.store is not None:
-            self.store.close()
+        if self.state.store is not None:
+            self.state.store.close()
 
     def show_facts(self) -> None:
-        think = self.options.think
-        parts = [
-            "think " + ("default" if think is None else "on" if think is True else "off" if think is False
-                        else str(think)),
-            f"history {self.options.history_limit or 'all'}",
-        ]
-        if self.known_context:
-            parts.append(f"ctx {self.known_context:,}")
-        elif self.trained_context:  # Ollama runs it with less unless num_ctx says otherwise
-            parts.append(f"ctx ≤{self.trained_context:,}")
-        parts.append(self.host.name)
-        self.query_one("#chat-facts", Static).update(Content(" · ".join(parts)))
-        self.sub_title = self.session.info.title if self.session and self.session.info.title else ""
+        self.bar.show_facts(self.state.facts_line())
+        session = self.state.session
+        self.sub_title = session.info.title if session and session.info.title else ""
 
     def say(self, sentence: str | None) -> None:
         """A sentence that stays until the next thing works (server down, a missing model...)."""
@@ -184,7 +203,20 @@ class ChatScreen(ChatTurns):
             return None if self.streaming or self.session is None else True
         return True
 
-    # -- background work ----------------------------------------------------------------
+    # -- what the parts say -------------------------------------------------------------
+
+    @on(TurnSaid)
+    def turn_said(self, event: TurnSaid) -> None:
+        self.say(event.sentence)
+
+    @on(ReplyStarted)
+    def reply_started(self) -> None:
+        self.refresh_bindings()
+
+    @on(ReplyFinished)
+    def reply_finished(self) -> None:
+        self.refresh_bindings()
+        self.show_facts()
 
     @work(thread=True, group="history")
     def open_history(self) -> None:
@@ -197,7 +229,7 @@ class ChatScreen(ChatTurns):
 
     @on(HistoryOpened)
     def history_opened(self, event: HistoryOpened) -> None:
-        self.store = event.store
+        self.state.store = event.store
         if event.store.notice:
             self.say(event.store.notice)
             self.notify(event.store.notice, title="Chat history", severity="warning", markup=False,
@@ -209,21 +241,11 @@ class ChatScreen(ChatTurns):
     def history_failed(self, event: HistoryFailed) -> None:
         self.say(f"{event.reason} Chats cannot be saved, so sending is off until this is fixed.")
 
-    @work(exclusive=True, group="models")
-    async def list_models(self) -> None:
-        assert self.client is not None
-        try:
-            models = await self.client.list_models()
-        except LlamadeckError as err:
-            self.post_message(ModelsFailed(str(err)))
-            return
-        self.post_message(ModelsListed([m.name for m in models]))
-
     @on(ModelsListed)
     def models_listed(self, event: ModelsListed) -> None:
         self.models = event.names
-        self._fill_picker()
-        if self.model is None and event.names:
+        self.bar.show_models(self.models, self.state.model)
+        if self.state.model is None and event.names:
             self.use_model(event.names[0])
         if not event.names:
             self.say(f"Ollama at {self.host.name} has no models yet: pull one on the Models screen (2).")
@@ -232,38 +254,52 @@ class ChatScreen(ChatTurns):
     def models_failed(self, event: ModelsFailed) -> None:
         self.say(event.reason)
 
-    def _fill_picker(self) -> None:
-        names = list(dict.fromkeys([*self.models, *([self.model] if self.model else [])]))
-        picker = self.query_one("#chat-model", Select)
-        with self.prevent(Select.Changed):
-            picker.set_options([(n, n) for n in names])
-            if self.model:
-                picker.value = self.model
-
-    @work(exclusive=True, group="describe")
-    async def describe_model(self, name: str) -> None:
-        if self.client is None:
-            return
-        try:
-            info = await self.client.show(name)
-            running = await self.client.running()
-        except ModelNotFound as err:
-            self.say(str(err))  # sending would fail the same way: say it now
-            return
-        except OllamaError as err:
-            # Only niceties (context length, <think> template) ride on this; the chat works without.
-            self.notify(str(err), title=f"Could not read {name}'s details", severity="warning", markup=False)
-            return
-        contexts = {r.name: r.context_length for r in running if r.context_length}
-        self.post_message(ModelDescribed(info, contexts))
-
     @on(ModelDescribed)
     def model_described(self, event: ModelDescribed) -> None:
-        self.facts[event.info.name] = event.info
-        self.running_context.update(event.contexts)
-        if self.session is not None and event.info.name == self.session.info.model:
-            self.session.starts_in_thinking = template_opens_thinking(event.info.template)
+        state = self.state
+        state.facts[event.info.name] = event.info
+        state.running_context.update(event.contexts)
+        if state.session is not None and event.info.name == state.session.info.model:
+            state.session.starts_in_thinking = template_opens_thinking(event.info.template)
         self.show_facts()
+
+    # -- sending --------------------------------------------------------------------------
+
+    @on(ChatInput.Submitted)
+    def submitted(self, event: ChatInput.Submitted) -> None:
+        self.turns.submit(event.text)
+
+    @on(ChatInput.Refused)
+    def refused(self, event: ChatInput.Refused) -> None:
+        self.say(f"Not pasted: {event.reason}")
+
+    def action_stop(self) -> None:
+        self.turns.stop()
+
+    def action_leave_prompt(self) -> None:
+        self.log_view.focus()
+
+    def action_focus_prompt(self) -> None:
+        self.prompt.focus()
+
+    def action_regenerate(self) -> None:
+        self.turns.regenerate()
+
+    def action_edit_last(self) -> None:
+        self.turns.edit_last()
+
+    def action_copy(self) -> None:
+        replies = [v for v in self.log_view.query_children(ReplyView) if v.content]
+        if not replies:
+            self.notify("There is no reply to copy yet.", markup=False)
+            return
+
+        def copy(text: str | None) -> None:
+            if text:
+                self.app.copy_to_clipboard(text)
+                self.notify(f"Copied {len(text):,} characters.", title="Clipboard", markup=False, timeout=3)
+
+        self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)), copy)
 
     # -- choosing a model and settings ---------------------------------------------------
 
@@ -272,64 +308,59 @@ class ChatScreen(ChatTurns):
         if not self._ready:
             self._handoff = (name, host)
             return
-        if host and host != self.host.name:
+        state = self.state
+        if host and host != state.host.name:
             wanted = self.settings.host(host) or select_host(self.settings, host)
-            if wanted != self.host:
+            if wanted != state.host:
                 self._switch_host(wanted)
-        if self.session is not None and self.session.messages() and self.session.info.model != name \
+        if state.session is not None and state.session.messages() and state.session.info.model != name \
                 and not self.streaming:
             self.new_chat()  # a hand-off means "chat with this model": the old chat stays in Chats
-        self.model = name
-        self._fill_picker()
-        if self.session is not None:
-            self.session.configure(model=name)
-        self.describe_model(name)
+        state.model = name
+        self.bar.show_models(self.models, name)
+        if state.session is not None:
+            state.session.configure(model=name)
+        self._describe(name)
         self.show_facts()
 
+    def _describe(self, name: str) -> None:
+        if self.state.client is not None:
+            self.bar.describe_model(self.state.client, name)
+
     def _switch_host(self, host: HostConfig) -> None:
-        old = [c for c in (self.backend, self.client) if c is not None]
-        self.host = host
         self._connect(host)
-        self.session = None
-        for closer in old:
-            self.run_worker(closer.aclose(), group="close")
-        if self.client is not None:
-            self.list_models()
+        self.state.session = None
+        if self.state.client is not None:
+            self.bar.list_models(self.state.client)
 
     def _connect(self, host: HostConfig) -> None:
         """The backend and client for `host`; an address that cannot be used (a bad port) is said instead."""
-        self.backend = self.client = None
-        self.unusable_host = None
-        try:
-            self.backend = self.services.chat_backend(host)
-            self.client = self.services.ollama(host) if host.kind == "ollama" else None
-        except LlamadeckError as err:
-            if self.backend is not None:
-                self.run_worker(self.backend.aclose(), group="close")
-                self.backend = None
-            self.unusable_host = str(err)
-            self.say(self.unusable_host)
+        for closer in self.state.connect(host, self.services):
+            self.run_worker(closer.aclose(), group="close")
+        if self.state.unusable_host is not None:
+            self.say(self.state.unusable_host)
 
-    @on(Select.Changed, "#chat-model")
-    def model_picked(self, event: Select.Changed) -> None:
-        if isinstance(event.value, str) and event.value != self.model:
-            self.use_model(event.value)
+    @on(ModelPicked)
+    def model_picked(self, event: ModelPicked) -> None:
+        if event.name != self.state.model:
+            self.use_model(event.name)
             self.prompt.focus()
 
     def action_options(self) -> None:
         def apply(setup: ChatSetup | None) -> None:
             if setup is None:
                 return
-            self.system_prompt = setup.system_prompt
-            self.options = setup.options
-            if self.session is not None:
-                self.session.configure(system_prompt=setup.system_prompt, options=setup.options)
-            if setup.model and setup.model != self.model:
+            state = self.state
+            state.system_prompt = setup.system_prompt
+            state.options = setup.options
+            if state.session is not None:
+                state.session.configure(system_prompt=setup.system_prompt, options=setup.options)
+            if setup.model and setup.model != state.model:
                 self.use_model(setup.model)
             self.show_facts()
 
-        self.app.push_screen(ChatOptionsScreen(self.models, ChatSetup(self.model, self.system_prompt,
-                                                                      self.options)), apply)
+        setup = ChatSetup(self.state.model, self.state.system_prompt, self.state.options)
+        self.app.push_screen(ChatOptionsScreen(self.models, setup), apply)
 
     def action_toggle_thinking(self) -> None:
         self.show_thinking = not self.show_thinking
@@ -350,8 +381,8 @@ class ChatScreen(ChatTurns):
         self.prompt.focus()
 
     def new_chat(self) -> None:
-        self.session = None
-        self._end_editing()
+        self.state.session = None
+        self.turns.end_editing()
         self.log_view.remove_children()
         self.say(None)
         self.show_facts()
@@ -359,7 +390,7 @@ class ChatScreen(ChatTurns):
     # -- chats (the history) --------------------------------------------------------------
 
     def action_sessions(self) -> None:
-        if self.store is None:
+        if self.state.store is None:
             self.notify("The chat history is not open.", markup=False)
             return
         if self.streaming:
@@ -369,70 +400,67 @@ class ChatScreen(ChatTurns):
         def opened(session_id: int | None) -> None:
             if session_id is not None:
                 self.resume(session_id)
-            elif self.session is not None:
+            elif self.state.session is not None:
                 self._refresh_current()
 
-        self.app.push_screen(SessionsScreen(self.store), opened)
+        self.app.push_screen(SessionsScreen(self.state.store), opened)
 
     def _refresh_current(self) -> None:
         """The open chat may have been renamed or deleted in the list."""
-        assert self.session is not None and self.store is not None
+        session, store = self.state.session, self.state.store
+        assert session is not None and store is not None
         try:
-            self.session.info = self.store.session(self.session.id)
+            session.info = store.session(session.id)
         except LlamadeckError:
             self.new_chat()  # it was deleted: what is on screen no longer exists anywhere
         self.show_facts()
 
     def resume(self, session_id: int) -> None:
         """Open a saved chat: its messages on screen, its model and settings in use."""
-        if self.store is None or self.backend is None:
+        state = self.state
+        if state.store is None or state.backend is None:
             self._pending_session = session_id
             return
         self._pending_session = None
         try:
-            choice = host_for_session(self.store.session(session_id), self.host, self.settings)
-            if choice.host != self.host:
+            choice = host_for_session(state.store.session(session_id), state.host, self.settings)
+            if choice.host != state.host:
                 self._switch_host(choice.host)  # back to the server the chat was held with
-            assert self.backend is not None
-            session = ChatSession.resume(self.store, self.backend, session_id)
+            assert state.backend is not None
+            session = ChatSession.resume(state.store, state.backend, session_id)
             messages = session.messages()
         except LlamadeckError as err:
             self.say(str(err))
             return
         self.new_chat()
         self.say(choice.notice)
-        self.session = session
-        self.system_prompt = session.info.system_prompt
-        self.options = session.info.options
-        self.model = session.info.model
-        self._fill_picker()
-        self.describe_model(session.info.model)
-        self.log_view.mount_all(self._views(messages, session.info.model))
+        self._show_session(session, messages)
+
+    def _show_session(self, session: ChatSession, messages: list[StoredMessage]) -> None:
+        state = self.state
+        state.session = session
+        state.system_prompt = session.info.system_prompt
+        state.options = session.info.options
+        state.model = session.info.model
+        self.bar.show_models(self.models, state.model)
+        self._describe(session.info.model)
+        self.log_view.mount_all(message_views(messages, session.info.model))
         self.log_view.anchor()  # stays at the end while the replies in view are drawn
         self.prompt.sent = [m.content for m in messages if m.role == "user"]
         self.show_facts()
 
-    @staticmethod
-    def _views(messages: list[StoredMessage], model: str) -> list[UserMessage | ReplyView]:
-        views: list[UserMessage | ReplyView] = []
-        for message in messages:
-            if message.role == "user":
-                views.append(UserMessage(message.content, message_id=message.id))
-            elif message.role == "assistant":
-                views.append(ReplyView(message.model or model, stored=message))
-        return views
-
     # -- compare ------------------------------------------------------------------------
 
     def action_compare(self) -> None:
-        if self.host.kind != "ollama":
+        state = self.state
+        if state.host.kind != "ollama":
             self.notify("Compare loads and unloads models, which needs an Ollama host.", markup=False)
             return
         if self.streaming:
             self.notify(STREAMING_WAIT, markup=False)
             return
-        last = self._last_user_view()
+        last = self.turns.last_user_view()
         prompt = self.prompt.text.strip() or (last.text if last is not None else "")
-        setup = CompareSetup(host=self.host, models=self.models, chosen=[self.model] if self.model else [],
-                             prompt=prompt, system_prompt=self.system_prompt, options=self.options)
+        setup = CompareSetup(host=state.host, models=self.models, chosen=[state.model] if state.model else [],
+                             prompt=prompt, system_prompt=state.system_prompt, options=state.options)
         self.app.push_screen(CompareScreen(self.settings, self.services, setup))

@@ -181,3 +181,14 @@ class ReplyView(Vertical):
         # How it ended shows on the status line only: a class on the reply itself would
         # restyle every block of a long answer.
         self.set_class(not self.thinking.text, "-no-thinking")
+
+
+def message_views(messages: list[StoredMessage], model: str) -> list[UserMessage | ReplyView]:
+    """A saved chat's messages as the log shows them; a reply without its model is `model`'s."""
+    views: list[UserMessage | ReplyView] = []
+    for message in messages:
+        if message.role == "user":
+            views.append(UserMessage(message.content, message_id=message.id))
+        elif message.role == "assistant":
+            views.append(ReplyView(message.model or model, stored=message))
+    return views
