@@ -1,50 +1,36 @@
 """The pre-flight of one job, and the download that turns a Hub repo into a local folder.
 
-`core.pipeline.preflight` has the individual checks; this module decides which ones
-a given plan needs, asks `core.pipeline.disk` for the bytes each stage will write
-and where, and asks Ollama whether it is there (and whether it already holds
-the file to import).
+`core.pipeline.preflight` and `core.pipeline.tools` have the individual checks;
+this module decides which ones a given plan needs, asks `core.pipeline.disk` for
+the bytes each stage will write and where, and `core.pipeline.ollama_checks`
+whether Ollama is there (and already holds the file to import) and where the
+result would run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.config import Settings
-from core.errors import LlamadeckError, ModelFactsError, OllamaError, PipelineError
-from core.facts.gguf import facts_from_config, facts_from_hf_dir
+from core.errors import ModelFactsError, PipelineError
+from core.facts.gguf import facts_from_config, facts_from_gguf, facts_from_hf_dir
 from core.facts.hf_checkpoint import read_json
 from core.facts.quants import quant_format
 from core.facts.types import ModelFacts
-from core.pipeline.disk import disk_writes, finished_outputs, import_size
-from core.pipeline.plan import JobPlan, OutputRecipes, make_plan, with_source
-from core.pipeline.preflight import (
-    ToolPaths,
-    check_architecture,
-    check_converter,
-    check_disk,
-    check_out_dir,
-    check_quantize,
-    check_shards,
-    disk_needs,
-    fail,
-    ok,
-    skip,
-    warn,
-)
+from core.pipeline import hf_download
+from core.pipeline.disk import disk_writes, finished_outputs, predicted_size
+from core.pipeline.ollama_checks import check_ollama, fit_check
+from core.pipeline.plan import JobPlan, OutputRecipes, make_plan, place_outputs, with_source
+from core.pipeline.preflight import check_disk, check_out_dir, check_shards, disk_needs, fail, ok, skip, warn
 from core.pipeline.progress import ProgressMeter
+from core.pipeline.tools import ToolPaths, check_architecture, check_converter, check_quantize
 from core.pipeline.types import DiskNeed, HfFile, HfRepoListing, JobSpec, ModelSource, PreflightCheck
 from core.units import format_bytes_tenths
-
-# Ollama model names: an optional namespace, a name, an optional tag (server/model/name.go, loosely).
-_OLLAMA_NAME = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*(?::[\w][\w.\-]{0,127})?$")
-FIT_CONTEXT = 4096  # Ollama's default num_ctx and a common llama-server -c
 
 
 @dataclass(frozen=True)
@@ -88,7 +74,7 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
         checks.append(await asyncio.to_thread(check_quantize, tools.quantize, plan.quant))
         checks.extend(_check_quant(plan, spec, facts))
     done = await asyncio.to_thread(finished_outputs, plan, recipes)
-    ollama_checks, remote, has_copy = await _check_ollama(plan, spec, settings, facts, done)
+    ollama_checks, remote, has_copy = await check_ollama(plan, spec, settings, facts, done)
     checks.extend(ollama_checks)
     blob = "import" in plan.stages and not remote and not has_copy
     writes = disk_writes(plan, settings, facts, download_bytes, done, blob=blob)
@@ -109,8 +95,6 @@ async def run_preflight(plan: JobPlan, spec: JobSpec, settings: Settings, tools:
 def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: ToolPaths,
                 checks: list[PreflightCheck]) -> tuple[HfRepoListing | None, tuple[HfFile, ...],
                                                        ModelFacts | None, int]:
-    from core.pipeline import hf_download
-
     assert source.repo_id is not None
     try:
         listing = hf_download.list_repo(source.repo_id, source.revision)
@@ -165,11 +149,7 @@ def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: T
 
 def _place_cached(plan: JobPlan, spec: JobSpec, tools: ToolPaths, listing: HfRepoListing, settings: Settings,
                   checks: list[PreflightCheck]) -> tuple[JobPlan, OutputRecipes | None]:
-    from dataclasses import replace
-
-    from huggingface_hub import try_to_load_from_cache
-
-    from core.pipeline.plan import place_outputs
+    from huggingface_hub import try_to_load_from_cache  # here: huggingface_hub costs start-up time
 
     config = try_to_load_from_cache(listing.repo_id, "config.json", cache_dir=settings.hf_cache_dir,
                                     revision=listing.revision)
@@ -185,14 +165,14 @@ def _place_cached(plan: JobPlan, spec: JobSpec, tools: ToolPaths, listing: HfRep
 
 
 def _cached(listing: HfRepoListing, f: HfFile, cache_dir: Path) -> bool:
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache  # here: huggingface_hub costs start-up time
 
     found = try_to_load_from_cache(listing.repo_id, f.path, cache_dir=cache_dir, revision=listing.revision)
     return isinstance(found, str) and (f.size is None or Path(found).stat().st_size == f.size)
 
 
 def _stored_token() -> str | None:
-    from huggingface_hub import get_token
+    from huggingface_hub import get_token  # here: huggingface_hub costs start-up time
 
     try:
         return get_token()
@@ -224,8 +204,6 @@ def _check_dir(source: ModelSource, tools: ToolPaths, checks: list[PreflightChec
 def _check_gguf(plan: JobPlan, facts: ModelFacts | None, checks: list[PreflightCheck]) -> None:
     source = plan.source
     if facts is None:
-        from core.facts.gguf import facts_from_gguf
-
         assert source.path is not None
         try:
             facts_from_gguf(source.path)
@@ -248,8 +226,6 @@ def _check_gguf(plan: JobPlan, facts: ModelFacts | None, checks: list[PreflightC
 
 
 def _check_quant(plan: JobPlan, spec: JobSpec, facts: ModelFacts | None) -> list[PreflightCheck]:
-    from core.pipeline.job import predicted_size
-
     assert plan.quant is not None
     out: list[PreflightCheck] = []
     fmt = quant_format(plan.quant)
@@ -272,107 +248,6 @@ def _check_quant(plan: JobPlan, spec: JobSpec, facts: ModelFacts | None) -> list
     return out
 
 
-def fit_check(facts: ModelFacts | None, quant: str, settings: Settings, *, runtime: str,
-              ctx: int = FIT_CONTEXT) -> PreflightCheck:
-    """Where the result would run on this machine, from the planner (blocking: probes the GPUs)."""
-    from core.hardware.probe import HardwareProbe
-    from core.planner.machine import spec_from_machine_info
-    from core.planner.plan import plan as make_rows
-
-    if facts is None or not facts.tensors:
-        return skip("fit", "Fit on this machine not checked: the model's tensor table is not known yet.")
-    probe = HardwareProbe.from_settings(settings)
-    try:
-        machine = spec_from_machine_info(probe.machine_info())
-    finally:
-        probe.close()
-    try:
-        row = make_rows(facts, machine, ctx=ctx, runtime=runtime, quants=(quant,)).rows[0]
-    except LlamadeckError as exc:
-        return skip("fit", f"Fit on this machine not checked: {exc}")
-    speed = f", about {row.decode_tps:.0f} tokens/s" if row.decode_tps else ""
-    where = {
-        "gpu": f"fits entirely on the GPU at {ctx} tokens of context{speed}",
-        "partial": f"fits partly on the GPU ({row.n_gpu_layers} of {row.n_layers + 1} layers) at {ctx} "
-                   f"tokens of context{speed}",
-        "cpu": f"runs on the CPU at {ctx} tokens of context{speed}",
-    }.get(row.placement)
-    if where is None:
-        return warn("fit", f"{quant} does not fit in this machine's memory at {ctx} tokens of context; "
-                           "pick a smaller quant (`llamadeck plan` shows which fit).")
-    return ok("fit", f"{quant} {where} ({runtime}).")
-
-
-async def _check_ollama(plan: JobPlan, spec: JobSpec, settings: Settings, facts: ModelFacts | None,
-                        done: frozenset[Path]) -> tuple[list[PreflightCheck], bool, bool]:
-    """Ollama answers, the name is valid, and (for a local server) its blob store gets a copy.
-
-    Also says whether the server is remote (then neither its disk nor the fit is this machine's),
-    and whether it already holds the file to import (a rerun: its digest is remembered from the
-    last import, and Ollama keeps one copy per digest), when no copy is made.
-    """
-    from core.ollama.client import OllamaClient
-    from core.ollama.host import select_host
-    from core.ollama.importer import has_blob
-    from core.pipeline.file_digest import cached_digest
-
-    if "import" not in plan.stages:
-        return [skip("ollama", "Not importing into Ollama (--no-import).")], False, False
-    name = plan.ollama_name or ""
-    out: list[PreflightCheck] = []
-    if not _OLLAMA_NAME.match(name):
-        out.append(fail("ollama", f"{name!r} is not a valid Ollama model name: use letters, digits, '.', "
-                                  "'-' and '_', with an optional :tag."))
-    try:
-        host = select_host(settings, spec.host)
-        async with OllamaClient(host) as client:
-            version = await client.version()
-            local = client.endpoint.is_loopback
-            url = client.url
-            try:
-                existing = {m.name for m in await client.list_models()}
-            except OllamaError:
-                existing = set()  # only needed for a warning; the import itself says what goes wrong
-            has_copy = False
-            if plan.final in done or plan.final == plan.source.path:
-                digest = await asyncio.to_thread(cached_digest, plan.final)
-                has_copy = digest is not None and await has_blob(client, digest)
-    except (OllamaError, PipelineError) as exc:
-        return [*out, fail("ollama", str(exc))], False, False
-    except Exception as exc:  # a config problem (bad URL) surfaces here as well
-        return [*out, fail("ollama", f"Ollama cannot be reached: {str(exc).rstrip('.')}.")], False, False
-    copy = f" (it already holds {plan.final.name}: nothing to copy)" if has_copy else ""
-    out.append(ok("ollama", f"Ollama {version} at {url} will get the model as {name}{copy}."))
-    out.extend(_replacing(plan, url, name, existing))
-    if not local and not has_copy:
-        size = await asyncio.to_thread(import_size, plan, facts, done)
-        out.append(skip("ollama", f"Ollama at {url} is remote: its disk is not checked from here; it needs "
-                                  f"{format_bytes_tenths(size) if size else 'a copy of the GGUF'} free in "
-                                  "its blob store."))
-    return out, not local, has_copy
-
-
-def _replacing(plan: JobPlan, url: str, name: str, existing: set[str]) -> list[PreflightCheck]:
-    """A warning when the import would replace a model this file was not imported as before.
-
-    Two checkpoints in folders of the same name get the same default name; the second import
-    replaces the first model in Ollama (its GGUF stays on disk). Said before, not after.
-    """
-    from core.pipeline.manifest import imported_as
-
-    full = full_model_name(name)
-    if full not in existing or (url, full) in imported_as(plan.final):
-        return []
-    return [warn("ollama", f"Ollama at {url} already has {full}, and llamadeck did not import it from "
-                           f"{plan.final.name}: this import replaces it (its GGUF files are not touched). "
-                           "Pass --ollama-name to keep both.")]
-
-
-def full_model_name(name: str) -> str:
-    """Ollama's own spelling of a name: with its tag (":latest" when none is given)."""
-    return name if ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-
 # --------------------------------------------------------------------------- download
 
 
@@ -385,8 +260,6 @@ async def download_source(
     log: Callable[[str], None],
 ) -> tuple[JobPlan, ModelFacts | None, bool]:
     """Fetch and verify the checkpoint; the plan comes back with the local folder as its source."""
-    from core.pipeline import hf_download
-
     cache = settings.hf_cache_dir
     skipped = await asyncio.to_thread(lambda: all(_cached(listing, f, cache) for f in files))
     snapshot = await hf_download.download(listing, files, cache, meter, log)

@@ -13,10 +13,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.config import Settings
+from core.errors import LlamadeckError
 from core.facts.ggml_types import tensor_bytes
 from core.facts.types import ModelFacts
+from core.pipeline.manifest import problem
 from core.pipeline.plan import JobPlan, OutputRecipes
 from core.pipeline.preflight import DiskWrite
+from core.planner.plan import file_size
+from core.planner.weights import gguf_overhead
+
+
+def predicted_size(facts: ModelFacts | None, quant: str | None, *, imatrix: bool | None = None) -> int | None:
+    """The planner's size of `facts` quantized as `quant`: exact from a GGUF's facts (its header
+    is known), within the header estimate from a checkpoint's. None when there is nothing to
+    replay (no tensor table)."""
+    if facts is None or quant is None or not facts.tensors:
+        return None
+    try:
+        return file_size(facts, quant, imatrix=imatrix)
+    except LlamadeckError:
+        return None
 
 
 def converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
@@ -26,8 +42,6 @@ def converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
     whatever the checkpoint's own dtype: an F32 checkpoint's F16 GGUF is half its size. The header
     (vocabulary, metadata, tensor infos) is the planner's estimate, the one its file sizes use.
     """
-    from core.planner.weights import gguf_overhead
-
     if facts is None or not facts.tensors:
         return None
     total = gguf_overhead(facts)[0]
@@ -44,8 +58,6 @@ def converted_size(facts: ModelFacts | None, outtype: str) -> int | None:
 
 def finished_outputs(plan: JobPlan, recipes: OutputRecipes | None) -> frozenset[Path]:
     """The outputs already there, made by this plan's recipe: they are skipped and write nothing."""
-    from core.pipeline.manifest import problem
-
     if recipes is None:
         return frozenset()
     done = set()
@@ -93,8 +105,6 @@ def _output_writes(plan: JobPlan, facts: ModelFacts | None, done: frozenset[Path
 
 
 def _quantized_size(plan: JobPlan, facts: ModelFacts | None) -> int | None:
-    from core.pipeline.job import predicted_size
-
     return predicted_size(facts, plan.quant) or converted_size(facts, plan.outtype)
 
 

@@ -15,8 +15,8 @@ from core.errors import LlamadeckError
 from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
 from core.facts.quants import quant_format
 from core.facts.types import ModelFacts
-from core.pipeline.checks import FIT_CONTEXT
-from core.pipeline.job import predicted_size
+from core.pipeline.disk import predicted_size
+from core.pipeline.ollama_checks import FIT_CONTEXT
 from core.pipeline.sources import resolve_source
 from core.pipeline.types import JobSpec
 from core.planner.plan import plan

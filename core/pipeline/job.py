@@ -38,27 +38,33 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from core.config import Settings
-from core.errors import LlamadeckError, ModelFactsError, PipelineError
-from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
+from core.errors import LlamadeckError, PipelineError
+from core.facts.gguf import facts_from_gguf
 from core.facts.gguf_header import read_header, read_model_headers
 from core.facts.types import ModelFacts
+from core.ollama.chat_format import chat_format
+from core.ollama.client import OllamaClient
+from core.ollama.host import select_host
+from core.pipeline import checks as job_checks
+from core.pipeline import stages
+from core.pipeline.disk import predicted_size
 from core.pipeline.manifest import (
-    MANIFEST_SUFFIX,
     manifest_path,
-    mismatch,
     problem,
     record_import,
     write_manifest,
 )
-from core.pipeline.plan import JobPlan, OutputRecipes, make_plan, place_outputs
-from core.pipeline.preflight import ToolPaths, find_tools
+from core.pipeline.ollama_checks import full_model_name
+from core.pipeline.ollama_import import import_gguf
+from core.pipeline.plan import JobPlan, OutputRecipes, make_plan, place_outputs, renamed_notes
 from core.pipeline.progress import ProgressMeter
-from core.pipeline.sources import resolve_source
+from core.pipeline.sources import local_facts, resolve_source
 from core.pipeline.stages import StageError, ToolContext
+from core.pipeline.tools import ToolPaths, find_tools
 from core.pipeline.types import (
     HfFile,
     HfRepoListing,
@@ -91,18 +97,15 @@ class _Skipped(Exception):
         self.reason = reason
 
 
-def predicted_size(facts: ModelFacts | None, quant: str | None, *, imatrix: bool | None = None) -> int | None:
-    """The planner's size of `facts` quantized as `quant`: exact from a GGUF's facts (its header
-    is known), within the header estimate from a checkpoint's. None when there is nothing to
-    replay (no tensor table)."""
-    from core.planner.plan import file_size
+@dataclass
+class _State:
+    """What the stages learn and hand on: the pre-flight and the download refine the first plan."""
 
-    if facts is None or quant is None or not facts.tensors:
-        return None
-    try:
-        return file_size(facts, quant, imatrix=imatrix)
-    except LlamadeckError:
-        return None
+    plan: JobPlan
+    recipes: OutputRecipes
+    facts: ModelFacts | None
+    listing: HfRepoListing | None = None
+    files: tuple[HfFile, ...] = ()
 
 
 class Job:
@@ -224,66 +227,16 @@ class Job:
     # ------------------------------------------------------------------ the job
 
     async def _run(self, emit: Callable[[JobEvent], None]) -> str:
-        from core.pipeline import checks as job_checks
-
-        spec = self.spec
-        source = resolve_source(spec.source, revision=spec.revision)
-        facts, source_type = await asyncio.to_thread(_inspect_local, source)
-        plan = make_plan(spec, self.settings, source, source_file_type=source_type, facts=facts)
-        recipes = OutputRecipes()
-        if source.path is not None:
-            plan, recipes = await asyncio.to_thread(place_outputs, plan, spec, self.tools)
-        self.outputs = JobOutputs(model_dir=source.path if source.kind == "hf-dir" else None,
-                                  converted=plan.converted, quantized=plan.final,
-                                  ollama_model=plan.ollama_name)
-        imatrix = spec.imatrix is not None or None
-        emit(JobPlanned(self.id, source, plan.stages, plan.quant,
-                        predicted_size(facts, plan.quant, imatrix=imatrix), self.outputs))
-
-        listing: HfRepoListing | None = None
-        files: tuple[HfFile, ...] = ()
-
-        async def preflight() -> tuple[str | None, str]:
-            nonlocal plan, listing, files, facts
-            report = await job_checks.run_preflight(plan, spec, self.settings, self.tools, facts, recipes)
-            plan, listing, files, facts = report.plan, report.listing, report.files, report.facts
-            emit(PreflightReported(report.checks, report.disk))
-            for check in report.checks:
-                emit(LogLine("preflight", f"[{check.status}] {check.message}"))
-            self._log_renamed(emit, plan, recipes)
-            failed = [c for c in report.checks if c.failed]
-            if failed:
-                raise StageError(
-                    failed[0].message if len(failed) == 1 else
-                    f"{len(failed)} checks failed: " + " ".join(c.message for c in failed),
-                    tail=tuple(c.message for c in failed))
-            return None, f"{len(report.checks)} checks passed"
-
-        await self._stage_run(emit, "preflight", preflight)
-
-        if "download" in plan.stages:
-            assert listing is not None
-
-            async def download() -> tuple[str | None, str]:
-                nonlocal plan, facts, recipes
-                assert listing is not None
-                plan, facts, skipped = await job_checks.download_source(
-                    plan, listing, files, self.settings, self._meter(emit, "download"),
-                    lambda text: emit(LogLine("download", text)))
-                plan, recipes = await asyncio.to_thread(place_outputs, plan, spec, self.tools)
-                self._log_renamed(emit, plan, recipes)
-                self.outputs = _replace_outputs(self.outputs, model_dir=plan.source.path,
-                                                converted=plan.converted, quantized=plan.final)
-                if skipped:
-                    raise _Skipped(f"all {len(files)} files already in the Hugging Face cache (checked)")
-                return str(plan.source.path), f"{len(files)} files, {format_bytes_tenths(listing.total_size)}"
-
-            await self._stage_run(emit, "download", download)
-
+        state = await self._make_plan(emit)
+        await self._stage_run(emit, "preflight", lambda: self._preflight(emit, state))
+        if "download" in state.plan.stages:
+            await self._stage_run(emit, "download", lambda: self._download(emit, state))
+        plan = state.plan
         if "convert" in plan.stages:
-            await self._stage_run(emit, "convert", lambda: self._convert(emit, plan, recipes, facts))
+            await self._stage_run(emit, "convert",
+                                  lambda: self._convert(emit, plan, state.recipes, state.facts))
         if "quantize" in plan.stages:
-            await self._stage_run(emit, "quantize", lambda: self._quantize(emit, plan, recipes))
+            await self._stage_run(emit, "quantize", lambda: self._quantize(emit, plan, state.recipes))
             self._drop_intermediate(emit, plan)  # before the import: Ollama's copy needs the room
         if "import" in plan.stages:
             await self._stage_run(emit, "import", lambda: self._import(emit, plan))
@@ -294,22 +247,58 @@ class Job:
             return f"{plan.final} ({format_bytes_tenths(size)}) is in Ollama as {plan.ollama_name}."
         return f"Wrote {plan.final} ({format_bytes_tenths(size)})."
 
+    async def _make_plan(self, emit: Callable[[JobEvent], None]) -> _State:
+        """The plan from what can be known before the pre-flight: the source and, if local, its headers."""
+        spec = self.spec
+        source = resolve_source(spec.source, revision=spec.revision)
+        facts, source_type = await asyncio.to_thread(local_facts, source)
+        plan = make_plan(spec, self.settings, source, source_file_type=source_type, facts=facts)
+        recipes = OutputRecipes()
+        if source.path is not None:
+            plan, recipes = await asyncio.to_thread(place_outputs, plan, spec, self.tools)
+        self.outputs = JobOutputs(model_dir=source.path if source.kind == "hf-dir" else None,
+                                  converted=plan.converted, quantized=plan.final,
+                                  ollama_model=plan.ollama_name)
+        imatrix = spec.imatrix is not None or None
+        emit(JobPlanned(self.id, source, plan.stages, plan.quant,
+                        predicted_size(facts, plan.quant, imatrix=imatrix), self.outputs))
+        return _State(plan, recipes, facts)
+
+    async def _preflight(self, emit: Callable[[JobEvent], None], state: _State) -> tuple[str | None, str]:
+        report = await job_checks.run_preflight(state.plan, self.spec, self.settings, self.tools,
+                                                state.facts, state.recipes)
+        state.plan, state.listing, state.files, state.facts = report.plan, report.listing, report.files, \
+            report.facts
+        emit(PreflightReported(report.checks, report.disk))
+        for check in report.checks:
+            emit(LogLine("preflight", f"[{check.status}] {check.message}"))
+        self._log_renamed(emit, state.plan, state.recipes)
+        failed = [c for c in report.checks if c.failed]
+        if failed:
+            raise StageError(
+                failed[0].message if len(failed) == 1 else
+                f"{len(failed)} checks failed: " + " ".join(c.message for c in failed),
+                tail=tuple(c.message for c in failed))
+        return None, f"{len(report.checks)} checks passed"
+
+    async def _download(self, emit: Callable[[JobEvent], None], state: _State) -> tuple[str | None, str]:
+        listing, files = state.listing, state.files
+        assert listing is not None
+        plan, state.facts, skipped = await job_checks.download_source(
+            state.plan, listing, files, self.settings, self._meter(emit, "download"),
+            lambda text: emit(LogLine("download", text)))
+        state.plan, state.recipes = plan, recipes = await asyncio.to_thread(place_outputs, plan, self.spec,
+                                                                            self.tools)
+        self._log_renamed(emit, plan, recipes)
+        self.outputs = replace(self.outputs, model_dir=plan.source.path, converted=plan.converted,
+                               quantized=plan.final)
+        if skipped:
+            raise _Skipped(f"all {len(files)} files already in the Hugging Face cache (checked)")
+        return str(plan.source.path), f"{len(files)} files, {format_bytes_tenths(listing.total_size)}"
+
     def _log_renamed(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes) -> None:
-        """Say why an output is not under its usual name (which holds a file this source did not make)."""
-        for path, kind, recipe in ((plan.converted, plan.converted_file_type, recipes.convert),
-                                   (plan.final, plan.quant, recipes.quantize)):
-            if path is None or recipe is None or kind is None:
-                continue
-            plain = path.with_name(f"{plan.source.name}-{kind}.gguf")
-            if plain == path:
-                continue
-            if plain.exists():
-                why = mismatch(plain, recipe)
-                emit(LogLine(self._stage, f"{why}, so this job writes {path.name} instead and leaves it "
-                                          f"alone (records: *{MANIFEST_SUFFIX})."))
-            else:
-                emit(LogLine(self._stage, f"{path.name} is this source's, named so when {plain.name} was "
-                                          "taken by another; it is used again."))
+        for note in renamed_notes(plan, recipes):
+            emit(LogLine(self._stage, note))
 
     def _drop_intermediate(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> None:
         """Delete the converter's output if this job made it and the user did not ask to keep it."""
@@ -321,15 +310,13 @@ class Job:
         manifest_path(converted).unlink(missing_ok=True)
         emit(LogLine(self._stage, f"Removed the intermediate {converted.name}, which this job made "
                                   "(--keep-intermediate keeps it)."))
-        self.outputs = _replace_outputs(self.outputs, converted=None)
+        self.outputs = replace(self.outputs, converted=None)
 
     def _meter(self, emit: Callable[[JobEvent], None], stage: str) -> ProgressMeter:
         return ProgressMeter(stage, emit, interval=self.progress_interval)
 
     async def _convert(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes,
                        facts: ModelFacts | None) -> tuple[str | None, str]:
-        from core.pipeline import stages
-
         assert plan.converted is not None and plan.source.path is not None and self._tool_ctx is not None
         recipe = recipes.convert
         assert recipe is not None
@@ -340,7 +327,7 @@ class Job:
                            "converter and --outtype (its record says so)")
         if plan.delete_converted and recipes.quantize is not None and plan.final.exists() and \
                 await asyncio.to_thread(problem, plan.final, recipes.quantize, plan.quant) is None:
-            self.outputs = _replace_outputs(self.outputs, converted=None)
+            self.outputs = replace(self.outputs, converted=None)
             raise _Skipped(f"not needed: {plan.final.name} is already made from this checkpoint")
         if plan.converted.exists():
             emit(LogLine("convert", f"{why}; converting again."))
@@ -360,8 +347,6 @@ class Job:
 
     async def _quantize(self, emit: Callable[[JobEvent], None], plan: JobPlan,
                         recipes: OutputRecipes) -> tuple[str | None, str]:
-        from core.pipeline import stages
-
         assert plan.quant is not None and self._tool_ctx is not None
         recipe = recipes.quantize
         assert recipe is not None
@@ -398,12 +383,6 @@ class Job:
         return str(out), format_bytes_tenths(size)
 
     async def _import(self, emit: Callable[[JobEvent], None], plan: JobPlan) -> tuple[str | None, str]:
-        from core.chat.format import chat_format
-        from core.ollama.client import OllamaClient
-        from core.ollama.host import select_host
-        from core.ollama.importer import import_gguf
-        from core.pipeline.checks import full_model_name
-
         assert plan.ollama_name is not None
         header = await asyncio.to_thread(read_header, plan.final)
         fmt = chat_format(header.metadata)
@@ -412,27 +391,5 @@ class Job:
                                        interval=self.progress_interval)
             where = client.url
         await asyncio.to_thread(record_import, plan.final, where, full_model_name(plan.ollama_name), digest)
-        self.outputs = _replace_outputs(self.outputs, ollama_model=plan.ollama_name, ollama_digest=digest)
+        self.outputs = replace(self.outputs, ollama_model=plan.ollama_name, ollama_digest=digest)
         return plan.ollama_name, f"on {where}"
-
-
-def _inspect_local(source: Any) -> tuple[ModelFacts | None, str | None]:
-    """Facts of a local source, cheaply (headers only); None when they cannot be read yet.
-
-    A broken checkpoint is not an error here: pre-flight reports it properly.
-    """
-    try:
-        if source.kind == "gguf":
-            facts = facts_from_gguf(source.path)
-            return facts, facts.file_type
-        if source.kind == "hf-dir":
-            return facts_from_hf_dir(source.path), None
-    except ModelFactsError:
-        return None, None
-    return None, None
-
-
-def _replace_outputs(outputs: JobOutputs, **changes: Any) -> JobOutputs:
-    from dataclasses import replace
-
-    return replace(outputs, **changes)

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from core.ollama.chat_format import ChatFormat
 from core.errors import OllamaError
+from core.ollama.chat_format import ChatFormat
 from core.ollama.client import OllamaClient
 from core.pipeline.file_digest import CHUNK, file_digest
 from core.pipeline.progress import ProgressMeter

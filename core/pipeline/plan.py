@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from core import paths
 from core.config import Settings
@@ -21,19 +20,20 @@ from core.errors import PipelineError, PlannerError
 from core.facts.quants import quant_format
 from core.facts.types import ModelFacts
 from core.pipeline.manifest import (
+    MANIFEST_SUFFIX,
     Recipe,
     checkpoint_files,
     convert_recipe,
     digest,
+    mismatch,
     place,
     quantize_recipe,
     source_identity,
 )
+from core.pipeline.ollama_import import default_model_name
 from core.pipeline.stages import OUTTYPE_FILE_TYPES, OUTTYPES
+from core.pipeline.tools import ToolPaths
 from core.pipeline.types import JobSpec, ModelSource
-
-if TYPE_CHECKING:
-    from core.pipeline.preflight import ToolPaths
 
 # Types llama-quantize takes as input without --allow-requantize.
 UNQUANTIZED = frozenset({"F32", "F16", "BF16"})
@@ -89,8 +89,6 @@ def resolve_outtype(outtype: str, facts: ModelFacts | None) -> str:
 def make_plan(spec: JobSpec, settings: Settings, source: ModelSource, *,
               source_file_type: str | None = None, facts: ModelFacts | None = None) -> JobPlan:
     """The stages and paths for `spec`. `source_file_type` is the GGUF source's type, when it is one."""
-    from core.ollama.importer import default_model_name
-
     quant = normalise_quant(spec.quant)
     out_dir = (spec.out_dir or default_out_dir(settings)).expanduser()
     stages: list[str] = ["preflight"]
@@ -170,3 +168,22 @@ def place_outputs(plan: JobPlan, spec: JobSpec, tools: ToolPaths) -> tuple[JobPl
         raise PipelineError(f"Cannot read {exc.filename or source.path}: {exc.strerror or exc}.") from None
     assert final is not None
     return replace(plan, converted=converted, final=final), OutputRecipes(convert, quantize)
+
+
+def renamed_notes(plan: JobPlan, recipes: OutputRecipes) -> list[str]:
+    """Why an output is not under its usual name (which holds a file this source did not make)."""
+    notes = []
+    for path, kind, recipe in ((plan.converted, plan.converted_file_type, recipes.convert),
+                               (plan.final, plan.quant, recipes.quantize)):
+        if path is None or recipe is None or kind is None:
+            continue
+        plain = path.with_name(f"{plan.source.name}-{kind}.gguf")
+        if plain == path:
+            continue
+        if plain.exists():
+            notes.append(f"{mismatch(plain, recipe)}, so this job writes {path.name} instead and leaves it "
+                         f"alone (records: *{MANIFEST_SUFFIX}).")
+        else:
+            notes.append(f"{path.name} is this source's, named so when {plain.name} was taken by another; "
+                         "it is used again.")
+    return notes

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from core.errors import PipelineError
+from core.errors import ModelFactsError, PipelineError
+from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
 from core.facts.gguf_header import SPLIT_RE, present_split_parts
+from core.facts.types import ModelFacts
 from core.pipeline.types import ModelSource
 
 # owner/name as the Hub allows them (letters, digits, "-", "_", "."; no "--" or ".." runs).
@@ -85,3 +87,20 @@ def checkpoint_name(path: Path) -> str:
     if resolved.parent.name == "snapshots" and cache_repo.startswith("models--"):
         return cache_repo.split("--")[-1]
     return resolved.name
+
+
+def local_facts(source: ModelSource) -> tuple[ModelFacts | None, str | None]:
+    """Facts of a local source, cheaply (headers only); None when they cannot be read yet.
+
+    A broken checkpoint is not an error here: pre-flight reports it properly.
+    """
+    path = source.path
+    try:
+        if source.kind == "gguf" and path is not None:
+            facts = facts_from_gguf(path)
+            return facts, facts.file_type
+        if source.kind == "hf-dir" and path is not None:
+            return facts_from_hf_dir(path), None
+    except ModelFactsError:
+        return None, None
+    return None, None

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core.ollama.chat_format import chat_format
 from core.config import HostConfig
 from core.errors import OllamaError
+from core.ollama.chat_format import chat_format
 from core.ollama.client import OllamaClient
-from core.pipeline.ollama_import import default_model_name, import_gguf
 from core.pipeline.file_digest import cached_digest
+from core.pipeline.ollama_import import default_model_name, import_gguf
 from core.pipeline.types import JobEvent, LogLine, StageProgress
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.gguf_files import write_gguf

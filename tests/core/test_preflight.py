@@ -10,14 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.pipeline.preflight import (
-    check_architecture,
-    check_converter,
-    check_disk,
-    check_quantize,
-    check_shards,
-    registered_architectures,
-)
+from core.pipeline.preflight import check_disk, check_shards
+from core.pipeline.tools import check_architecture, check_converter, check_quantize, registered_architectures
 from core.pipeline.types import DiskNeed
 from core.units import format_bytes_tenths
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.config import LlamaCppConfig, Settings
-from core.pipeline.preflight import check_converter, find_tools
+from core.pipeline.tools import check_converter, find_tools
 
 
 def test_a_python_from_path_gets_a_venv_of_its_own_not_torch(tmp_path: Path,

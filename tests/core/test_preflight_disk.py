@@ -19,8 +19,9 @@ from core.pipeline import preflight
 from core.pipeline.checks import run_preflight
 from core.pipeline.disk import converted_size, disk_writes
 from core.pipeline.plan import make_plan
-from core.pipeline.preflight import DiskWrite, ToolPaths, check_disk, disk_margin, disk_needs, format_parts
+from core.pipeline.preflight import DiskWrite, check_disk, disk_margin, disk_needs, format_parts
 from core.pipeline.sources import resolve_source
+from core.pipeline.tools import ToolPaths
 from core.pipeline.types import DiskNeed, JobSpec, PreflightCheck
 from core.units import format_bytes_tenths
 from tests.fakes.fake_ollama import FakeOllama

@@ -17,7 +17,8 @@ import pytest
 
 from core.facts.gguf import facts_from_gguf
 from core.facts.gguf_header import read_header
-from core.pipeline.job import Job, predicted_size
+from core.pipeline.disk import predicted_size
+from core.pipeline.job import Job
 from core.pipeline.types import JobPlanned, LogLine, PreflightReported, StageProgress, StageStarted
 from core.planner.weights import weight_table
 from tests.e2e.pipeline_support import finished, leftovers, run_job, spec, stage_outcomes, tool_settings

@@ -18,7 +18,7 @@ from textual.widgets import Checkbox, Input, Select, Static
 from core.config import HostConfig, LlamaCppConfig, Settings
 from core.facts.gguf import facts_from_hf_dir
 from core.hardware.probe import HardwareProbe
-from core.pipeline.job import predicted_size
+from core.pipeline.disk import predicted_size
 from core.pipeline.job_state import ENDED, JobState
 from core.pipeline.types import JobSpec
 from core.units import format_bytes
