@@ -7,8 +7,9 @@ the wrong type or out of range.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -202,9 +203,6 @@ def _with_default_host(settings: Settings) -> Settings:
     """Without configured hosts, talk to OLLAMA_HOST (or the local default) like `ollama` does."""
     if settings.hosts:
         return settings
-    import os
-    from dataclasses import replace
-
     url = os.environ.get("OLLAMA_HOST", "").strip() or DEFAULT_OLLAMA_URL
     origin = "OLLAMA_HOST" if os.environ.get("OLLAMA_HOST", "").strip() else ""
     return replace(settings, hosts=(HostConfig(name="local", url=url, origin=origin),), default_host="local")

@@ -26,7 +26,7 @@ def looks_like_repo_id(text: str) -> bool:
 
 
 def _endpoint() -> str:
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # here: huggingface_hub costs start-up time
 
     return str(constants.ENDPOINT)
 
@@ -44,7 +44,7 @@ def hub_error(error: type[HubError], repo_id: str, exc: Exception, *, url: str,
     (a convert job) fail the same ways; only what the user was doing, and so
     what to do about being offline, differs.
     """
-    from huggingface_hub import errors
+    from huggingface_hub import errors  # here: huggingface_hub costs start-up time
 
     if isinstance(exc, errors.GatedRepoError):
         return error(f"{repo_id} is a gated model: its files need an accepted licence and a token.",
@@ -97,6 +97,7 @@ def checkpoint_from_metadata(repo_id: str, config: dict[str, Any], st_meta: Any,
 
 def read_repo(repo_id: str, *, revision: str | None = None) -> HfCheckpoint:
     """Config and tensor headers of an HF repo; never downloads weights."""
+    # here: huggingface_hub costs start-up time
     from huggingface_hub import get_safetensors_metadata, hf_hub_download
 
     try:

@@ -50,7 +50,7 @@ class DownloadCancelled(PipelineError):
 
 
 def endpoint() -> str:
-    from huggingface_hub import constants
+    from huggingface_hub import constants  # here: huggingface_hub costs start-up time
 
     return (os.environ.get("HF_ENDPOINT") or str(constants.ENDPOINT)).rstrip("/")
 
@@ -61,7 +61,7 @@ def _token() -> str | None:
 
 def list_repo(repo_id: str, revision: str | None = None) -> HfRepoListing:
     """The repo's files with sizes and LFS hashes, pinned to one commit (blocking)."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi  # here: huggingface_hub costs start-up time
 
     url = endpoint()
     try:
@@ -116,7 +116,7 @@ def missing_shards(listing: HfRepoListing, index: dict[str, Any]) -> list[str]:
 
 def fetch_small(listing: HfRepoListing, name: str, cache_dir: Path) -> Path | None:
     """One small metadata file (config.json, the index) for the pre-flight checks; None if absent."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download  # here: huggingface_hub costs start-up time
 
     if not any(f.path == name for f in listing.files):
         return None
@@ -133,7 +133,7 @@ def _reporter(on_bytes: Callable[[int, bool], None], stop: threading.Event) -> t
     `on_bytes(n, resumed)`: `resumed` marks bytes already on disk from an earlier run.
     Raising from `update` is how a cancel reaches the download loop in its thread.
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # here: only a download needs it, and it costs start-up time
 
     class Reporter(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -163,7 +163,7 @@ async def download(
     log: Callable[[str], None],
 ) -> Path:
     """Fetch `files` into the Hub cache; returns the snapshot folder (the checkpoint dir)."""
-    from huggingface_hub import constants, hf_hub_download
+    from huggingface_hub import constants, hf_hub_download  # here: huggingface_hub costs start-up time
 
     constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, DOWNLOAD_CHUNK)
     total = sum(f.size or 0 for f in files)

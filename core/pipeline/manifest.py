@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import PipelineError
+from core.pipeline.stages import gguf_problem
 
 MANIFEST_SUFFIX = ".llamadeck.json"
 MANIFEST_VERSION = 1
@@ -272,8 +273,6 @@ def mismatch(output: Path, recipe: Recipe) -> str | None:
 
 def problem(output: Path, recipe: Recipe, file_type: str | None) -> str | None:
     """Why `output` cannot be skipped: not this recipe's, or not a complete GGUF of its type."""
-    from core.pipeline.stages import gguf_problem
-
     return mismatch(output, recipe) or gguf_problem(output, file_type=file_type)
 
 
