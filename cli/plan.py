@@ -13,7 +13,8 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import TextIO, TypeVar
 
 import psutil
 
@@ -25,7 +26,7 @@ from core.hardware.probe import HardwareProbe
 from core.ollama.client import OllamaClient
 from core.ollama.format import table
 from core.ollama.host import select_host
-from core.planner.machine import hypothetical_spec, spec_from_machine_info
+from core.planner.machine import machine_spec, parse_parallel, parse_ram_gb
 from core.planner.plan import plan
 from core.planner.report import (
     FLASH_ATTN,
@@ -51,6 +52,8 @@ from core.planner.source import PlannedModel, resolve_model
 from core.planner.types import MachineSpec, Plan, QuantRow
 from core.units import format_bytes
 
+T = TypeVar("T")
+
 LEGEND = (f"Decode and Prompt are estimated tokens/s; Quality is the perplexity increase llama-quantize "
           f"quotes; {IMATRIX_MARK} needs an importance matrix.")
 
@@ -65,18 +68,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "asks the server directly). Sizes in --json output are bytes.",
     )
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--ctx", type=_ctx, default=8192, metavar="N",
+    parser.add_argument("--ctx", type=_typed(parse_ctx), default=8192, metavar="N",
                         help="context size in tokens, e.g. 8192 or 32k (Ollama: num_ctx; default 8k)")
     parser.add_argument("--kv", choices=KV_TYPES, default="f16", help="KV cache type (default f16)")
     parser.add_argument("--fa", choices=FLASH_ATTN, default="auto", help="flash attention (default auto)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="llama-server",
                         help="whose defaults to plan with (default llama-server)")
-    parser.add_argument("--parallel", type=_positive, metavar="N",
+    parser.add_argument("--parallel", type=_typed(parse_parallel), metavar="N",
                         help="parallel sequences (-np / OLLAMA_NUM_PARALLEL); default: the runtime's own")
     parser.add_argument("--gpu", action="extend", nargs="+", metavar="CARD",
                         help="plan for these cards instead of this machine: 4090, '2x 3090', "
                              "'4060 Ti 16GB', or cpu for none")
-    parser.add_argument("--ram", type=_ram, metavar="GB", help="system RAM of the hypothetical machine")
+    parser.add_argument("--ram", type=_typed(parse_ram_gb), metavar="GB",
+                        help="system RAM of the hypothetical machine")
     parser.add_argument("--free", action="store_true",
                         help="this machine: plan with the memory free now, not the whole cards")
     parser.add_argument("--quant", action="extend", nargs="+", metavar="Q",
@@ -87,27 +91,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=main)
 
 
-def _ctx(text: str) -> int:
-    try:
-        return parse_ctx(text)
-    except PlannerError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _typed(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """The planner screen's parser for a field as an argparse type, its sentence as the usage error."""
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except PlannerError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
-    return int(text)
-
-
-def _ram(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size in GB, not {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 GB, not {text}")
-    return value
+    return convert
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,15 +116,10 @@ def machine_for(args: argparse.Namespace, probe: HardwareProbe | None) -> Machin
     if args.gpu is not None or args.ram is not None:
         cards = [c for raw in (args.gpu or ()) for c in card_list(raw)]
         ram = args.ram if args.ram is not None else psutil.virtual_memory().total / 1024**3
-        return hypothetical_spec(cards, ram)
+        return machine_spec(cards, ram_gb=ram)
     if probe is None:
         raise PlannerError("No hardware probe to read this machine with; give --gpu and --ram.")
-    info = probe.machine_info()
-    if not args.free:
-        return spec_from_machine_info(info)
-    sample = probe.sample()
-    free = [g.memory_free for g in sample.gpus]
-    return spec_from_machine_info(info, gpu_free=free, ram_available=sample.ram_available)
+    return machine_spec(None, info=probe.machine_info(), sample=probe.sample() if args.free else None)
 
 
 def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | None, out: TextIO) -> int:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from core.errors import PlannerError
-from core.hardware.types import CpuInfo, GpuInfo, MachineInfo
+from core.hardware.types import CpuInfo, GpuInfo, MachineInfo, SystemSample
 from core.planner.cards import GIB, find_card
 from core.planner.types import GpuSpec, MachineSpec
 
@@ -116,3 +116,41 @@ def hypothetical_spec(
         is_hypothetical=True,
         notices=tuple(notices),
     )
+
+
+def machine_spec(cards: Sequence[str] | None, *, ram_gb: float = 0.0, info: MachineInfo | None = None,
+                 sample: SystemSample | None = None) -> MachineSpec:
+    """The machine the planner's inputs name, from `llamadeck plan` flags or the planner screen's fields.
+
+    `cards` typed (none for CPU only) is a hypothetical machine with `ram_gb`
+    of RAM; `cards` None is this machine as probed (`info`): its whole cards,
+    or, given a `sample`, the memory free now.
+    """
+    if cards is not None:
+        return hypothetical_spec(cards, ram_gb)
+    if info is None:
+        raise PlannerError("This machine has not been probed yet.")
+    if sample is None:
+        return spec_from_machine_info(info)
+    free = [g.memory_free for g in sample.gpus]
+    return spec_from_machine_info(info, gpu_free=free, ram_available=sample.ram_available)
+
+
+def parse_ram_gb(text: str) -> float:
+    """A hypothetical machine's RAM as typed, in GB: `64`, `31.5`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise PlannerError(f"{text!r} is not a RAM size in GB.") from None
+    if not 0 < value <= 1 << 20:
+        raise PlannerError("RAM must be more than 0 GB.")
+    return value
+
+
+def parse_parallel(text: str) -> int | None:
+    """Parallel slots as typed: a whole number of at least 1, or empty / `auto` (None: the runtime's own)."""
+    if not text.strip() or text.strip().lower() == "auto":
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise PlannerError(f"{text!r} is not a number of parallel slots.")
+    return int(text)

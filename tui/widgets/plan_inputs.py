@@ -1,7 +1,7 @@
 """The planner's inputs on two lines: model, machine, RAM; context, KV type, flash attention, runtime, slots.
 
 Each field is validated as it is typed with the same parsers the CLI uses
-(core.planner.report), so `8k` means 8192 on both. A field that does not parse
+(core.planner.report, core.planner.machine), so `8k` means 8192 on both. A field that does not parse
 is marked `-invalid` and its sentence goes up in `Problem`; the last good
 value stays in force, so a half-typed "409" never wipes a plan off screen.
 The model is only looked up on Enter: a lookup may read a 100 GB file's
@@ -22,10 +22,10 @@ from textual.suggester import SuggestFromList
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select
 
-from core.errors import LlamadeckError, PlannerError
+from core.errors import LlamadeckError
 from core.facts import catalog
 from core.planner.cards import CARDS
-from core.planner.machine import hypothetical_spec
+from core.planner.machine import hypothetical_spec, parse_parallel, parse_ram_gb
 from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, parse_ctx
 from core.units import format_ctx
 
@@ -56,24 +56,6 @@ def machine_choice(text: str) -> tuple[tuple[str, ...] | None, bool]:
     if live is not None:
         return None, live == FREE_NOW
     return card_list(text), False
-
-
-def _ram(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise PlannerError(f"{text!r} is not a RAM size in GB.") from None
-    if not 0 < value <= 1 << 20:
-        raise PlannerError("RAM must be more than 0 GB.")
-    return value
-
-
-def _parallel(text: str) -> int | None:
-    if not text.strip() or text.strip().lower() == "auto":
-        return None
-    if not text.strip().isdigit() or int(text) < 1:
-        raise PlannerError(f"{text!r} is not a number of parallel slots.")
-    return int(text)
 
 
 class FieldInput(Input):
@@ -202,9 +184,9 @@ class PlanInputsBar(Widget):
         if field == "plan-ctx":
             return replace(c, ctx=parse_ctx(value))
         if field == "plan-ram":
-            return replace(c, ram_gb=_ram(value))
+            return replace(c, ram_gb=parse_ram_gb(value))
         if field == "plan-parallel":
-            return replace(c, parallel=_parallel(value))
+            return replace(c, parallel=parse_parallel(value))
         if field == "plan-machine":
             cards, free = machine_choice(value)
             if cards is not None:
