@@ -6,10 +6,14 @@ The table is the centre; below it the loaded models (polled every 2 s) and
 one pane that shows the highlighted model's details, the server's health,
 or a pull in progress. Everything is reachable from the keyboard at 80x24.
 
-The conversations with Ollama live in `ModelWorkers`; this half lays out,
-binds keys and turns their messages into what the widgets show. A server
-that is not there is a state, not an error: the sentence says how to start
-it, `r` retries, and the 2 s poll notices on its own when it comes back.
+The screen is composed: the models box (filter, table, `/api/tags`), the
+running panel (`/api/ps`), the details pane (`/api/show`), the health panel
+and the pull panel each own their workers and answer with typed messages;
+ModelActions runs the dialogs and calls of delete, copy, rename, load and
+unload. The screen holds the keys, the host switch and the connection, and
+wires the answers to the widgets. A server that is not there is a state,
+not an error: the sentence says how to start it, `r` retries, and the 2 s
+poll notices on its own when it comes back.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher
 from textual.worker import Worker, WorkerState
@@ -32,24 +37,18 @@ from core.errors import ConfigError, OllamaUnreachable, ServerTimeout
 from core.ollama.client import OllamaClient
 from core.ollama.health import cpu_fallback_notice
 from core.ollama.host import select_host
-from core.ollama.types import RunningModel, ServerHealth
-from core.units import format_model_size
-from tui.screens.model_actions import ModelActions
-from tui.screens.model_messages import (
-    ModelShowFailed,
-    ModelShown,
-    ModelsListed,
-    ModelsListFailed,
-    RunningListed,
-    RunningListFailed,
-    ServerChecked,
-)
+from core.ollama.types import LocalModel, RunningModel, ServerHealth
+from tui.screens.copy_dialog import full_name
+from tui.screens.model_actions import ModelActions, ModelHandoffs
+from tui.screens.pull_dialog import PullDialog
 from tui.services import Services
+from tui.widgets.host_answer import HostAnswer
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_details import ModelDetailsPane
 from tui.widgets.model_filter import FilterInput
 from tui.widgets.model_health import HealthPanel, HealthReport
+from tui.widgets.model_list import ModelList
 from tui.widgets.model_pull import PullPanel
 from tui.widgets.model_running import RunningPanel
 from tui.widgets.model_table import ModelTable
@@ -77,7 +76,7 @@ def ollama_hosts(settings: Settings) -> tuple[HostConfig, ...]:
     return hosts
 
 
-class ModelsScreen(ModelActions):
+class ModelsScreen(Screen[None]):
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
     CSS_PATH = "../styles/models.tcss"
     AUTO_FOCUS = "#models-table"
@@ -124,7 +123,7 @@ class ModelsScreen(ModelActions):
         self.report: HealthReport | None = None
         self.pulling: str | None = None
         self.interrupted_pull: str | None = None
-        self.select_after_list: str | None = None
+        self.select_after_list: str | None = None  # the model to highlight once the next list arrives
         self.polls = 0
         self._ps_timer: Timer | None = None
         self._ps_worker: Worker[None] | None = None
@@ -139,19 +138,17 @@ class ModelsScreen(ModelActions):
         yield NoticeBar(id="models-notices")
         with Horizontal(id="models-main"):
             with Vertical(id="models-left"):
-                with Vertical(id="models-box"):
-                    yield FilterInput(id="models-filter")
-                    yield ModelTable(id="models-table")
+                yield ModelList(id="models-box")
                 yield RunningPanel(id="running")
             with ContentSwitcher(initial="details", id="lower"):
                 yield ModelDetailsPane(id="details")
                 yield HealthPanel(id="health")
                 yield PullPanel(id="pull")
         yield LiveText("", id="offline")
+        yield ModelActions(id="model-actions")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#models-box").border_title = "Models"
         self.query_one(ModelDetailsPane).show_message("Listing models…")
         self.connect()
 
@@ -159,29 +156,73 @@ class ModelsScreen(ModelActions):
         if self.client is not None:
             await self.client.aclose()
 
+    @property
+    def host(self) -> HostConfig:
+        return self.hosts[self.host_index]
+
+    @property
+    def host_url(self) -> str:
+        """The address as the client resolved it (OLLAMA_HOST rules), else as configured."""
+        return self.client.url if self.client is not None else self.host.url
+
+    @property
+    def table(self) -> ModelTable:
+        return self.query_one("#models-table", ModelTable)
+
+    @property
+    def box(self) -> ModelList:
+        return self.query_one("#models-box", ModelList)
+
+    def say(self, text: str, *, title: str = "", severity: SeverityLevel = "information",
+            timeout: float | None = None) -> None:
+        """A toast with plain text: sentences hold addresses like [::1]:11434 that are not markup."""
+        self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
+
     # ------------------------------------------------------------------ connection
 
     def connect(self) -> None:
         """Talk to the current host from scratch: new client, new generation, fresh everything."""
         self.generation += 1
-        self.workers.cancel_group(self, "list")
-        self.workers.cancel_group(self, "show")
-        self.workers.cancel_group(self, "health")
-        self.forget_details()
-        self.running, self.health, self.report, self.offline = (), None, None, None
+        details = self.query_one(ModelDetailsPane)
+        self.box.cancel()
+        details.cancel()
+        self.query_one(HealthPanel).cancel()
+        details.forget()
+        self.health, self.report, self.offline = None, None, None
+        self._set_running(())
         old, self.client = self.client, None
         if old is not None:
             self.run_worker(old.aclose(), group="close")
+        actions = self.query_one(ModelActions)
+        actions.client, actions.generation = None, self.generation
         try:
             self.client = self.services.ollama(self.host)
         except ConfigError as exc:  # an address no client can use (a bad port): the sentence says which
             self._go_offline(str(exc), unreachable=False, title="This address cannot be used")
             return
+        actions.client = self.client
         self._show_subtitle()
         self.list_models()
         self.check_server()
         self._start_polling()
         self.poll_running()
+
+    def _current(self, message: HostAnswer) -> bool:
+        """Is this answer about the host and connection the screen shows now?"""
+        return message.generation == self.generation
+
+    def list_models(self) -> None:
+        if self.client is not None:
+            self.box.list_models(self.client, self.generation)
+
+    def check_server(self) -> None:
+        if self.client is not None:
+            self.query_one(HealthPanel).check(self.client, self.generation, self.probe)
+
+    def poll_running(self) -> Worker[None] | None:
+        if self.client is None:
+            return None
+        return self.query_one(RunningPanel).poll(self.client, self.generation)
 
     def _start_polling(self) -> None:
         if self._ps_timer is not None:
@@ -199,7 +240,7 @@ class ModelsScreen(ModelActions):
     def _tick(self) -> None:
         busy = self._ps_worker is not None and self._ps_worker.state in (WorkerState.PENDING,
                                                                          WorkerState.RUNNING)
-        if busy:
+        if busy:  # a slow server never piles up requests
             return
         self._ps_worker = self.poll_running()
         self.polls += 1
@@ -218,7 +259,7 @@ class ModelsScreen(ModelActions):
         self.offline = sentence
         self.unreachable = unreachable
         self.add_class("-offline")
-        self.running = ()
+        self._set_running(())
         self.query_one(RunningPanel).show(())
         self.table.mark_loaded(())
         more = "  o tries the next host." if len(self.hosts) > 1 else ""
@@ -241,45 +282,42 @@ class ModelsScreen(ModelActions):
             self.list_models()
         self.check_server()
 
-    # ------------------------------------------------------------------ messages
+    # ------------------------------------------------------------------ answers
 
-    @on(ModelsListed)
-    def show_models(self, message: ModelsListed) -> None:
+    @on(ModelList.Listed, "#models-box")
+    def show_models(self, message: ModelList.Listed) -> None:
         if not self._current(message):
             return
-        table = self.table
-        table.show_models(message.models)  # cheap even for 500 models; keeps the ages current
-        if self.select_after_list is not None and table.select(self.select_after_list):
+        if self.box.show_models(message.models, self.select_after_list):
             self.select_after_list = None
         self._listed_once = True
         self._go_online(relist=False)
-        self._show_table_title()
         self._show_highlighted()
 
-    @on(ModelsListFailed)
-    def show_list_failure(self, message: ModelsListFailed) -> None:
+    @on(ModelList.ListFailed, "#models-box")
+    def show_list_failure(self, message: ModelList.ListFailed) -> None:
         if self._current(message):
             error = message.error
             self._go_offline(str(error), unreachable=isinstance(error, OllamaUnreachable),
                              title="No answer in time" if isinstance(error, ServerTimeout) else None)
 
-    @on(RunningListed)
-    def show_running(self, message: RunningListed) -> None:
+    @on(RunningPanel.Polled, "#running")
+    def show_running(self, message: RunningPanel.Polled) -> None:
         if not self._current(message):
             return
         if self.unreachable:
             self._go_online(relist=True)
         running = tuple(message.running)
         changed = running != self.running
-        self.running = running
+        self._set_running(running)
         self.query_one(RunningPanel).show(running)  # the countdown moves even when nothing else does
         if changed:  # most polls: nothing to redraw beyond that
             self.table.mark_loaded(m.name for m in running)
             self._update_report()
-            self._show_table_title()
+            self.box.show_title()
 
-    @on(RunningListFailed)
-    def show_running_failure(self, message: RunningListFailed) -> None:
+    @on(RunningPanel.PollFailed, "#running")
+    def show_running_failure(self, message: RunningPanel.PollFailed) -> None:
         if not self._current(message):
             return
         if isinstance(message.error, OllamaUnreachable):
@@ -287,25 +325,73 @@ class ModelsScreen(ModelActions):
         else:
             self.query_one(RunningPanel).show_error(str(message.error))
 
-    @on(ModelShown)
-    def show_details(self, message: ModelShown) -> None:
+    @on(ModelDetailsPane.Fetched, "#details")
+    def show_details(self, message: ModelDetailsPane.Fetched) -> None:
         highlighted = self.table.highlighted
         if self._current(message) and highlighted is not None and highlighted.name == message.info.name:
             self.query_one(ModelDetailsPane).show_info(message.info)
 
-    @on(ModelShowFailed)
-    def show_details_failure(self, message: ModelShowFailed) -> None:
+    @on(ModelDetailsPane.FetchFailed, "#details")
+    def show_details_failure(self, message: ModelDetailsPane.FetchFailed) -> None:
         if self._current(message):
             self.query_one(ModelDetailsPane).show_message(str(message.error), title=message.name, error=True)
 
-    @on(ServerChecked)
-    def show_health(self, message: ServerChecked) -> None:
+    @on(HealthPanel.Checked, "#health")
+    def show_health(self, message: HealthPanel.Checked) -> None:
         if not self._current(message):
             return
         self.health = message.health
         self.report = HealthReport(health=message.health, gpus=message.gpus, models_disk=message.models_disk)
         self._update_report()
         self._show_subtitle()
+
+    @on(PullPanel.Progressed, "#pull")
+    def show_pull_progress(self, message: PullPanel.Progressed) -> None:
+        if self._current(message):
+            self.query_one(PullPanel).show_progress(message.progress, message.resumed_from)
+
+    @on(PullPanel.Ended, "#pull")
+    def show_pull_end(self, message: PullPanel.Ended) -> None:
+        if not self._current(message):
+            return
+        self.pulling = None
+        panel = self.query_one(PullPanel)
+        self.refresh_bindings()
+        if message.outcome == "done":
+            self.interrupted_pull = None
+            self.select_after_list = full_name(message.name)
+            panel.finished(message.text)
+            self.say(message.text, title="Pull")
+            self.list_models()
+            self.check_server()
+        else:
+            self.interrupted_pull = message.name if message.resumable else None
+            (panel.cancelled if message.outcome == "cancelled" else panel.failed)(message.text)
+            severity: SeverityLevel = "warning" if message.outcome == "cancelled" else "error"
+            self.say(message.text, title="Pull", severity=severity, timeout=8)
+            self._switch_lower("pull")
+
+    @on(ModelActions.Named, "#model-actions")
+    def select_later(self, message: ModelActions.Named) -> None:
+        self.select_after_list = message.name
+
+    @on(ModelActions.Finished, "#model-actions")
+    def show_action_result(self, message: ModelActions.Finished) -> None:
+        if not self._current(message):
+            return
+        if message.text:
+            self.say(message.text)
+        if message.relist:
+            self.query_one(ModelDetailsPane).forget()
+            self.list_models()
+            self.check_server()
+        if message.repoll:
+            self._ps_worker = self.poll_running()
+
+    @on(ModelActions.Failed, "#model-actions")
+    def show_action_failure(self, message: ModelActions.Failed) -> None:
+        if self._current(message):
+            self.say(message.text, severity="error", timeout=10)
 
     @on(ModelTable.Highlighted, "#models-table")
     def highlighted(self, event: ModelTable.Highlighted) -> None:
@@ -320,17 +406,9 @@ class ModelsScreen(ModelActions):
 
     @on(FilterInput.Changed, "#models-filter")
     def filter_changed(self, event: FilterInput.Changed) -> None:
-        self.table.set_filter(event.value)
-        event.input.set_class(bool(event.value), "-filtered")
-        self._show_table_title()
-        self._show_highlighted()
+        self._show_highlighted()  # the box has filtered the table by now
 
-    @on(FilterInput.Closed)
-    def filter_closed(self, event: FilterInput.Closed) -> None:
-        self.query_one(FilterInput).remove_class("-filtering")
-        self.table.focus()
-
-    # ------------------------------------------------------------------ actions
+    # ------------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_pull":
@@ -338,20 +416,16 @@ class ModelsScreen(ModelActions):
         return True
 
     def action_filter(self) -> None:
-        # The class goes on the input, not the screen: restyling the whole screen per key is slow.
-        self.query_one(FilterInput).add_class("-filtering").focus()
+        self.box.open_filter()
 
     def action_sort(self) -> None:
-        self.table.cycle_sort()
-        self._show_table_title()
+        self.box.cycle_sort()
 
     def action_reverse_sort(self) -> None:
-        self.table.reverse_sort()
-        self._show_table_title()
+        self.box.reverse_sort()
 
     def action_health(self) -> None:
-        lower = self.query_one("#lower", ContentSwitcher)
-        if lower.current == "health":
+        if self.query_one("#lower", ContentSwitcher).current == "health":
             self._switch_lower("details")
         else:
             self._switch_lower("health")
@@ -382,40 +456,137 @@ class ModelsScreen(ModelActions):
             self.connect()
             return
         self.query_one("#offline", LiveText).show(f"Asking {self.host_url} again…")
-        self.forget_details()
+        self.query_one(ModelDetailsPane).forget()
         self.list_models()
         self.check_server()
         self._ps_worker = self.poll_running()
 
+    def action_pull(self) -> None:
+        if self.pulling is not None:
+            self._switch_lower("pull")
+            self.say(f"Already pulling {self.pulling}; x cancels it.")
+            return
+        if self._refuse_offline():
+            return
+        self.app.push_screen(PullDialog(self.host.name, resume=self.interrupted_pull), self._start_pull)
+
+    def _start_pull(self, name: str | None) -> None:
+        if not name:
+            return
+        self.pulling = name
+        panel = self.query_one(PullPanel)
+        panel.start(name)
+        self._switch_lower("pull")
+        self._pull_worker = panel.pull(self.client, self.generation, name)
+        self.refresh_bindings()
+
+    def action_cancel_pull(self) -> None:
+        if self._pull_worker is not None and self.pulling is not None:
+            self._pull_worker.cancel()
+
+    def action_delete(self) -> None:
+        if (model := self._target()) is not None:
+            self.actions.delete(model, loaded=model.name in self.table.loaded, host_url=self.host_url)
+
+    def action_copy(self) -> None:
+        if (model := self._target()) is not None:
+            self.actions.copy(model.name, [m.name for m in self.table.models], rename=False)
+
+    def action_rename(self) -> None:
+        if (model := self._target()) is not None:
+            self.actions.copy(model.name, [m.name for m in self.table.models], rename=True)
+
+    def action_load(self) -> None:
+        self._load(None, "with Ollama's default keep-alive")
+
+    def action_load_forever(self) -> None:
+        self._load(-1, "to stay until unloaded")
+
+    def _load(self, keep_alive: int | None, how: str) -> None:
+        if (model := self._target()) is not None:
+            self.say(f"Loading {model.name}…")
+            self.actions.load(model.name, keep_alive, how)
+
+    def action_unload(self) -> None:
+        if (model := self._target()) is None:
+            return
+        if model.name not in self.table.loaded:
+            self.say(f"{model.name} is not loaded.")
+            return
+        self.actions.unload(model.name)
+
+    def action_chat(self) -> None:
+        if (model := self._target()) is not None:
+            self._handoff("chat", model.name)
+
+    def action_plan(self) -> None:
+        if (model := self._target()) is not None:
+            self._handoff("planner", model.name)
+
+    def action_convert(self) -> None:
+        """The other way in besides pull: the jobs screen's form, importing into this server."""
+        opener = getattr(self.app, "open_pipeline", None)
+        if callable(opener):
+            opener(None, None, self.host.name)
+        else:
+            self.say("This app has no jobs screen to convert a model with.", severity="warning")
+
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def actions(self) -> ModelActions:
+        return self.query_one(ModelActions)
+
+    def _handoff(self, where: str, name: str) -> None:
+        app = self.app
+        if not isinstance(app, ModelHandoffs):
+            self.say(f"This app has no {where} to hand {name} to.", severity="warning")
+            return
+        (app.open_chat if where == "chat" else app.open_planner)(name, self.host.name)
+
+    def _refuse_offline(self) -> bool:
+        if self.offline is None:
+            return False
+        self.say(self.offline, severity="error", timeout=8)
+        return True
+
+    def _target(self) -> LocalModel | None:
+        if self._refuse_offline():
+            return None
+        model = self.table.highlighted
+        if model is None:
+            self.say(NO_MODEL)
+        return model
+
+    def _switch_lower(self, pane: str) -> None:
+        """Show the details, the health view or the pull in the lower pane.
+
+        Health is a view of the server, not of a model: it takes the table's
+        room too, so its sentences fit a 24-line terminal without scrolling.
+        """
+        self.query_one("#lower", ContentSwitcher).current = pane
+        self.set_class(pane == "health", "-health")
+
+    def _set_running(self, running: tuple[RunningModel, ...]) -> None:
+        self.running = running
+        self.box.loaded = len(running)
 
     def _show_highlighted(self) -> None:
         pane = self.query_one(ModelDetailsPane)
         model = self.table.highlighted
-        if model is None:
-            if self.table.models:
-                pane.show_message(f"No model matches '{self.table.filter_text}'. "
-                                  "Esc in the filter clears it.")
-            elif self._listed_once:
-                pane.show_message("No models on this server yet. Press p to pull one, such as qwen3:8b.")
-            return
-        key = (model.name, model.digest)
-        if key == self.details_key:  # shown, or asked for (an error stays until r asks again)
-            return
-        self.details_key = key
-        if pane.info is None or pane.info.name != model.name:
-            pane.show_message(f"Asking for the details of {model.name}…", title=model.name)
-        self.show_model(model.name, model.digest)
+        if model is not None:
+            pane.ask_for(self.client, self.generation, model)
+        elif self.table.models:
+            pane.show_message(f"No model matches '{self.table.filter_text}'. Esc in the filter clears it.")
+        elif self._listed_once:
+            pane.show_message("No models on this server yet. Press p to pull one, such as qwen3:8b.")
 
     def _update_report(self) -> None:
-        if self.report is None:
-            self._show_notices()
-            return
-        gpus = self.report.gpus
-        notice = cpu_fallback_notice(self.running, nvidia_gpu_present=bool(gpus),
-                                     is_local=self.report.health.is_local)
-        self.report = replace(self.report, running=self.running, cpu_notice=notice)
-        self.query_one(HealthPanel).show_report(self.report)
+        if self.report is not None:
+            notice = cpu_fallback_notice(self.running, nvidia_gpu_present=bool(self.report.gpus),
+                                         is_local=self.report.health.is_local)
+            self.report = replace(self.report, running=self.running, cpu_notice=notice)
+            self.query_one(HealthPanel).show_report(self.report)
         self._show_notices()
 
     def _show_notices(self) -> None:
@@ -429,21 +600,8 @@ class ModelsScreen(ModelActions):
                 notices.append(f"{names} on the CPU only although there is an NVIDIA GPU (h: why).")
         self.query_one(NoticeBar).show_notices(notices)
 
-    def _show_table_title(self) -> None:
-        table = self.table
-        total = len(table.models)
-        size = format_model_size(sum(m.size for m in table.models))
-        parts = [f"{total} models, {size}"]
-        if table.filter_text:
-            parts.append(f"{len(table.shown)} match '{table.filter_text}'")
-        if self.running:
-            parts.append(f"{len(self.running)} loaded")
-        parts.append(f"sort {table.order.label}")
-        self.query_one("#models-box").border_subtitle = Text(" · ".join(parts))
-
     def _show_subtitle(self) -> None:
         health = self.health
         version = f" · Ollama {health.version}" if health is not None and health.version else ""
         state = " · not reachable" if self.offline is not None else version
         self.sub_title = f"{self.host.name} · {self.host_url}{state}"
-

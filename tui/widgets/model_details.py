@@ -4,19 +4,29 @@ The facts a user decides with (context length, layers, KV heads, what the
 model can do) come first and fit a short pane; template, parameters,
 license and Modelfile follow below for scrolling. Model-supplied text is
 never read as markup: templates are full of `[` and `{{`.
+
+The pane asks `/api/show` itself once the cursor rests on a model (`ask_for`),
+keeps the answers by digest, and answers with `Fetched` or `FetchFailed`.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.ollama.types import ShowInfo
+from core.errors import OllamaError
+from core.ollama.client import OllamaClient
+from core.ollama.types import LocalModel, ShowInfo
+from tui.widgets.host_answer import HostAnswer
 
+SHOW_DEBOUNCE_S = 0.12  # arrowing through 500 models asks /api/show only where the cursor rests
 CAPABILITIES = ("completion", "thinking", "tools", "vision")
 YES, NO = "✓", "·"
 
@@ -94,9 +104,56 @@ def details_renderable(info: ShowInfo) -> Group:
 class ModelDetailsPane(VerticalScroll):
     """Scrollable (focus it and use the arrow keys): the Modelfile can run to hundreds of lines."""
 
+    class Fetched(HostAnswer):
+        def __init__(self, pane: ModelDetailsPane, generation: int, info: ShowInfo) -> None:
+            super().__init__(pane, generation)
+            self.info = info
+
+    class FetchFailed(HostAnswer):
+        def __init__(self, pane: ModelDetailsPane, generation: int, name: str, error: OllamaError) -> None:
+            super().__init__(pane, generation)
+            self.name = name
+            self.error = error
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.info: ShowInfo | None = None
+        self.asked: tuple[str, str] | None = None  # (name, digest) shown or awaited
+        self._shown: dict[tuple[int, str, str], ShowInfo] = {}
+
+    def ask_for(self, client: OllamaClient | None, generation: int, model: LocalModel) -> None:
+        """Show `model`'s details, asking the server unless they are shown or asked for already."""
+        key = (model.name, model.digest)
+        if key == self.asked:  # shown, or asked for (an error stays until r asks again)
+            return
+        self.asked = key
+        if self.info is None or self.info.name != model.name:
+            self.show_message(f"Asking for the details of {model.name}…", title=model.name)
+        self.fetch(client, generation, model.name, model.digest)
+
+    def forget(self) -> None:
+        """Ask `/api/show` again next time (after a retry, or when models changed)."""
+        self._shown.clear()
+        self.asked = None
+
+    def cancel(self) -> None:
+        self.workers.cancel_group(self, "show")
+
+    @work(exclusive=True, group="show")
+    async def fetch(self, client: OllamaClient | None, generation: int, name: str, digest: str) -> None:
+        """Details of the highlighted model once the cursor rests on it; cached by digest."""
+        if client is None:
+            return
+        cached = self._shown.get((generation, name, digest))
+        if cached is None:
+            await asyncio.sleep(SHOW_DEBOUNCE_S)  # a newer highlight cancels this one here
+            try:
+                cached = await client.show(name)
+            except OllamaError as exc:
+                self.post_message(self.FetchFailed(self, generation, name, exc))
+                return
+            self._shown[(generation, name, digest)] = cached
+        self.post_message(self.Fetched(self, generation, cached))
 
     def compose(self) -> ComposeResult:
         yield Static("", id="details-body", markup=False)

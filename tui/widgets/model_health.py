@@ -6,24 +6,35 @@ whether the connection carries a token), a full disk (the models folder and
 its free space) and a model silently running on the CPU (a loaded model with
 nothing in VRAM on a machine whose NVIDIA GPU the hardware probe sees).
 The warnings are whole sentences from core.ollama.health.
+
+The panel gathers what it shows itself (`check`: the server's health, and
+for a local server this machine's NVIDIA GPUs and models disk) and answers
+with `Checked`; the screen adds the last poll and the CPU notice.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from core.hardware.probe import HardwareProbe
 from core.hardware.types import DiskInfo, GpuInfo
+from core.ollama.client import OllamaClient
 from core.ollama.types import RunningModel, ServerHealth
 from core.units import format_bytes
 from tui.widgets.disk_free import is_low
+from tui.widgets.host_answer import HostAnswer
+
+MODELS_DISK_LABEL = "Ollama models"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,16 @@ def health_renderable(report: HealthReport) -> RenderableType:
 
 
 class HealthPanel(VerticalScroll):
+    class Checked(HostAnswer):
+        """Health of the server plus what this machine knows: its NVIDIA GPUs and the models folder's disk."""
+
+        def __init__(self, panel: HealthPanel, generation: int, health: ServerHealth,
+                     gpus: tuple[GpuInfo, ...], models_disk: DiskInfo | None) -> None:
+            super().__init__(panel, generation)
+            self.health = health
+            self.gpus = gpus
+            self.models_disk = models_disk
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.report: HealthReport | None = None
@@ -127,6 +148,26 @@ class HealthPanel(VerticalScroll):
         self.report = report
         self.set_class(bool(report.warnings) or not report.health.reachable, "-warn")
         self.query_one("#health-body", Static).update(health_renderable(report))
+
+    def cancel(self) -> None:
+        self.workers.cancel_group(self, "health")
+
+    @work(exclusive=True, group="health")
+    async def check(self, client: OllamaClient, generation: int, probe: HardwareProbe) -> None:
+        health = await client.health()
+        gpus: tuple[GpuInfo, ...] = ()
+        disk: DiskInfo | None = None
+        if health.is_local:
+            try:
+                info = await asyncio.to_thread(probe.machine_info)
+                disks = await asyncio.to_thread(probe.disks)
+            except Exception as exc:  # the probe promises not to raise; a broken one still gets said
+                self.notify(f"Reading this machine's GPUs and disks failed ({type(exc).__name__}: {exc}).",
+                            severity="warning", markup=False)
+            else:
+                gpus = nvidia_gpus(info.gpus)
+                disk = next((d for d in disks if d.label == MODELS_DISK_LABEL), None)
+        self.post_message(self.Checked(self, generation, health, gpus, disk))
 
 
 def nvidia_gpus(gpus: Sequence[GpuInfo]) -> tuple[GpuInfo, ...]:

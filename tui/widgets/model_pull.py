@@ -5,18 +5,28 @@ watched, over the last seconds), printed in Ollama's decimal units and Go
 durations like `ollama pull` does. A pull that was cancelled or broke says
 that pulling again resumes, because Ollama keeps the bytes it has; a pull
 that did resume says from where, so the user sees it did not start over.
+
+The panel runs the pull itself (`pull`) and answers with `Progressed` per
+line and one `Ended`; cancelling the worker closes the stream.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.console import Group, RenderableType
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
+from core.errors import ModelNotFound, OllamaError
+from core.ollama.client import OllamaClient
 from core.ollama.types import PullLayer, PullProgress
 from core.units import format_bytes_decimal, go_duration_whole
+from tui.widgets.host_answer import HostAnswer
 
 BAR_WIDTH = 24
 RESUME_HINT = "Press p again to resume: Ollama keeps what it downloaded."
@@ -63,6 +73,30 @@ def layer_line(layer: PullLayer) -> Text:
 class PullPanel(VerticalScroll):
     """`start(name)`, then `show_progress(...)` per line, then one of `finished` / `cancelled` / `failed`."""
 
+    class Progressed(HostAnswer):
+        """One line of a pull. `resumed_from` is how many bytes were already there when it started."""
+
+        def __init__(self, panel: PullPanel, generation: int, name: str, progress: PullProgress,
+                     resumed_from: int) -> None:
+            super().__init__(panel, generation)
+            self.name = name
+            self.progress = progress
+            self.resumed_from = resumed_from
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, PullPanel.Progressed) and message.name == self.name
+
+    class Ended(HostAnswer):
+        """`outcome` is "done", "cancelled" or "failed"; `text` is the sentence to show."""
+
+        def __init__(self, panel: PullPanel, generation: int, name: str, outcome: str, text: str,
+                     resumable: bool) -> None:
+            super().__init__(panel, generation)
+            self.name = name
+            self.outcome = outcome
+            self.text = text
+            self.resumable = resumable
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.name_pulled: str | None = None
@@ -97,6 +131,37 @@ class PullPanel(VerticalScroll):
 
     def failed(self, text: str) -> None:
         self._end("failed", text)
+
+    @work(exclusive=True, group="pull")
+    async def pull(self, client: OllamaClient | None, generation: int, name: str) -> None:
+        """Pull with progress; cancelling the worker closes the stream and Ollama keeps the bytes."""
+        if client is None:
+            return
+        first_seen: dict[str, tuple[int, int]] = {}  # digest -> (completed, total) on its first line
+        done = total = 0
+        try:
+            async for progress in client.pull(name):
+                if progress.digest and progress.total and progress.digest not in first_seen:
+                    first_seen[progress.digest] = (progress.completed or 0, progress.total)
+                kept = sum(c for c, _ in first_seen.values())
+                fresh = any(c < t for c, t in first_seen.values())
+                done, total = progress.completed_bytes, progress.total_bytes
+                self.post_message(self.Progressed(self, generation, name, progress, kept if fresh else 0))
+        except asyncio.CancelledError:
+            where = f" at {format_bytes_decimal(done)} of {format_bytes_decimal(total)}" if total else ""
+            self._ended(generation, name, "cancelled", f"Cancelled the pull of {name}{where}. " + RESUME_HINT,
+                        resumable=True)
+            raise
+        except ModelNotFound as exc:
+            self._ended(generation, name, "failed", str(exc), resumable=False)
+        except OllamaError as exc:
+            self._ended(generation, name, "failed", f"{exc.message} {RESUME_HINT}", resumable=True)
+        else:
+            size = f" ({format_bytes_decimal(total)})" if total else ""
+            self._ended(generation, name, "done", f"Pulled {name}{size}.", resumable=False)
+
+    def _ended(self, generation: int, name: str, outcome: str, text: str, *, resumable: bool) -> None:
+        self.post_message(self.Ended(self, generation, name, outcome, text, resumable))
 
     def _end(self, outcome: str, text: str) -> None:
         self.outcome = outcome

@@ -7,6 +7,9 @@ colour: that is the silent fallback the health view explains.
 
 A poll that changes nothing but the countdown rewrites only those cells;
 the rows are rebuilt only when the set of loaded models changes.
+
+The panel asks `/api/ps` itself (`poll`, on the screen's 2 s timer) and
+answers with `Polled` or `PollFailed`; the screen says what to show.
 """
 
 from __future__ import annotations
@@ -15,13 +18,18 @@ import time
 from collections.abc import Callable, Sequence
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.widgets import DataTable
 
+from core.errors import OllamaError
+from core.ollama.client import OllamaClient
 from core.ollama.types import RunningModel
 from core.units import format_model_size, format_until
+from tui.widgets.host_answer import HostAnswer
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_table import ellipsize
 
@@ -36,6 +44,21 @@ def processor_text(model: RunningModel) -> Text:
 
 class RunningPanel(Vertical):
     """`show(running)` after every poll; `show_error(sentence)` when the poll failed."""
+
+    class Polled(HostAnswer):
+        """One `/api/ps` poll. A newer one replaces an older one still queued."""
+
+        def __init__(self, panel: RunningPanel, generation: int, running: list[RunningModel]) -> None:
+            super().__init__(panel, generation)
+            self.running = running
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RunningPanel.Polled)
+
+    class PollFailed(HostAnswer):
+        def __init__(self, panel: RunningPanel, generation: int, error: OllamaError) -> None:
+            super().__init__(panel, generation)
+            self.error = error
 
     def __init__(self, *, id: str | None = None, classes: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -55,6 +78,15 @@ class RunningPanel(Vertical):
         table.can_focus = False
         yield table
         yield LiveText(NOTHING_LOADED, id="running-empty")
+
+    @work(exclusive=True, group="ps")
+    async def poll(self, client: OllamaClient, generation: int) -> None:
+        try:
+            running = await client.running()
+        except OllamaError as exc:
+            self.post_message(self.PollFailed(self, generation, exc))
+        else:
+            self.post_message(self.Polled(self, generation, running))
 
     def show(self, running: Sequence[RunningModel]) -> None:
         self.running = tuple(running)
