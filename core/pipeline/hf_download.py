@@ -42,7 +42,6 @@ DOWNLOAD_CHUNK = 1 << 20
 CONVERT_PATTERNS = (
     "*.json", "*.safetensors", "tokenizer.model", "*.tiktoken", "*.txt", "*.jinja", "*.py",
 )  # fmt: skip
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
 class DownloadCancelled(PipelineError):

@@ -26,7 +26,6 @@ Read from the pinned llama.cpp:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -280,6 +279,13 @@ def output_buffer_bytes(facts: ModelFacts, s: RuntimeSettings) -> int:
 # --------------------------------------------------------------------------- runtime defaults
 
 
+def total_ctx(runtime: str, ctx: int, n_seq: int) -> int:
+    """The KV cells a runtime allocates for `ctx` in its own terms: Ollama gives each of its
+    OLLAMA_NUM_PARALLEL slots num_ctx tokens (-c = num_ctx x parallel); llama-server's -c and
+    llama.cpp's context are already the total."""
+    return ctx * n_seq if runtime == "ollama" else ctx
+
+
 def runtime_settings(
     facts: ModelFacts,
     *,
@@ -317,7 +323,8 @@ def runtime_settings(
         np_ = parallel or 1
         b = n_batch or n_ubatch or 512
         ub = n_ubatch or b
-        s = RuntimeSettings(runtime, ctx * np_, np_, False, b, ub, min(b, np_), kv_type, kv_type, fa)
+        s = RuntimeSettings(runtime, total_ctx(runtime, ctx, np_), np_, False, b, ub, min(b, np_), kv_type,
+                            kv_type, fa)
     else:
         np_ = parallel or 1
         b, ub = n_batch or 2048, n_ubatch or 512
@@ -350,7 +357,3 @@ def ollama_auto_batch(ctx_per_seq: int, predicted_vram: int, available: int, fla
             break
         batch = 1024 if batch == 2048 else 512
     return batch
-
-
-def with_ctx(s: RuntimeSettings, n_ctx: int) -> RuntimeSettings:
-    return dataclasses.replace(s, n_ctx=n_ctx)

@@ -29,6 +29,7 @@ from core.planner.memory import (
     ollama_auto_batch,
     output_buffer_bytes,
     runtime_settings,
+    total_ctx,
 )
 from core.planner.placement import Placer
 from core.planner.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
@@ -223,8 +224,8 @@ class _CtxProbe:
         key = ("probe", s, user_ctx)
         hit = self.rc.memo.get(key)
         if hit is None:
-            n_ctx = user_ctx * s.n_seq if s.runtime == "ollama" else user_ctx
-            shape = context_shape(self.rc.facts, s, n_ctx)  # flash attention, the only other input, is s's
+            # flash attention, the only other input, is s's
+            shape = context_shape(self.rc.facts, s, total_ctx(s.runtime, user_ctx, s.n_seq))
             dims = self.rc.dims
             hit = self.rc.memo[key] = (
                 shape.kv_size * shape.n_stream,
@@ -369,10 +370,3 @@ def max_context_on_gpu(
         parallel=parallel, quants=(quant,),
     )  # fmt: skip
     return p.rows[0].max_ctx_on_gpu
-
-
-def compute_breakdown(facts: ModelFacts, settings: RuntimeSettings, *, on_gpu: bool) -> dict[str, int]:
-    """The compute-buffer candidates for a device holding every layer, for benchmarks to compare."""
-    shape = context_shape(facts, settings)
-    est = compute_estimate(graph_dims(facts), shape, settings, on_gpu=on_gpu, has_output=True)
-    return {"attention": est.attention, "ffn": est.ffn, "output": est.output, "peak": est.peak}

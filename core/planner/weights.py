@@ -303,12 +303,6 @@ def tensor_types(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     return out
 
 
-def unit_weight_counts(facts: ModelFacts) -> tuple[list[int], list[int]]:
-    """Parameters per unit (blocks, then the output layer) and the routed-expert part of each."""
-    an = _analysis(facts)
-    return list(an.unit_weights), list(an.unit_expert_weights)
-
-
 def active_unit_weights(facts: ModelFacts) -> tuple[float, ...]:
     """Parameters one token multiplies with, per unit: dense weights plus the experts in use."""
     an = _analysis(facts)
