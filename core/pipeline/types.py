@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 STAGE_NAMES = ("preflight", "download", "convert", "quantize", "import")
-SOURCE_KINDS = ("hf-repo", "hf-dir", "gguf")
-CHECK_STATUSES = ("ok", "warn", "fail", "skip")
 JOB_STATUSES = ("succeeded", "failed", "cancelled")
 
 

@@ -71,11 +71,6 @@ class Assignment:
                 experts[u] = u >= s + f and u < self.n_units - 1
         return tuple(device), tuple(experts)
 
-    def experts_on_cpu(self, u: int) -> bool:
-        """Block u sits on a GPU with its routed experts left in RAM."""
-        d = self.device_of(u)
-        return d >= 0 and u >= self.starts[d] + self.full[d] and u < self.n_units - 1
-
     @property
     def expert_layers_on_cpu(self) -> int:
         blocks = self.n_units - 1
@@ -139,7 +134,6 @@ class Placer:
         self.pw = [0, *accumulate(w_full)]
         self.pe = [0, *accumulate(w_exp)]
         self.pkv = [0, *accumulate(kv)]
-        self.cpu_output_weights = wt.output_bytes  # tied copies share the mapped file on the CPU
         self.gpu_compute = compute_estimate(dims, ctx, s, on_gpu=True, has_output=False).peak
         self.gpu_compute_out = compute_estimate(dims, ctx, s, on_gpu=True, has_output=True).peak
         self.cpu_compute = compute_estimate(dims, ctx, s, on_gpu=False, has_output=True).peak

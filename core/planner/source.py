@@ -27,7 +27,6 @@ from core.ollama.client import OllamaClient
 from core.ollama.types import ShowInfo
 
 OLLAMA_PREFIX = "ollama:"
-KINDS = ("gguf", "hf-dir", "hf-repo", "catalog", "ollama")
 
 OllamaOpener = Callable[[], OllamaClient]
 

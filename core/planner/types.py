@@ -101,9 +101,6 @@ class MemoryBreakdown:
         return self.weights + self.kv_cache + self.compute + self.output + self.overhead
 
 
-PLACEMENTS = ("gpu", "partial", "cpu", "none")  # all on GPU / split / CPU only / won't fit
-
-
 @dataclass(frozen=True)
 class QuantRow:
     """One quantization of the model on the machine: size, memory, placement, speed, quality."""
