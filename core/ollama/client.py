@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from http import HTTPStatus
 from typing import Any, cast
@@ -30,11 +30,12 @@ import pydantic
 from core.config import HostConfig
 from core.error_log import log_server_answer
 from core.errors import ModelNotFound, OllamaError, OllamaUnreachable, ServerTimeout, StreamError
+from core.ollama.answers import model_details, show_info
 from core.ollama.health import exposure_warning, local_listen_addresses
 from core.ollama.host import OllamaEndpoint, endpoint_for
 from core.ollama.package import ollama
 from core.ollama.pull import PullTracker
-from core.ollama.types import LocalModel, ModelDetails, PullProgress, RunningModel, ServerHealth, ShowInfo
+from core.ollama.types import LocalModel, PullProgress, RunningModel, ServerHealth, ShowInfo
 from core.redact import redact, remember_host
 from core.server_text import LIMIT, looks_like_html, short_text
 
@@ -47,58 +48,6 @@ _NAME_ERRORS = ("Name or service not known", "nodename nor servname", "Temporary
 def _sentence(text: str, limit: int = LIMIT) -> str:
     """One short line of server text: no tags, secrets masked, no full stop to double with ours."""
     return redact(short_text(str(text), limit)).rstrip(".")
-
-
-def _details(raw: Any) -> ModelDetails:
-    if raw is None:
-        return ModelDetails()
-    return ModelDetails(
-        format=raw.format or None, family=raw.family or None, families=tuple(raw.families or ()),
-        parameter_size=raw.parameter_size or None, quantization_level=raw.quantization_level or None,
-        parent_model=raw.parent_model or None,
-    )
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _per_layer(value: Any) -> int | tuple[int, ...] | None:
-    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
-        return tuple(value)
-    return _int(value)
-
-
-def _show_info(name: str, resp: ollama.ShowResponse) -> ShowInfo:
-    info: Mapping[str, Any] = resp.modelinfo or {}
-    arch = info.get("general.architecture")
-    arch = arch if isinstance(arch, str) else None
-
-    def key(suffix: str) -> Any:
-        return info.get(f"{arch}.{suffix}") if arch else None
-
-    kept = tuple(sorted((k, v) for k, v in info.items() if not (isinstance(v, list) and len(v) > 64)))
-    return ShowInfo(
-        name=name, architecture=arch, context_length=_int(key("context_length")),
-        embedding_length=_int(key("embedding_length")), block_count=_int(key("block_count")),
-        head_count=_per_layer(key("attention.head_count")),
-        head_count_kv=_per_layer(key("attention.head_count_kv")),
-        parameter_count=_int(info.get("general.parameter_count")),
-        capabilities=tuple(resp.capabilities or ()), template=resp.template or "",
-        parameters=resp.parameters or "", license=resp.license or "", modelfile=resp.modelfile or "",
-        system=_system_from_modelfile(resp.modelfile or ""), details=_details(resp.details),
-        modified_at=resp.modified_at, model_info=kept,
-    )
-
-
-def _system_from_modelfile(modelfile: str) -> str:
-    """The SYSTEM prompt, which the client's ShowResponse drops but the Modelfile keeps."""
-    marker = 'SYSTEM """'
-    start = modelfile.find(marker)
-    if start < 0:
-        return ""
-    end = modelfile.find('"""', start + len(marker))
-    return modelfile[start + len(marker): end if end >= 0 else None]
 
 
 class OllamaClient:
@@ -181,7 +130,7 @@ class OllamaClient:
             resp = await self._quick.list()
         return [
             LocalModel(name=m.model or "", size=int(m.size or 0), digest=m.digest or "",
-                       modified_at=m.modified_at, details=_details(m.details))
+                       modified_at=m.modified_at, details=model_details(m.details))
             for m in resp.models
         ]
 
@@ -191,14 +140,14 @@ class OllamaClient:
         return [
             RunningModel(name=m.model or m.name or "", size=int(m.size or 0), size_vram=int(m.size_vram or 0),
                          digest=m.digest or "", context_length=m.context_length, expires_at=m.expires_at,
-                         details=_details(m.details))
+                         details=model_details(m.details))
             for m in resp.models
         ]
 
     async def show(self, name: str) -> ShowInfo:
         async with self.translate_errors(f"showing {name}", model=name):
             resp = await self._quick.show(name)
-        return _show_info(name, resp)
+        return show_info(name, resp)
 
     async def pull(self, name: str) -> AsyncIterator[PullProgress]:
         """Progress of pulling `name`, one item per server line, ending with status "success".
