@@ -16,7 +16,8 @@ from typing import Any
 
 from core.errors import ModelFactsError
 from core.facts.ggml_types import file_type_name
-from core.facts.gguf_header import ArrayInfo, read_model_headers
+from core.facts.gguf_header import ArrayInfo
+from core.facts.gguf_split import read_model_headers
 from core.facts.hf_checkpoint import HfCheckpoint, map_tensors, read_local
 from core.facts.hf_config import ConfigError, convert_config
 from core.facts.model_arch import KNOWN_ARCHS, Hparams, MetadataError, derive_hparams, synthesise_tensors

@@ -44,7 +44,8 @@ from pathlib import Path
 from core.config import Settings
 from core.errors import LlamadeckError, PipelineError
 from core.facts.gguf import facts_from_gguf
-from core.facts.gguf_header import read_header, read_model_headers
+from core.facts.gguf_header import read_header
+from core.facts.gguf_split import read_model_headers
 from core.facts.types import ModelFacts
 from core.ollama.chat_format import chat_format
 from core.ollama.client import OllamaClient

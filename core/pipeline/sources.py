@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.errors import ModelFactsError, PipelineError
 from core.facts.gguf import facts_from_gguf, facts_from_hf_dir
-from core.facts.gguf_header import SPLIT_RE, present_split_parts
+from core.facts.gguf_split import SPLIT_RE, present_split_parts
 from core.facts.types import ModelFacts
 from core.pipeline.types import ModelSource
 
