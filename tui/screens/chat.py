@@ -1,12 +1,11 @@
 """The chat screen: try a model in a minute, see how fast it is, never lose what was said.
 
-The screen wires its parts: the model picker and facts line (widgets/chat_bar),
-the conversation log, the prompt box, and the turns (chat_turns.ChatTurns, which
-sends and streams). What they share is one ChatState (chat_state): the host,
-the history, the open chat, the model and its settings. Around the conversation
-it opens the history (in a thread: a damaged file is checked and moved aside),
-the options, the list of chats, compare, and takes the model browser's
-hand-off (`LlamadeckApp.open_chat` -> `use_model`).
+The screen wires its parts: the model picker and facts line (chat_bar),
+the conversation log, the prompt box, the turns (chat_turns: send and stream)
+and the chats (chat_history: the history and the list of chats). What they
+share is one ChatState (chat_state): the host, the history, the open chat, the
+model and its settings. The screen also opens the options and compare, and
+takes the model browser's hand-off (`LlamadeckApp.open_chat` -> `use_model`).
 
 Keys work inside tmux over SSH: Enter sends and Ctrl+J adds a line (see
 chat_input), and every action is a Ctrl key the prompt box does not use.
@@ -16,29 +15,27 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.screen import Screen
 
 from core.chat.history import HistoryStore
 from core.chat.host import host_for_session
 from core.chat.session import ChatSession
-from core.chat.thinking import template_opens_thinking
 from core.chat.types import ChatOptions, StoredMessage
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError
 from core.ollama.host import select_host
 from core.ollama.types import ShowInfo
+from tui.screens.chat_bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
 from tui.screens.chat_compare import CompareScreen, CompareSetup
 from tui.screens.chat_copy import CopyScreen, copy_choices
+from tui.screens.chat_history import ChatChosen, ChatHistory, HistoryFailed, HistoryOpened
 from tui.screens.chat_options import ChatOptionsScreen, ChatSetup
-from tui.screens.chat_sessions import SessionsScreen
 from tui.screens.chat_state import STREAMING_WAIT, ChatState
-from tui.screens.chat_turns import ChatTurns, ReplyFinished, ReplyStarted, TurnSaid
+from tui.screens.chat_turns import ChatTurns, ReplyFinished, TurnSaid
 from tui.services import Services
-from tui.widgets.chat_bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
 from tui.widgets.chat_message import ReplyView, message_views
@@ -47,18 +44,6 @@ from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar
 
 PROMPT_HINT = "Enter send · Ctrl+J new line · ↑↓ earlier · Esc leave · F1 keys"
-
-
-class HistoryOpened(Message):
-    def __init__(self, store: HistoryStore) -> None:
-        super().__init__()
-        self.store = store
-
-
-class HistoryFailed(Message):
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
 
 
 class ChatScreen(Screen[None]):
@@ -91,16 +76,16 @@ class ChatScreen(Screen[None]):
         self.settings = settings
         self.services = services
         self.state = ChatState(host or select_host(settings))
-        self.models: list[str] = []
         self.show_thinking = True
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
         self._ready = False  # composed and mounted: widgets can be queried
-        self.bar = ChatBar(id="chat-bar")
+        self.bar = ChatBar(self.state, id="chat-bar")
         self.log_view = ChatLog(id="chat-log")
         self.prompt = ChatInput(id="prompt")
         self.prompt.border_subtitle = PROMPT_HINT
         self.turns = ChatTurns(self.state, self.log_view, self.prompt)
+        self.chats = ChatHistory(services)
 
     # -- what tests, the bench and the dialogs read ---------------------------------------
 
@@ -133,6 +118,10 @@ class ChatScreen(Screen[None]):
         self.state.options = options
 
     @property
+    def models(self) -> list[str]:
+        return self.bar.models
+
+    @property
     def context_length(self) -> int | None:
         return self.state.context_length
 
@@ -154,16 +143,17 @@ class ChatScreen(Screen[None]):
         yield self.prompt
         yield KeyBar()
         yield self.turns
+        yield self.chats
 
     def on_mount(self) -> None:
         self._ready = True
         self.title = "Chat"
         self._connect(self.state.host)
         if self.state.client is not None:
-            self.bar.list_models(self.state.client)
+            self.bar.list_models()
         elif self.state.host.kind != "ollama":
             self.bar.show_hint("Set the model with Ctrl+O")
-        self.open_history()
+        self.chats.open_history()
         self.show_facts()
         if self._handoff is not None:
             self.use_model(*self._handoff)
@@ -175,13 +165,9 @@ class ChatScreen(Screen[None]):
         self.call_after_refresh(self.log_view.request_folds)
 
     async def on_unmount(self) -> None:
-        for node in (self, self.bar, self.turns):
+        for node in (self, self.bar, self.turns, self.chats):
             self.workers.cancel_node(node)
-        for closer in (self.state.backend, self.state.client):
-            if closer is not None:
-                await closer.aclose()
-        if self.state.store is not None:
-            self.state.store.close()
+        await self.state.aclose()
 
     def show_facts(self) -> None:
         self.bar.show_facts(self.state.facts_line())
@@ -191,6 +177,12 @@ class ChatScreen(Screen[None]):
     def say(self, sentence: str | None) -> None:
         """A sentence that stays until the next thing works (server down, a missing model...)."""
         self.query_one("#chat-notice", NoticeBar).show_notices([sentence] if sentence else [])
+
+    def _still_streaming(self) -> bool:
+        """A reply streams: say so (Esc stops it) and do nothing else."""
+        if self.streaming:
+            self.notify(STREAMING_WAIT, markup=False)
+        return self.streaming
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
@@ -209,23 +201,9 @@ class ChatScreen(Screen[None]):
     def turn_said(self, event: TurnSaid) -> None:
         self.say(event.sentence)
 
-    @on(ReplyStarted)
-    def reply_started(self) -> None:
-        self.refresh_bindings()
-
     @on(ReplyFinished)
     def reply_finished(self) -> None:
-        self.refresh_bindings()
         self.show_facts()
-
-    @work(thread=True, group="history")
-    def open_history(self) -> None:
-        try:
-            store = self.services.history()
-        except LlamadeckError as err:
-            self.post_message(HistoryFailed(str(err)))
-            return
-        self.post_message(HistoryOpened(store))
 
     @on(HistoryOpened)
     def history_opened(self, event: HistoryOpened) -> None:
@@ -243,8 +221,6 @@ class ChatScreen(Screen[None]):
 
     @on(ModelsListed)
     def models_listed(self, event: ModelsListed) -> None:
-        self.models = event.names
-        self.bar.show_models(self.models, self.state.model)
         if self.state.model is None and event.names:
             self.use_model(event.names[0])
         if not event.names:
@@ -255,13 +231,8 @@ class ChatScreen(Screen[None]):
         self.say(event.reason)
 
     @on(ModelDescribed)
-    def model_described(self, event: ModelDescribed) -> None:
-        state = self.state
-        state.facts[event.info.name] = event.info
-        state.running_context.update(event.contexts)
-        if state.session is not None and event.info.name == state.session.info.model:
-            state.session.starts_in_thinking = template_opens_thinking(event.info.template)
-        self.show_facts()
+    def model_described(self) -> None:
+        self.show_facts()  # the bar has kept the model's facts
 
     # -- sending --------------------------------------------------------------------------
 
@@ -293,13 +264,7 @@ class ChatScreen(Screen[None]):
         if not replies:
             self.notify("There is no reply to copy yet.", markup=False)
             return
-
-        def copy(text: str | None) -> None:
-            if text:
-                self.app.copy_to_clipboard(text)
-                self.notify(f"Copied {len(text):,} characters.", title="Clipboard", markup=False, timeout=3)
-
-        self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)), copy)
+        self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)))
 
     # -- choosing a model and settings ---------------------------------------------------
 
@@ -317,21 +282,16 @@ class ChatScreen(Screen[None]):
                 and not self.streaming:
             self.new_chat()  # a hand-off means "chat with this model": the old chat stays in Chats
         state.model = name
-        self.bar.show_models(self.models, name)
+        self.bar.show_models()
         if state.session is not None:
             state.session.configure(model=name)
-        self._describe(name)
+        self.bar.describe_model(name)
         self.show_facts()
-
-    def _describe(self, name: str) -> None:
-        if self.state.client is not None:
-            self.bar.describe_model(self.state.client, name)
 
     def _switch_host(self, host: HostConfig) -> None:
         self._connect(host)
         self.state.session = None
-        if self.state.client is not None:
-            self.bar.list_models(self.state.client)
+        self.bar.list_models()
 
     def _connect(self, host: HostConfig) -> None:
         """The backend and client for `host`; an address that cannot be used (a bad port) is said instead."""
@@ -350,32 +310,22 @@ class ChatScreen(Screen[None]):
         def apply(setup: ChatSetup | None) -> None:
             if setup is None:
                 return
-            state = self.state
-            state.system_prompt = setup.system_prompt
-            state.options = setup.options
-            if state.session is not None:
-                state.session.configure(system_prompt=setup.system_prompt, options=setup.options)
-            if setup.model and setup.model != state.model:
+            self.state.configure(setup.system_prompt, setup.options)
+            if setup.model and setup.model != self.state.model:
                 self.use_model(setup.model)
             self.show_facts()
 
         setup = ChatSetup(self.state.model, self.state.system_prompt, self.state.options)
-        self.app.push_screen(ChatOptionsScreen(self.models, setup), apply)
+        self.app.push_screen(ChatOptionsScreen(self.bar.models, setup), apply)
 
     def action_toggle_thinking(self) -> None:
         self.show_thinking = not self.show_thinking
-        log = self.log_view
-        log.set_class(not self.show_thinking, "-hide-thinking")
-        if self.show_thinking:
-            for view in log.query_children(ReplyView):
-                view.thinking_box.collapsed = False
-        log.request_folds()
+        self.log_view.show_thinking(self.show_thinking)
         self.notify("Reasoning shown." if self.show_thinking else "Reasoning hidden (Ctrl+T shows it).",
                     markup=False, timeout=2)
 
     def action_new_chat(self) -> None:
-        if self.streaming:
-            self.notify(STREAMING_WAIT, markup=False)
+        if self._still_streaming():
             return
         self.new_chat()
         self.prompt.focus()
@@ -393,17 +343,16 @@ class ChatScreen(Screen[None]):
         if self.state.store is None:
             self.notify("The chat history is not open.", markup=False)
             return
-        if self.streaming:
-            self.notify(STREAMING_WAIT, markup=False)
+        if self._still_streaming():
             return
+        self.chats.show_list(self.state.store)
 
-        def opened(session_id: int | None) -> None:
-            if session_id is not None:
-                self.resume(session_id)
-            elif self.state.session is not None:
-                self._refresh_current()
-
-        self.app.push_screen(SessionsScreen(self.state.store), opened)
+    @on(ChatChosen)
+    def chat_chosen(self, event: ChatChosen) -> None:
+        if event.session_id is not None:
+            self.resume(event.session_id)
+        elif self.state.session is not None:
+            self._refresh_current()
 
     def _refresh_current(self) -> None:
         """The open chat may have been renamed or deleted in the list."""
@@ -437,13 +386,9 @@ class ChatScreen(Screen[None]):
         self._show_session(session, messages)
 
     def _show_session(self, session: ChatSession, messages: list[StoredMessage]) -> None:
-        state = self.state
-        state.session = session
-        state.system_prompt = session.info.system_prompt
-        state.options = session.info.options
-        state.model = session.info.model
-        self.bar.show_models(self.models, state.model)
-        self._describe(session.info.model)
+        self.state.adopt(session)
+        self.bar.show_models()
+        self.bar.describe_model(session.info.model)
         self.log_view.mount_all(message_views(messages, session.info.model))
         self.log_view.anchor()  # stays at the end while the replies in view are drawn
         self.prompt.sent = [m.content for m in messages if m.role == "user"]
@@ -456,11 +401,11 @@ class ChatScreen(Screen[None]):
         if state.host.kind != "ollama":
             self.notify("Compare loads and unloads models, which needs an Ollama host.", markup=False)
             return
-        if self.streaming:
-            self.notify(STREAMING_WAIT, markup=False)
+        if self._still_streaming():
             return
         last = self.turns.last_user_view()
         prompt = self.prompt.text.strip() or (last.text if last is not None else "")
-        setup = CompareSetup(host=state.host, models=self.models, chosen=[state.model] if state.model else [],
-                             prompt=prompt, system_prompt=state.system_prompt, options=state.options)
+        chosen = [state.model] if state.model else []
+        setup = CompareSetup(host=state.host, models=self.bar.models, chosen=chosen, prompt=prompt,
+                             system_prompt=state.system_prompt, options=state.options)
         self.app.push_screen(CompareScreen(self.settings, self.services, setup))

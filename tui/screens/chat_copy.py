@@ -55,7 +55,7 @@ def copy_choices(reply: str) -> list[tuple[str, str]]:
 
 
 class CopyScreen(ModalScreen[str | None]):
-    """Pick what to copy; Enter copies it, Esc closes."""
+    """Pick what to copy; Enter copies it (and dismisses with it), Esc closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
@@ -72,7 +72,11 @@ class CopyScreen(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.choices[event.option_index][1])
+        text = self.choices[event.option_index][1]
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.app.notify(f"Copied {len(text):,} characters.", title="Clipboard", markup=False, timeout=3)
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

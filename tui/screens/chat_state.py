@@ -72,6 +72,20 @@ class ChatState:
         parts.append(self.host.name)
         return " · ".join(parts)
 
+    def configure(self, system_prompt: str, options: ChatOptions) -> None:
+        """New settings (Ctrl+O): from the next prompt on, in the open chat too."""
+        self.system_prompt = system_prompt
+        self.options = options
+        if self.session is not None:
+            self.session.configure(system_prompt=system_prompt, options=options)
+
+    def adopt(self, session: ChatSession) -> None:
+        """A saved chat is open again: its model and settings are in use."""
+        self.session = session
+        self.system_prompt = session.info.system_prompt
+        self.options = session.info.options
+        self.model = session.info.model
+
     # -- the server -------------------------------------------------------------------
 
     def connect(self, host: HostConfig, services: Services) -> list[ChatBackend | OllamaClient]:
@@ -92,6 +106,14 @@ class ChatState:
                 self.backend = None
             self.unusable_host = str(err)
         return old
+
+    async def aclose(self) -> None:
+        """The screen is gone: close the connections and the history."""
+        for closer in (self.backend, self.client):
+            if closer is not None:
+                await closer.aclose()
+        if self.store is not None:
+            self.store.close()
 
     # -- sending ----------------------------------------------------------------------
 

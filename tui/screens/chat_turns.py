@@ -11,8 +11,8 @@ would cost more than drawing them, and the widget batches text to the screen
 model is missing), the turn is undone and the prompt goes back in the box.
 
 The widget draws nothing itself. The chat screen hands it the state, the log
-and the prompt box; it posts ReplyStarted and ReplyFinished around each reply
-and TurnSaid for a sentence the screen should show.
+and the prompt box; it posts ReplyFinished when a turn is over and TurnSaid
+for a sentence the screen should show.
 """
 
 from __future__ import annotations
@@ -44,10 +44,6 @@ NOTHING_YET = "Nothing to ask again yet: send a prompt first."
 EDITING_TITLE = "Editing your last message: Enter resends it, Esc cancels"
 
 
-class ReplyStarted(Message):
-    """A reply began streaming: Esc now stops it."""
-
-
 class ReplyFinished(Message):
     """The turn is over (complete, stopped, failed or taken back): the chat's facts may have changed."""
 
@@ -77,9 +73,7 @@ class ChatTurns(Widget):
     def _set_streaming(self, streaming: bool) -> None:
         # No class on the screen for this: changing one restyles every widget in the log.
         self.streaming = streaming
-        if streaming:
-            self.post_message(ReplyStarted())
-        self.refresh_bindings()
+        self.refresh_bindings()  # Esc stops the reply while it streams
 
     def _say(self, sentence: str | None) -> None:
         self.post_message(TurnSaid(sentence))

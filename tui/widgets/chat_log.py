@@ -24,6 +24,7 @@ from textual.dom import DOMNode
 from textual.timer import Timer
 from textual.widget import Widget
 
+from tui.widgets.chat_message import ReplyView
 from tui.widgets.chat_segment import Segment
 
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
@@ -45,6 +46,14 @@ class ChatLog(VerticalScroll, can_focus=True):
         self._last_folds = 0.0
         self.folds_done = 0  # segments folded so far (for tests and benchmarks)
         self._stale_looks = 0
+
+    def show_thinking(self, shown: bool) -> None:
+        """Ctrl+T on the chat screen: show (opened) or hide every reply's reasoning block."""
+        self.set_class(not shown, "-hide-thinking")
+        if shown:
+            for view in self.query_children(ReplyView):
+                view.thinking_box.collapsed = False
+        self.request_folds()
 
     # -- scheduling ---------------------------------------------------------------
 

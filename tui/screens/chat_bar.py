@@ -2,7 +2,9 @@
 
 It also asks Ollama, in its own workers, which models there are and what one
 of them is (/api/show for its context and <think> template, /api/ps for the
-context a loaded model really runs with), and posts what it learnt.
+context a loaded model really runs with). It keeps what it learnt in the
+screen's ChatState and posts ModelsListed / ModelDescribed / ModelsFailed on,
+for the screen to pick a model, redraw the facts or say what went wrong.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Select, Static
 
+from core.chat.thinking import template_opens_thinking
 from core.errors import LlamadeckError, ModelNotFound, OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import ShowInfo
+from tui.screens.chat_state import ChatState
 
 
 class ModelsListed(Message):
@@ -51,13 +55,19 @@ class ModelPicked(Message):
 class ChatBar(Horizontal):
     """Picker and facts line; the screen says which model is in use and what the facts are."""
 
+    def __init__(self, state: ChatState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
+        self.models: list[str] = []  # what the host has, as last listed
+
     def compose(self) -> ComposeResult:
         yield Select[str]([], prompt="Pick a model", id="chat-model", compact=True)
         yield Static("", id="chat-facts")
 
-    def show_models(self, names: list[str], current: str | None) -> None:
-        """List `names` (and `current`, listed or not) with `current` chosen, without a Changed event."""
-        names = list(dict.fromkeys([*names, *([current] if current else [])]))
+    def show_models(self) -> None:
+        """The host's models (and the one in use, listed or not), it chosen; no Changed event."""
+        current = self.state.model
+        names = list(dict.fromkeys([*self.models, *([current] if current else [])]))
         picker = self.query_one("#chat-model", Select)
         with self.prevent(Select.Changed):
             picker.set_options([(n, n) for n in names])
@@ -77,8 +87,16 @@ class ChatBar(Horizontal):
         if isinstance(event.value, str):
             self.post_message(ModelPicked(event.value))
 
+    def list_models(self) -> None:
+        if self.state.client is not None:
+            self._list_models(self.state.client)
+
+    def describe_model(self, name: str) -> None:
+        if self.state.client is not None:
+            self._describe_model(self.state.client, name)
+
     @work(exclusive=True, group="models")
-    async def list_models(self, client: OllamaClient) -> None:
+    async def _list_models(self, client: OllamaClient) -> None:
         try:
             models = await client.list_models()
         except LlamadeckError as err:
@@ -87,7 +105,7 @@ class ChatBar(Horizontal):
         self.post_message(ModelsListed([m.name for m in models]))
 
     @work(exclusive=True, group="describe")
-    async def describe_model(self, client: OllamaClient, name: str) -> None:
+    async def _describe_model(self, client: OllamaClient, name: str) -> None:
         try:
             info = await client.show(name)
             running = await client.running()
@@ -100,3 +118,16 @@ class ChatBar(Horizontal):
             return
         contexts = {r.name: r.context_length for r in running if r.context_length}
         self.post_message(ModelDescribed(info, contexts))
+
+    @on(ModelsListed)
+    def listed(self, event: ModelsListed) -> None:
+        self.models = event.names
+        self.show_models()
+
+    @on(ModelDescribed)
+    def described(self, event: ModelDescribed) -> None:
+        state = self.state
+        state.facts[event.info.name] = event.info
+        state.running_context.update(event.contexts)
+        if state.session is not None and event.info.name == state.session.info.model:
+            state.session.starts_in_thinking = template_opens_thinking(event.info.template)
