@@ -291,15 +291,9 @@ def plan(
     if not facts.tensors:
         raise PlannerError(f"{facts.name} has no tensor table to plan from.")
     settings = runtime_settings(
-        facts,
-        runtime=runtime,
-        ctx=ctx,
-        kv_type=kv_type,
-        flash_attn=flash_attn,
-        parallel=parallel,
-        n_batch=n_batch,
-        n_ubatch=n_ubatch,
-    )
+        facts, runtime=runtime, ctx=ctx, kv_type=kv_type, flash_attn=flash_attn, parallel=parallel,
+        n_batch=n_batch, n_ubatch=n_ubatch,
+    )  # fmt: skip
     if runtime == "ollama" and n_batch is None and n_ubatch is None:
         settings = dataclasses.replace(settings, n_batch=0, n_ubatch=0)  # decided per row, as Ollama does
     if fit_margin is not None:
@@ -308,9 +302,20 @@ def plan(
         settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
     trained = facts.context_length or 131072
     header, measured = gguf_overhead(facts)
+    rc = _row_context(facts, machine, settings, speed, decode_depth, trained, header)
+    rows = tuple(_build_row(rc, q, imatrix) for q in quants)
+    inputs = PlanInputs(
+        model=facts.name, architecture=facts.architecture, ctx=ctx, kv_type=kv_type,
+        settings=rows_settings(settings), machine=machine, decode_depth=decode_depth,
+    )  # fmt: skip
+    return Plan(inputs=inputs, rows=rows, notices=_plan_notices(facts, machine, ctx, trained, measured))
+
+
+def _row_context(facts: ModelFacts, machine: MachineSpec, settings: RuntimeSettings, speed: SpeedModel,
+                 decode_depth: int, trained: int, header: int) -> _RowContext:
     layout = kv_layout(facts, settings)
     per_cell = list(zip(layout.per_cell, layout.is_swa, strict=True))
-    rc = _RowContext(
+    return _RowContext(
         facts=facts,
         machine=machine,
         settings=settings,
@@ -325,7 +330,10 @@ def plan(
         cells_swa=[0, *accumulate(c if w else 0 for c, w in per_cell)],
         memo={},
     )
-    rows = tuple(_build_row(rc, q, imatrix) for q in quants)
+
+
+def _plan_notices(facts: ModelFacts, machine: MachineSpec, ctx: int, trained: int,
+                  header_measured: bool) -> tuple[str, ...]:
     notices = list(machine.notices) + list(facts.notices)
     if ctx > trained:
         notices.append(f"{ctx} tokens is more than the {trained} {facts.name} was trained for.")
@@ -333,18 +341,9 @@ def plan(
         notices.append(
             f"llamadeck does not know the {facts.architecture} architecture; planned with generic rules."
         )
-    if not measured:
+    if not header_measured:
         notices.append("File sizes include an estimated GGUF header (metadata and vocabulary).")
-    inputs = PlanInputs(
-        model=facts.name,
-        architecture=facts.architecture,
-        ctx=ctx,
-        kv_type=kv_type,
-        settings=rows_settings(settings),
-        machine=machine,
-        decode_depth=decode_depth,
-    )
-    return Plan(inputs=inputs, rows=rows, notices=tuple(notices))
+    return tuple(notices)
 
 
 def rows_settings(s: RuntimeSettings) -> RuntimeSettings:
