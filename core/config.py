@@ -143,38 +143,7 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
             kwargs[key] = r.as_path(p, key, f"paths.{key}")
 
     hosts_raw = r.typed(top, "hosts", "hosts", dict) if "hosts" in top else {}
-    hosts = []
-    for name, h in hosts_raw.items():
-        full = f"hosts.{name}"
-        h = r.table(h, full, _SCHEMA["host"])
-        if "url" not in h:
-            raise r.fail(f"{full}.url", "is required (for example \"http://127.0.0.1:11434\")")
-        kind = r.typed(h, "kind", f"{full}.kind", str) if "kind" in h else "ollama"
-        if kind not in ("ollama", "openai"):
-            raise r.fail(f"{full}.kind", f"must be \"ollama\" or \"openai\", not {kind!r}")
-        headers = r.typed(h, "headers", f"{full}.headers", dict) if "headers" in h else {}
-        for hk, hv in headers.items():
-            if not isinstance(hv, str):
-                raise r.fail(f"{full}.headers.{hk}", "must be a string")
-            if not _HEADER_NAME.fullmatch(hk):
-                raise r.fail(f"{full}.headers", f"names a header {hk!r}, which HTTP does not allow "
-                             "(letters, digits and - only)")
-            if not _sendable(hv):
-                raise r.fail(f"{full}.headers.{hk}", _UNSENDABLE)
-        if "token" in h and not _sendable(str(h["token"])):
-            raise r.fail(f"{full}.token", _UNSENDABLE)
-        hosts.append(
-            HostConfig(
-                name=name,
-                url=r.typed(h, "url", f"{full}.url", str),
-                kind=kind,
-                headers=tuple(sorted(headers.items())),
-                token=r.typed(h, "token", f"{full}.token", str) if "token" in h else None,
-                verify_tls=(
-                    r.typed(h, "verify_tls", f"{full}.verify_tls", bool) if "verify_tls" in h else True
-                ),
-            )
-        )
+    hosts = [_host(r, name, h) for name, h in hosts_raw.items()]
     kwargs["hosts"] = tuple(hosts)
     if "default_host" in top:
         default = r.typed(top, "default_host", "default_host", str)
@@ -187,6 +156,35 @@ def parse_settings(raw: dict[str, Any], path: Path) -> Settings:
         **{k: r.as_path(lc, k, f"llamacpp.{k}") for k in _SCHEMA["llamacpp"] if k in lc}
     )
     return Settings(**kwargs)
+
+
+def _host(r: _Reader, name: str, raw: Any) -> HostConfig:
+    full = f"hosts.{name}"
+    h = r.table(raw, full, _SCHEMA["host"])
+    if "url" not in h:
+        raise r.fail(f"{full}.url", "is required (for example \"http://127.0.0.1:11434\")")
+    kind = r.typed(h, "kind", f"{full}.kind", str) if "kind" in h else "ollama"
+    if kind not in ("ollama", "openai"):
+        raise r.fail(f"{full}.kind", f"must be \"ollama\" or \"openai\", not {kind!r}")
+    headers = r.typed(h, "headers", f"{full}.headers", dict) if "headers" in h else {}
+    for hk, hv in headers.items():
+        if not isinstance(hv, str):
+            raise r.fail(f"{full}.headers.{hk}", "must be a string")
+        if not _HEADER_NAME.fullmatch(hk):
+            raise r.fail(f"{full}.headers", f"names a header {hk!r}, which HTTP does not allow "
+                         "(letters, digits and - only)")
+        if not _sendable(hv):
+            raise r.fail(f"{full}.headers.{hk}", _UNSENDABLE)
+    if "token" in h and not _sendable(str(h["token"])):
+        raise r.fail(f"{full}.token", _UNSENDABLE)
+    return HostConfig(
+        name=name,
+        url=r.typed(h, "url", f"{full}.url", str),
+        kind=kind,
+        headers=tuple(sorted(headers.items())),
+        token=r.typed(h, "token", f"{full}.token", str) if "token" in h else None,
+        verify_tls=r.typed(h, "verify_tls", f"{full}.verify_tls", bool) if "verify_tls" in h else True,
+    )
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
