@@ -146,6 +146,11 @@ def format_clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+def format_interval(seconds: float) -> str:
+    """A refresh interval as chosen: `0.5 s`, `2 s`."""
+    return f"{seconds:g} s"
+
+
 def go_duration(seconds: float) -> str:
     """A duration the way Go prints `time.Duration` (what `ollama run --verbose` shows).
 

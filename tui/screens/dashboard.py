@@ -27,7 +27,7 @@ from core.config import Settings
 from core.errors import LlamadeckError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
 from core.hardware.types import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
-from core.units import format_bytes, format_rate
+from core.units import format_bytes, format_interval, format_rate
 from tui.services import Services
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel
@@ -63,10 +63,6 @@ def next_refresh(current: float, direction: int) -> float:
         return bigger[0] if bigger else MAX_REFRESH_S
     smaller = [s for s in REFRESH_STEPS_S if s < current - 1e-9]
     return smaller[-1] if smaller else MIN_REFRESH_S
-
-
-def format_interval(seconds: float) -> str:
-    return f"{seconds:g} s"
 
 
 class MachineProbed(Message):
