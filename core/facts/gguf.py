@@ -43,18 +43,8 @@ def build_facts(
     """The one place ModelFacts are made, whatever the source."""
     by_name = {t.name: t for t in tensors}
     embd = by_name.get("token_embd.weight")
-    tokens = metadata.get("tokenizer.ggml.tokens")
-    vocab_hint = embd.shape[1] if embd is not None and len(embd.shape) > 1 else (
-        tokens.length if isinstance(tokens, ArrayInfo) else len(tokens) if isinstance(tokens, list) else None)
-    try:
-        hp = derive_hparams(metadata, vocab_hint)
-    except MetadataError as exc:
-        raise ModelFactsError(f"{name} does not describe a model llama.cpp can load: {exc}.") from None
-    if hp.context_length is None:
-        raise ModelFactsError(f"{name} does not say its context length ({hp.arch}.context_length).")
-    if not tensors:
-        raise ModelFactsError(f"{name} has no tensors.")
-
+    hp = _hparams(name, metadata, tensors, embd)
+    assert hp.context_length is not None  # _hparams says so otherwise
     out_notices = list(notices)
     is_known = (hp.arch in KNOWN_ARCHS) if known is None else known
     if not is_known and not any("generic rules" in n for n in out_notices):
@@ -64,11 +54,6 @@ def build_facts(
     template = metadata.get("tokenizer.chat_template")
     if not isinstance(template, str):
         template = chat_template
-    ft = file_type
-    if ft is None and isinstance(metadata.get("general.file_type"), int):
-        ft = file_type_name(metadata["general.file_type"])
-    if ft is None:
-        ft = _dominant_type(tensors)
     return ModelFacts(
         name=name,
         source=source,
@@ -90,7 +75,7 @@ def build_facts(
         swa_layers=hp.swa_layers,
         tied_embeddings=embd is not None and "output.weight" not in by_name,
         tensors=tuple(tensors),
-        file_type=ft,
+        file_type=_file_type(file_type, metadata, tensors),
         file_size=file_size,
         chat_template=template,
         kv_lora_rank=hp.kv_lora_rank or None,
@@ -99,6 +84,31 @@ def build_facts(
         notices=tuple(out_notices),
         metadata=_selected_metadata(metadata),
     )
+
+
+def _hparams(name: str, metadata: Mapping[str, Any], tensors: Sequence[TensorInfo],
+             embd: TensorInfo | None) -> Hparams:
+    """The hyperparameters, or a sentence saying why llama.cpp could not load this model."""
+    tokens = metadata.get("tokenizer.ggml.tokens")
+    vocab_hint = embd.shape[1] if embd is not None and len(embd.shape) > 1 else (
+        tokens.length if isinstance(tokens, ArrayInfo) else len(tokens) if isinstance(tokens, list) else None)
+    try:
+        hp = derive_hparams(metadata, vocab_hint)
+    except MetadataError as exc:
+        raise ModelFactsError(f"{name} does not describe a model llama.cpp can load: {exc}.") from None
+    if hp.context_length is None:
+        raise ModelFactsError(f"{name} does not say its context length ({hp.arch}.context_length).")
+    if not tensors:
+        raise ModelFactsError(f"{name} has no tensors.")
+    return hp
+
+
+def _file_type(given: str | None, metadata: Mapping[str, Any], tensors: Sequence[TensorInfo]) -> str | None:
+    """The caller's, else the header's `general.file_type`, else the type most weights have."""
+    ft = given
+    if ft is None and isinstance(metadata.get("general.file_type"), int):
+        ft = file_type_name(metadata["general.file_type"])
+    return ft if ft is not None else _dominant_type(tensors)
 
 
 def _active_params(hp: Hparams, tensors: Sequence[TensorInfo], total: int) -> int | None:
