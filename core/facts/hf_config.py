@@ -115,35 +115,46 @@ def convert_config(config: Mapping[str, Any]) -> ConvertedConfig:
     if isinstance(c.get("rope_theta"), (int, float)):
         m[p + "rope.freq_base"] = float(c["rope_theta"])
     m[p + "rope.dimension_count"] = head_dim
-    n_experts = c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts")
-    if isinstance(n_experts, int) and n_experts > 0:
-        m[p + "expert_count"] = n_experts
-        m[p + "expert_used_count"] = _req(c, "num_experts_per_tok")
-        if isinstance(c.get("moe_intermediate_size"), int):
-            m[p + "expert_feed_forward_length"] = c["moe_intermediate_size"]
-        if isinstance(c.get("shared_expert_intermediate_size"), int):
-            m[p + "expert_shared_feed_forward_length"] = c["shared_expert_intermediate_size"]
-        if c.get("decoder_sparse_step", 1) != 1 or c.get("mlp_only_layers"):
-            notices.append("Some layers of this model are dense, which the plan does not model.")
+    notices += _experts(c, m, p)
     if arch in ("gemma2", "gemma3") and isinstance(c.get("sliding_window"), int) and (
             c.get("sliding_window_pattern") != 1):
         m[p + "attention.sliding_window"] = c["sliding_window"]
     if arch == "deepseek2":
         _deepseek(c, m, p)
 
+    return ConvertedConfig(arch, m, _tensor_options(c, arch), known, hf_arch, tuple(notices))
+
+
+def _experts(c: Mapping[str, Any], m: dict[str, Any], p: str) -> list[str]:
+    """The mixture-of-experts keys, if the model has experts; a notice when some layers are dense."""
+    n_experts = c.get("num_local_experts") or c.get("num_experts") or c.get("n_routed_experts")
+    if not isinstance(n_experts, int) or n_experts <= 0:
+        return []
+    m[p + "expert_count"] = n_experts
+    m[p + "expert_used_count"] = _req(c, "num_experts_per_tok")
+    if isinstance(c.get("moe_intermediate_size"), int):
+        m[p + "expert_feed_forward_length"] = c["moe_intermediate_size"]
+    if isinstance(c.get("shared_expert_intermediate_size"), int):
+        m[p + "expert_shared_feed_forward_length"] = c["shared_expert_intermediate_size"]
+    if c.get("decoder_sparse_step", 1) != 1 or c.get("mlp_only_layers"):
+        return ["Some layers of this model are dense, which the plan does not model."]
+    return []
+
+
+def _tensor_options(c: Mapping[str, Any], arch: str) -> TensorOptions:
+    """What the converter decides about the tensors from the config: tied output, biases, dtype."""
     rope = c.get("rope_scaling") or {}
     rope_type = str(rope.get("rope_type") or rope.get("type") or "") if isinstance(rope, Mapping) else ""
     tied_default = arch in _TIED_BY_DEFAULT
     tied = bool(c.get("tie_word_embeddings", tied_default))
     bias = bool(c.get("attention_bias")) if "attention_bias" in c else None
     dtype = _DTYPES.get(str(c.get("torch_dtype") or c.get("dtype") or "bfloat16"), "BF16")
-    opts = TensorOptions(
+    return TensorOptions(
         tied_embeddings=tied,
         attn_bias=bias if arch not in ("qwen2", "qwen2moe") else True,
         rope_freqs=arch == "llama" and rope_type.lower() == "llama3",
         base_type=dtype,
     )
-    return ConvertedConfig(arch, m, opts, known, hf_arch, tuple(notices))
 
 
 def _deepseek(c: Mapping[str, Any], m: dict[str, Any], p: str) -> None:
