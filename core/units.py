@@ -101,13 +101,20 @@ def format_rate(bytes_per_second: float | None) -> str:
 
 
 def format_tps(value: float | None) -> str:
-    """Tokens per second in a table cell: `42.5`, `180`, `12k`."""
+    """Tokens per second in a planner cell, short at any size: `42.5`, `180`, `12k`, `3M`."""
     if value is None:
         return NONE
     if value >= 1e6:
         return f"{value / 1e6:.0f}M"
     if value >= 10_000:
         return f"{value / 1000:.0f}k"
+    return format_tps_plain(value)
+
+
+def format_tps_plain(value: float | None) -> str:
+    """Tokens per second measured in a chat, every digit kept: `42.5`, `180`, `12345`."""
+    if value is None:
+        return NONE
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
 
 
@@ -144,6 +151,16 @@ def format_clock(seconds: float) -> str:
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def format_latency(seconds: float) -> str:
+    """A wait under a reply: `210 ms` below a second, `1.25 s` above."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def format_ms(seconds: float | None) -> str:
+    """A wait in a column of milliseconds: `210 ms`, `1500 ms`."""
+    return NONE if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
 def format_interval(seconds: float) -> str:

@@ -8,7 +8,7 @@ same reply never shows two different speeds.
 from __future__ import annotations
 
 from core.chat.types import ChatStats
-from core.units import go_duration
+from core.units import format_latency, format_tps_plain, go_duration
 
 CONTEXT_WARNING_FRACTION = 0.8
 
@@ -41,30 +41,20 @@ def verbose_lines(stats: ChatStats) -> list[str]:
     return lines
 
 
-def _seconds(value: float) -> str:
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def _rate(value: float) -> str:
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
-
-
 def stats_line(stats: ChatStats) -> str:
     """A compact summary for under a reply: `TTFT 210 ms · prompt 26 tok @ 312 tok/s · ...`."""
     parts = []
     if stats.ttft_s is not None:
-        parts.append(f"TTFT {_seconds(stats.ttft_s)}")
-    if stats.prompt_tokens is not None:
-        rate = stats.prompt_tps
-        parts.append(f"prompt {stats.prompt_tokens} tok" + (f" @ {_rate(rate)} tok/s" if rate else ""))
-    if stats.output_tokens is not None:
-        rate = stats.output_tps
-        parts.append(f"output {stats.output_tokens} tok" + (f" @ {_rate(rate)} tok/s" if rate else ""))
+        parts.append(f"TTFT {format_latency(stats.ttft_s)}")
+    for what, tokens, rate in (("prompt", stats.prompt_tokens, stats.prompt_tps),
+                               ("output", stats.output_tokens, stats.output_tps)):
+        if tokens is not None:
+            parts.append(f"{what} {tokens} tok" + (f" @ {format_tps_plain(rate)} tok/s" if rate else ""))
     if stats.load_s:
-        parts.append(f"load {_seconds(stats.load_s)}")
+        parts.append(f"load {format_latency(stats.load_s)}")
     total = stats.total_s if stats.total_s is not None else stats.wall_s
     if total is not None:
-        parts.append(f"total {_seconds(total)}")
+        parts.append(f"total {format_latency(total)}")
     return " · ".join(parts)
 
 

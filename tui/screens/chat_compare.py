@@ -39,7 +39,7 @@ from core.config import HostConfig, Settings
 from core.errors import LlamadeckError, OllamaUnreachable
 from core.ollama.client import OllamaClient
 from core.planner.ollama_speed import DEFAULT_OLLAMA_CTX, predicted_decode_tps
-from core.units import format_bytes
+from core.units import format_bytes, format_ms, format_tps_plain
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.title_bar import TitleBar
@@ -73,22 +73,17 @@ class CompareResult:
 
     def cells(self) -> tuple[str, ...]:
         s = self.stats
-        ttft = f"{s.ttft_s * 1000:.0f} ms" if s and s.ttft_s is not None else "–"
+        predicted = format_tps_plain(self.predicted) if self.predicted is not None else \
+            "n/a" if self.status == "done" else "–"
         return (
             self.model,
-            ttft,
-            _rate(s.prompt_tps if s else None),
-            _rate(s.output_tps if s else None),
-            _rate(self.predicted) if self.predicted is not None else "n/a" if self.status == "done" else "–",
+            format_ms(s.ttft_s if s else None),
+            format_tps_plain(s.prompt_tps if s else None),
+            format_tps_plain(s.output_tps if s else None),
+            predicted,
             format_bytes(self.vram) if self.vram is not None else "–",
             self.status,
         )
-
-
-def _rate(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
 class CompareScreen(Screen[None]):
