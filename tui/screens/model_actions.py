@@ -1,10 +1,10 @@
-"""What the user does to one model in the browser: delete, copy, rename, load, unload.
+"""What the user does to one model in the browser: delete, copy, rename, load, unload, hand it over.
 
 A widget with nothing to show: each action asks what it needs (a dialog, a
 confirmation), then runs its call in a worker and answers with `Finished`
-(a past-tense sentence) or `Failed` (the server's). The screen sets `client`
-and `generation` whenever it connects, picks the target model (refusing
-while the server is unreachable) and shows the outcome.
+(a past-tense sentence) or `Failed` (the server's). The screen sets `client`,
+`generation` and `host` whenever it connects, picks the target model
+(refusing while the server is unreachable) and shows the outcome.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Protocol, runtime_checkable
 
 from textual import work
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 
+from core.config import HostConfig
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
@@ -70,10 +72,15 @@ class ModelActions(Widget):
         super().__init__(id=id)
         self.client: OllamaClient | None = None
         self.generation = 0
+        self.host: HostConfig | None = None
 
-    def delete(self, model: LocalModel, *, loaded: bool, host_url: str) -> None:
+    def say(self, text: str, *, severity: SeverityLevel = "information") -> None:
+        self.notify(text, severity=severity, markup=False)
+
+    def delete(self, model: LocalModel, *, loaded: bool) -> None:
         also = " It is loaded now and will be unloaded first." if loaded else ""
-        question = (f"Delete {model.name} ({format_model_size(model.size)}) from Ollama at {host_url}?"
+        url = self.client.url if self.client is not None else self.host.url if self.host is not None else "?"
+        question = (f"Delete {model.name} ({format_model_size(model.size)}) from Ollama at {url}?"
                     f"{also} Layers no other model uses are removed from disk.")
 
         def answered(yes: bool | None) -> None:
@@ -101,10 +108,30 @@ class ModelActions(Widget):
         self.app.push_screen(CopyDialog(source, existing, rename=rename), named)
 
     def load(self, name: str, keep_alive: int | None, how: str) -> None:
+        self.say(f"Loading {name}…")
         self.act(lambda c: c.load(name, keep_alive), f"Loaded {name} {how}.", repoll=True)
 
-    def unload(self, name: str) -> None:
+    def unload(self, name: str, *, loaded: bool) -> None:
+        if not loaded:
+            self.say(f"{name} is not loaded.")
+            return
         self.act(lambda c: c.unload(name), f"Unloaded {name}.", repoll=True)
+
+    def hand_off(self, where: str, name: str) -> None:
+        """Open the chat or the planner with this model on this host."""
+        app = self.app
+        if not isinstance(app, ModelHandoffs):
+            self.say(f"This app has no {where} to hand {name} to.", severity="warning")
+            return
+        (app.open_chat if where == "chat" else app.open_planner)(name, self.host.name if self.host else None)
+
+    def convert(self) -> None:
+        """The other way in besides pull: the jobs screen's form, importing into this server."""
+        opener = getattr(self.app, "open_pipeline", None)
+        if callable(opener):
+            opener(None, None, self.host.name if self.host else None)
+        else:
+            self.say("This app has no jobs screen to convert a model with.", severity="warning")
 
     @work(group="actions")
     async def act(self, call: Call, done: str, *, relist: bool = False, repoll: bool = False) -> None:

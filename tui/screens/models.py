@@ -28,18 +28,15 @@ from textual.containers import Horizontal, Vertical
 from textual.events import ScreenResume, ScreenSuspend
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import ContentSwitcher
-from textual.worker import Worker, WorkerState
 
 from core.config import HostConfig, Settings
 from core.errors import ConfigError, OllamaUnreachable, ServerTimeout
 from core.ollama.client import OllamaClient
-from core.ollama.health import cpu_fallback_notice
 from core.ollama.host import select_host
 from core.ollama.types import LocalModel, RunningModel, ServerHealth
 from tui.screens.copy_dialog import full_name
-from tui.screens.model_actions import ModelActions, ModelHandoffs
+from tui.screens.model_actions import ModelActions
 from tui.screens.pull_dialog import PullDialog
 from tui.services import Services
 from tui.widgets.host_answer import HostAnswer
@@ -47,16 +44,14 @@ from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_details import ModelDetailsPane
 from tui.widgets.model_filter import FilterInput
-from tui.widgets.model_health import HealthPanel, HealthReport
+from tui.widgets.model_health import HealthPanel, HealthReport, notices, with_running
 from tui.widgets.model_list import ModelList
 from tui.widgets.model_pull import PullPanel
-from tui.widgets.model_running import RunningPanel
+from tui.widgets.model_running import PS_INTERVAL_S, RunningPanel
 from tui.widgets.model_table import ModelTable
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar
 
-PS_INTERVAL_S = 2.0
-RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s
 # Grouped so the footer fits 80 columns ("/sS Find  pdcmlLuf Model  hor Server");
 # `?` lists every key with its own description.
 FIND = Binding.Group("Find", compact=True)
@@ -121,14 +116,9 @@ class ModelsScreen(Screen[None]):
         self.running: tuple[RunningModel, ...] = ()
         self.health: ServerHealth | None = None
         self.report: HealthReport | None = None
-        self.pulling: str | None = None
-        self.interrupted_pull: str | None = None
         self.select_after_list: str | None = None  # the model to highlight once the next list arrives
-        self.polls = 0
-        self._ps_timer: Timer | None = None
-        self._ps_worker: Worker[None] | None = None
-        self._pull_worker: Worker[None] | None = None
         self._listed_once = False
+        self._pull = PullPanel(id="pull")  # made here: check_action asks it before it is mounted
         self.title = "Models"
 
     # ------------------------------------------------------------------ layout
@@ -143,7 +133,7 @@ class ModelsScreen(Screen[None]):
             with ContentSwitcher(initial="details", id="lower"):
                 yield ModelDetailsPane(id="details")
                 yield HealthPanel(id="health")
-                yield PullPanel(id="pull")
+                yield self._pull
         yield LiveText("", id="offline")
         yield ModelActions(id="model-actions")
         yield KeyBar()
@@ -193,19 +183,21 @@ class ModelsScreen(Screen[None]):
         old, self.client = self.client, None
         if old is not None:
             self.run_worker(old.aclose(), group="close")
-        actions = self.query_one(ModelActions)
-        actions.client, actions.generation = None, self.generation
+        actions, running = self.actions, self.query_one(RunningPanel)
+        actions.client = running.client = None
+        actions.generation = running.generation = self.generation
+        actions.host = self.host
         try:
             self.client = self.services.ollama(self.host)
         except ConfigError as exc:  # an address no client can use (a bad port): the sentence says which
             self._go_offline(str(exc), unreachable=False, title="This address cannot be used")
             return
-        actions.client = self.client
+        actions.client = running.client = self.client
         self._show_subtitle()
         self.list_models()
         self.check_server()
-        self._start_polling()
-        self.poll_running()
+        running.start_polling()
+        running.poll()
 
     def _current(self, message: HostAnswer) -> bool:
         """Is this answer about the host and connection the screen shows now?"""
@@ -219,41 +211,34 @@ class ModelsScreen(Screen[None]):
         if self.client is not None:
             self.query_one(HealthPanel).check(self.client, self.generation, self.probe)
 
-    def poll_running(self) -> Worker[None] | None:
-        if self.client is None:
-            return None
-        return self.query_one(RunningPanel).poll(self.client, self.generation)
-
-    def _start_polling(self) -> None:
-        if self._ps_timer is not None:
-            self._ps_timer.stop()
-        self._ps_timer = self.set_interval(PS_INTERVAL_S, self._tick, name="models-ps")
-
     def set_polling(self, enabled: bool) -> None:
         """Stop or restart the 2 s `/api/ps` poll (the screen does it by itself when hidden)."""
-        if enabled and self._ps_timer is None and self.client is not None:
-            self._start_polling()
-        elif not enabled and self._ps_timer is not None:
-            self._ps_timer.stop()
-            self._ps_timer = None
+        self.query_one(RunningPanel).set_polling(enabled)
 
-    def _tick(self) -> None:
-        busy = self._ps_worker is not None and self._ps_worker.state in (WorkerState.PENDING,
-                                                                         WorkerState.RUNNING)
-        if busy:  # a slow server never piles up requests
-            return
-        self._ps_worker = self.poll_running()
-        self.polls += 1
-        if self.polls % RELIST_EVERY == 0 and not self.unreachable:
-            self.list_models()
+    @property
+    def polls(self) -> int:
+        return self.query_one(RunningPanel).polls
+
+    @property
+    def pulling(self) -> str | None:
+        """The model being pulled, if any."""
+        return self._pull.pulling
+
+    @property
+    def interrupted_pull(self) -> str | None:
+        """The model whose pull was cancelled or broke: `p` offers it again."""
+        return self._pull.interrupted
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         self.set_polling(False)
 
     def on_screen_resume(self, event: ScreenResume) -> None:
-        if self.client is not None and self._ps_timer is None:
-            self._start_polling()
-            self._ps_worker = self.poll_running()
+        self.query_one(RunningPanel).resume()
+
+    @on(RunningPanel.RelistDue, "#running")
+    def relist(self) -> None:
+        if not self.unreachable:
+            self.list_models()
 
     def _go_offline(self, sentence: str, *, unreachable: bool, title: str | None = None) -> None:
         self.offline = sentence
@@ -345,28 +330,18 @@ class ModelsScreen(Screen[None]):
         self._update_report()
         self._show_subtitle()
 
-    @on(PullPanel.Progressed, "#pull")
-    def show_pull_progress(self, message: PullPanel.Progressed) -> None:
-        if self._current(message):
-            self.query_one(PullPanel).show_progress(message.progress, message.resumed_from)
-
     @on(PullPanel.Ended, "#pull")
     def show_pull_end(self, message: PullPanel.Ended) -> None:
         if not self._current(message):
             return
-        self.pulling = None
-        panel = self.query_one(PullPanel)
+        self.query_one(PullPanel).record_end(message)
         self.refresh_bindings()
         if message.outcome == "done":
-            self.interrupted_pull = None
             self.select_after_list = full_name(message.name)
-            panel.finished(message.text)
             self.say(message.text, title="Pull")
             self.list_models()
             self.check_server()
         else:
-            self.interrupted_pull = message.name if message.resumable else None
-            (panel.cancelled if message.outcome == "cancelled" else panel.failed)(message.text)
             severity: SeverityLevel = "warning" if message.outcome == "cancelled" else "error"
             self.say(message.text, title="Pull", severity=severity, timeout=8)
             self._switch_lower("pull")
@@ -386,7 +361,7 @@ class ModelsScreen(Screen[None]):
             self.list_models()
             self.check_server()
         if message.repoll:
-            self._ps_worker = self.poll_running()
+            self.query_one(RunningPanel).poll_now()
 
     @on(ModelActions.Failed, "#model-actions")
     def show_action_failure(self, message: ModelActions.Failed) -> None:
@@ -436,11 +411,8 @@ class ModelsScreen(Screen[None]):
             self.say(f"Only one Ollama host ({self.host.name}) is configured; add [hosts.NAME] tables "
                      "to the config to switch between servers.")
             return
-        if self._pull_worker is not None and self.pulling is not None:
-            # Its end arrives stamped with the old host and is dropped, so say it here.
-            self._pull_worker.cancel()
-            self.query_one(PullPanel).cancelled(f"Cancelled the pull of {self.pulling} to switch hosts.")
-            self.pulling = self.interrupted_pull = None
+        if self.pulling is not None:
+            self.query_one(PullPanel).abandon(f"Cancelled the pull of {self.pulling} to switch hosts.")
             self._switch_lower("details")
             self.refresh_bindings()
         self.host_index = (self.host_index + 1) % len(self.hosts)
@@ -459,7 +431,7 @@ class ModelsScreen(Screen[None]):
         self.query_one(ModelDetailsPane).forget()
         self.list_models()
         self.check_server()
-        self._ps_worker = self.poll_running()
+        self.query_one(RunningPanel).poll_now()
 
     def action_pull(self) -> None:
         if self.pulling is not None:
@@ -473,76 +445,53 @@ class ModelsScreen(Screen[None]):
     def _start_pull(self, name: str | None) -> None:
         if not name:
             return
-        self.pulling = name
-        panel = self.query_one(PullPanel)
-        panel.start(name)
+        self.query_one(PullPanel).begin(self.client, self.generation, name)
         self._switch_lower("pull")
-        self._pull_worker = panel.pull(self.client, self.generation, name)
         self.refresh_bindings()
 
     def action_cancel_pull(self) -> None:
-        if self._pull_worker is not None and self.pulling is not None:
-            self._pull_worker.cancel()
+        self.query_one(PullPanel).stop()
 
     def action_delete(self) -> None:
-        if (model := self._target()) is not None:
-            self.actions.delete(model, loaded=model.name in self.table.loaded, host_url=self.host_url)
+        if model := self._target():
+            self.actions.delete(model, loaded=model.name in self.table.loaded)
 
     def action_copy(self) -> None:
-        if (model := self._target()) is not None:
+        if model := self._target():
             self.actions.copy(model.name, [m.name for m in self.table.models], rename=False)
 
     def action_rename(self) -> None:
-        if (model := self._target()) is not None:
+        if model := self._target():
             self.actions.copy(model.name, [m.name for m in self.table.models], rename=True)
 
     def action_load(self) -> None:
-        self._load(None, "with Ollama's default keep-alive")
+        if model := self._target():
+            self.actions.load(model.name, None, "with Ollama's default keep-alive")
 
     def action_load_forever(self) -> None:
-        self._load(-1, "to stay until unloaded")
-
-    def _load(self, keep_alive: int | None, how: str) -> None:
-        if (model := self._target()) is not None:
-            self.say(f"Loading {model.name}…")
-            self.actions.load(model.name, keep_alive, how)
+        if model := self._target():
+            self.actions.load(model.name, -1, "to stay until unloaded")
 
     def action_unload(self) -> None:
-        if (model := self._target()) is None:
-            return
-        if model.name not in self.table.loaded:
-            self.say(f"{model.name} is not loaded.")
-            return
-        self.actions.unload(model.name)
+        if model := self._target():
+            self.actions.unload(model.name, loaded=model.name in self.table.loaded)
 
     def action_chat(self) -> None:
-        if (model := self._target()) is not None:
-            self._handoff("chat", model.name)
+        if model := self._target():
+            self.actions.hand_off("chat", model.name)
 
     def action_plan(self) -> None:
-        if (model := self._target()) is not None:
-            self._handoff("planner", model.name)
+        if model := self._target():
+            self.actions.hand_off("planner", model.name)
 
     def action_convert(self) -> None:
-        """The other way in besides pull: the jobs screen's form, importing into this server."""
-        opener = getattr(self.app, "open_pipeline", None)
-        if callable(opener):
-            opener(None, None, self.host.name)
-        else:
-            self.say("This app has no jobs screen to convert a model with.", severity="warning")
+        self.actions.convert()
 
     # ------------------------------------------------------------------ helpers
 
     @property
     def actions(self) -> ModelActions:
         return self.query_one(ModelActions)
-
-    def _handoff(self, where: str, name: str) -> None:
-        app = self.app
-        if not isinstance(app, ModelHandoffs):
-            self.say(f"This app has no {where} to hand {name} to.", severity="warning")
-            return
-        (app.open_chat if where == "chat" else app.open_planner)(name, self.host.name)
 
     def _refuse_offline(self) -> bool:
         if self.offline is None:
@@ -583,22 +532,12 @@ class ModelsScreen(Screen[None]):
 
     def _update_report(self) -> None:
         if self.report is not None:
-            notice = cpu_fallback_notice(self.running, nvidia_gpu_present=bool(self.report.gpus),
-                                         is_local=self.report.health.is_local)
-            self.report = replace(self.report, running=self.running, cpu_notice=notice)
+            self.report = with_running(self.report, self.running)
             self.query_one(HealthPanel).show_report(self.report)
         self._show_notices()
 
     def _show_notices(self) -> None:
-        notices: list[str] = []
-        report = self.report
-        if report is not None and self.offline is None:
-            if report.health.exposure_warning:
-                notices.append("Ollama answers beyond loopback without authentication (h: details).")
-            if report.cpu_notice:
-                names = ", ".join(m.name for m in report.running if m.on_cpu_only)
-                notices.append(f"{names} on the CPU only although there is an NVIDIA GPU (h: why).")
-        self.query_one(NoticeBar).show_notices(notices)
+        self.query_one(NoticeBar).show_notices(notices(self.report) if self.offline is None else [])
 
     def _show_subtitle(self) -> None:
         health = self.health

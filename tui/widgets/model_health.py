@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -29,6 +29,7 @@ from textual.widgets import Static
 from core.hardware.probe import HardwareProbe
 from core.hardware.types import DiskInfo, GpuInfo
 from core.ollama.client import OllamaClient
+from core.ollama.health import cpu_fallback_notice
 from core.ollama.types import RunningModel, ServerHealth
 from core.units import format_bytes
 from tui.widgets.disk_free import is_low
@@ -50,6 +51,25 @@ class HealthReport:
     @property
     def warnings(self) -> tuple[str, ...]:
         return tuple(w for w in (self.health.exposure_warning, self.cpu_notice) if w)
+
+
+def with_running(report: HealthReport, running: tuple[RunningModel, ...]) -> HealthReport:
+    """The report after a poll: what is loaded, and whether it runs on the CPU although a GPU is there."""
+    notice = cpu_fallback_notice(running, nvidia_gpu_present=bool(report.gpus),
+                                 is_local=report.health.is_local)
+    return replace(report, running=running, cpu_notice=notice)
+
+
+def notices(report: HealthReport | None) -> list[str]:
+    """The one-line warnings over the browser; `h` opens the view that explains them."""
+    found: list[str] = []
+    if report is not None:
+        if report.health.exposure_warning:
+            found.append("Ollama answers beyond loopback without authentication (h: details).")
+        if report.cpu_notice:
+            names = ", ".join(m.name for m in report.running if m.on_cpu_only)
+            found.append(f"{names} on the CPU only although there is an NVIDIA GPU (h: why).")
+    return found
 
 
 def _listens(health: ServerHealth) -> Text:

@@ -6,8 +6,10 @@ durations like `ollama pull` does. A pull that was cancelled or broke says
 that pulling again resumes, because Ollama keeps the bytes it has; a pull
 that did resume says from where, so the user sees it did not start over.
 
-The panel runs the pull itself (`pull`) and answers with `Progressed` per
-line and one `Ended`; cancelling the worker closes the stream.
+The panel runs the pull itself (`begin`), shows its own progress, and
+answers with one `Ended`; `stop` cancels the worker, which closes the
+stream. `pulling` is the model being pulled, `interrupted` the one that
+pulling again would resume (the pull dialog offers it).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ import asyncio
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker
 
 from core.errors import ModelNotFound, OllamaError
 from core.ollama.client import OllamaClient
@@ -104,6 +107,10 @@ class PullPanel(VerticalScroll):
         self.resumed_from = 0
         self.outcome: str | None = None  # None while running, else "done" / "cancelled" / "failed"
         self.outcome_text = ""
+        self.pulling: str | None = None
+        self.interrupted: str | None = None
+        self._worker: Worker[None] | None = None
+        self._generation: int | None = None  # of the pull in progress; answers from another are dropped
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pull-body", markup=False)
@@ -117,6 +124,41 @@ class PullPanel(VerticalScroll):
         self.border_title = Text(f"Pull {name}")
         self.set_class(False, "-done", "-failed")
         self._repaint()
+
+    def begin(self, client: OllamaClient | None, generation: int, name: str) -> None:
+        self.pulling = name
+        self._generation = generation
+        self.start(name)
+        self._worker = self.pull(client, generation, name)
+
+    def stop(self) -> None:
+        if self._worker is not None and self.pulling is not None:
+            self._worker.cancel()
+
+    def abandon(self, text: str) -> None:
+        """Cancel the pull for good (another host): its own end would be dropped, so `text` says it here."""
+        if self._worker is not None and self.pulling is not None:
+            self._worker.cancel()
+            self.cancelled(text)
+            self.pulling = self.interrupted = None
+            self._generation = None
+
+    def record_end(self, message: PullPanel.Ended) -> None:
+        self.pulling = None
+        if message.outcome == "done":
+            self.interrupted = None
+            self.finished(message.text)
+        else:
+            self.interrupted = message.name if message.resumable else None
+            (self.cancelled if message.outcome == "cancelled" else self.failed)(message.text)
+
+    def is_current(self, message: HostAnswer) -> bool:
+        return message.generation == self._generation
+
+    @on(Progressed)
+    def _progressed(self, message: PullPanel.Progressed) -> None:
+        if self.is_current(message):
+            self.show_progress(message.progress, message.resumed_from)
 
     def show_progress(self, progress: PullProgress, resumed_from: int) -> None:
         self.progress = progress

@@ -8,8 +8,10 @@ colour: that is the silent fallback the health view explains.
 A poll that changes nothing but the countdown rewrites only those cells;
 the rows are rebuilt only when the set of loaded models changes.
 
-The panel asks `/api/ps` itself (`poll`, on the screen's 2 s timer) and
-answers with `Polled` or `PollFailed`; the screen says what to show.
+The panel asks `/api/ps` itself, every 2 s while polling is on, and answers
+with `Polled` or `PollFailed` (and `RelistDue` every 15th tick); the screen
+says what to show. A tick is skipped while the last poll is still out, so a
+slow server never piles up requests.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.events import Resize
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import DataTable
+from textual.worker import Worker, WorkerState
 
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
@@ -33,6 +37,8 @@ from tui.widgets.host_answer import HostAnswer
 from tui.widgets.live_text import LiveText
 from tui.widgets.model_table import ellipsize
 
+PS_INTERVAL_S = 2.0
+RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s
 NOTHING_LOADED = "Nothing is loaded. Press l to load the highlighted model."
 COLUMNS = (("name", "Name", 0), ("size", "Size", 6), ("vram", "VRAM", 6), ("processor", "Processor", 15),
            ("context", "Context", 7), ("until", "Until", 13))
@@ -60,6 +66,17 @@ class RunningPanel(Vertical):
             super().__init__(panel, generation)
             self.error = error
 
+    class RelistDue(Message):
+        """Every RELIST_EVERY ticks: time to list the models again."""
+
+        def __init__(self, panel: RunningPanel) -> None:
+            super().__init__()
+            self.panel = panel
+
+        @property
+        def control(self) -> RunningPanel:
+            return self.panel
+
     def __init__(self, *, id: str | None = None, classes: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         # Empty until the first poll says otherwise. Set here, not in on_mount:
@@ -72,6 +89,12 @@ class RunningPanel(Vertical):
         self._names: tuple[str, ...] | None = None
         self._name_width = 12
         self._built_width = -1
+        # Set by the screen on every connection: whom to poll, and the stamp for the answers.
+        self.client: OllamaClient | None = None
+        self.generation = 0
+        self.polls = 0
+        self._timer: Timer | None = None
+        self._last_poll: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         table: DataTable[str | Text] = DataTable(id="running-table", cursor_type="none", show_cursor=False)
@@ -79,8 +102,42 @@ class RunningPanel(Vertical):
         yield table
         yield LiveText(NOTHING_LOADED, id="running-empty")
 
+    def start_polling(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(PS_INTERVAL_S, self._tick, name="models-ps")
+
+    def set_polling(self, enabled: bool) -> None:
+        """Stop or restart the 2 s poll."""
+        if enabled and self._timer is None and self.client is not None:
+            self.start_polling()
+        elif not enabled and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def resume(self) -> None:
+        if self.client is not None and self._timer is None:
+            self.start_polling()
+            self.poll_now()
+
+    def poll_now(self) -> None:
+        """Poll now; the next tick waits for this answer."""
+        self._last_poll = self.poll()
+
+    def _tick(self) -> None:
+        last = self._last_poll
+        if last is not None and last.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            return
+        self.poll_now()
+        self.polls += 1
+        if self.polls % RELIST_EVERY == 0:
+            self.post_message(self.RelistDue(self))
+
     @work(exclusive=True, group="ps")
-    async def poll(self, client: OllamaClient, generation: int) -> None:
+    async def poll(self) -> None:
+        generation, client = self.generation, self.client
+        if client is None:
+            return
         try:
             running = await client.running()
         except OllamaError as exc:
