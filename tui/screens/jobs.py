@@ -54,13 +54,12 @@ from core.pipeline.types import (
     StageProgress,
     StageStarted,
 )
-from core.units import format_clock
 from tui.screens.new_job import NewJobDialog, Prefill
 from tui.services import Services
+from tui.widgets.job_box import JobBox
 from tui.widgets.job_log import JobLog
 from tui.widgets.job_queue import JobQueue
 from tui.widgets.job_report import JobReport
-from tui.widgets.job_stages import JobStages
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.title_bar import TitleBar
@@ -69,17 +68,6 @@ EMPTY = ("No jobs yet. Press n to convert a Hugging Face model (a repo id, a che
          ".gguf file) into a quantized GGUF and import it into Ollama.\n\nThe planner's \"quantize to "
          "this row\" and the model browser open this form too.")
 JOB = Binding.Group("Job", compact=True)
-
-
-def failed_outcome(failure: StageFailed) -> str:
-    """One line for the job box; the report below has the whole story."""
-    if failure.stage == "preflight" and failure.tail:
-        n = len(failure.tail)
-        plural = "s" if n > 1 else ""
-        return f"The pre-flight found {n} problem{plural}; nothing heavy was run. Details below."
-    why = " and a diagnosis" if failure.diagnosis else ""
-    tail = ", the tool's last lines" if failure.tail else ""
-    return f"{failure.stage} failed: details{tail}{why} below. r retries."
 
 
 class JobEventArrived(Message):
@@ -135,9 +123,7 @@ class JobsScreen(Screen[None]):
         with Vertical(id="jobs-box"):
             yield JobQueue(id="jobs-queue")
         yield LiveText(EMPTY, id="jobs-empty")
-        with Vertical(id="job-box"):
-            yield JobStages(id="job-stages")
-            yield LiveText("", id="job-outcome")
+        yield JobBox(id="job-box")
         with ContentSwitcher(initial="job-log", id="job-lower"):
             yield JobLog(id="job-log")
             with VerticalScroll(id="job-report-box"):  # focusable: the keys scroll a long report
@@ -258,16 +244,15 @@ class JobsScreen(Screen[None]):
     # ------------------------------------------------------------------ showing
 
     def _show_event(self, job: JobState, event: JobEvent, now: float) -> None:
-        stages = self.query_one(JobStages)
         if isinstance(event, StageProgress):
-            stages.show_stages(job.stages, now)
+            self.job_box.show_stages(job, now)
             return
         if isinstance(event, LogLine):
             self.log_view.add_line(event.text)
             return
         if isinstance(event, StageStarted):
             self.log_view.add_line(job.log[-1])
-        stages.show_stages(job.stages, now)
+        self.job_box.show_stages(job, now)
         self._show_header(job, now)
         if isinstance(event, (PreflightReported, StageFailed, JobFinished, JobPlanned)):
             self.query_one(JobReport).show_job(job)
@@ -294,46 +279,24 @@ class JobsScreen(Screen[None]):
             self._shown_key = job.key
             log.show_lines(job.log)
             self._switch_lower("report" if job.status == FAILED else "log")
-        self.query_one(JobStages).show_stages(job.stages, now)
+        self.job_box.show_stages(job, now)
         self.query_one(JobReport).show_job(job)
         self._show_header(job, now)
         self._show_outcome(job)
 
+    @property
+    def job_box(self) -> JobBox:
+        return self.query_one("#job-box", JobBox)
+
     def _show_header(self, job: JobState, now: float) -> None:
-        box = self.query_one("#job-box")
-        box.border_title = job.title
-        elapsed = job.elapsed(now)
-        clock = f" {format_clock(elapsed)}" if elapsed is not None else ""
+        ahead = None  # the first job still ahead of a waiting one
         if job.status == WAITING:
-            ahead = [j.key for j in self.jobs.values() if j.status in (WAITING, RUNNING, CANCELLING)
-                     and j.key < job.key]
-            sub = f"waiting for #{ahead[0]}" if ahead else "waiting"
-        elif job.status in (RUNNING, CANCELLING):
-            sub = f"{job.status}{clock}"
-            running = job.running_stage
-            if running is not None and running.progress is not None and running.progress.eta is not None:
-                sub += f" · {running.name} ETA {format_clock(running.progress.eta)}"
-        else:
-            sub = f"{job.status} in{clock}" if clock else job.status
-        if job.attempt > 1:
-            sub += f" · attempt {job.attempt}"
-        box.border_subtitle = sub
-        for status in (WAITING, RUNNING, CANCELLING, *ENDED):
-            box.set_class(job.status == status, f"-{status}")
+            ahead = next((j.key for j in self.jobs.values()
+                          if j.status in (WAITING, RUNNING, CANCELLING) and j.key < job.key), None)
+        self.job_box.show_header(job, now, ahead)
 
     def _show_outcome(self, job: JobState) -> None:
-        outcome = self.query_one("#job-outcome", LiveText)
-        if job.status == FAILED and job.failure is not None:
-            outcome.show(failed_outcome(job.failure))
-        elif job.finished is not None:
-            outcome.show(job.finished.message)
-        elif job.status == WAITING:
-            outcome.show("Waiting: one job runs at a time, in the order they were added.")
-        elif job.status == CANCELLING:
-            outcome.show("Cancelling: stopping the running tool and removing its partial output…")
-        else:
-            outcome.show("")
-        outcome.set_class(not outcome.text, "-blank")
+        self.job_box.show_outcome(job)
 
     def _switch_lower(self, pane: str) -> None:
         lower = self.query_one("#job-lower", ContentSwitcher)
@@ -348,7 +311,7 @@ class JobsScreen(Screen[None]):
         now = time.monotonic()
         self.queue.show_job(job, now)
         if job is self.selected:
-            self.query_one(JobStages).show_stages(job.stages, now)
+            self.job_box.show_stages(job, now)
             self._show_header(job, now)
 
     @on(DataTable.RowHighlighted, "#jobs-queue")
