@@ -21,6 +21,7 @@ nothing to show is "–" (`NONE`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 NA = "n/a"
 NONE = "–"
@@ -58,6 +59,24 @@ def format_bytes_tenths(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} B"
+
+
+def format_parts(parts: Sequence[tuple[str, int]], total: int) -> tuple[str, ...]:
+    """Each part in the total's unit, rounded so that the shown parts add up to the shown total.
+
+    Rounding each part on its own can make "6.0 + 2.0 + 0.6" sum to 8.7 under a total of
+    8.6; the largest remainders get the spare tenths instead.
+    """
+    unit, scale = _unit_for(total)
+    if scale == 1:
+        return tuple(f"{what} {size} B" for what, size in parts)
+    tenths = [size * 10 / scale for _, size in parts]
+    floors = [int(t) for t in tenths]
+    spare = round(total * 10 / scale) - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: tenths[i] - floors[i], reverse=True)
+    for i in order[:max(0, spare)]:
+        floors[i] += 1
+    return tuple(f"{what} {n / 10:.1f} {unit}" for (what, _), n in zip(parts, floors, strict=True))
 
 
 def format_used_total(used: float | None, total: float | None) -> str:

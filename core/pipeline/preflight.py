@@ -24,7 +24,7 @@ from core.errors import ModelFactsError
 from core.facts.hf_checkpoint import safetensors_header, shard_files
 from core.hardware.disks import disk_info
 from core.pipeline.types import DiskNeed, PreflightCheck
-from core.units import format_bytes_tenths
+from core.units import format_bytes_tenths, format_parts
 
 
 def ok(name: str, message: str) -> PreflightCheck:
@@ -164,28 +164,6 @@ def disk_needs(writes: Sequence[DiskWrite]) -> tuple[DiskNeed, ...]:
         needs.append(DiskNeed(str(folder), info.mount, total, info.free, format_parts(parts, total),
                               parts, note))
     return tuple(needs)
-
-
-def format_parts(parts: Sequence[tuple[str, int]], total: int) -> tuple[str, ...]:
-    """Each part in the total's unit, rounded so that the shown parts add up to the shown total.
-
-    Rounding each part on its own can make "6.0 + 2.0 + 0.6" sum to 8.7 under a total of
-    8.6; the largest remainders get the spare tenths instead.
-    """
-    unit, scale = "B", 1
-    for name, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if total >= size:
-            unit, scale = name, size
-            break
-    if scale == 1:
-        return tuple(f"{what} {size} B" for what, size in parts)
-    tenths = [size * 10 / scale for _, size in parts]
-    floors = [int(t) for t in tenths]
-    spare = round(total * 10 / scale) - sum(floors)
-    order = sorted(range(len(parts)), key=lambda i: tenths[i] - floors[i], reverse=True)
-    for i in order[:max(0, spare)]:
-        floors[i] += 1
-    return tuple(f"{what} {n / 10:.1f} {unit}" for (what, _), n in zip(parts, floors, strict=True))
 
 
 def check_disk(needs: Sequence[DiskNeed]) -> list[PreflightCheck]:

@@ -19,11 +19,11 @@ from core.pipeline import preflight
 from core.pipeline.checks import run_preflight
 from core.pipeline.disk import converted_size, disk_writes
 from core.pipeline.plan import make_plan
-from core.pipeline.preflight import DiskWrite, check_disk, disk_margin, disk_needs, format_parts
+from core.pipeline.preflight import DiskWrite, check_disk, disk_margin, disk_needs
 from core.pipeline.sources import resolve_source
 from core.pipeline.tools import ToolPaths
 from core.pipeline.types import DiskNeed, JobSpec, PreflightCheck
-from core.units import format_bytes_tenths
+from core.units import format_bytes_tenths, format_parts
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 
