@@ -86,20 +86,7 @@ async def run_tool(
     also go to the log and the tail. If this coroutine is cancelled, or fails,
     the tool's whole process group is killed before it returns.
     """
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-            env=dict(ctx.env) if ctx.env is not None else None,
-            preexec_fn=ctx.child_setup,
-        )
-    except FileNotFoundError:
-        raise StageError(f"{cmd[0]} does not exist; check the llama.cpp paths in the config.") from None
-    except PermissionError:
-        raise StageError(f"{cmd[0]} is not executable (permission denied); `chmod +x` it.") from None
+    proc = await _start(cmd, ctx)
     ctx.pids.append(proc.pid)
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -118,19 +105,7 @@ async def run_tool(
 
     try:
         assert proc.stdout is not None
-        buf = b""
-        while True:
-            chunk = await proc.stdout.read(1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-            end = 0
-            for m in _LINE.finditer(buf):
-                handle(m.group(1).decode(errors="replace"), logged=m.group(2) == b"\n")
-                end = m.end()
-            buf = buf[end:]
-        if buf:
-            handle(buf.decode(errors="replace"), logged=True)
+        await _read_lines(proc.stdout, handle)
         returncode = await proc.wait()
         script = len(cmd) > 1 and cmd[1].endswith(".py")  # "python convert_hf_to_gguf.py ..."
         ctx.runs.append((Path(cmd[1] if script else cmd[0]).name, time.monotonic() - started))
@@ -140,6 +115,41 @@ async def run_tool(
             await kill_group(proc)
         with contextlib.suppress(ValueError):
             ctx.pids.remove(proc.pid)
+
+
+async def _start(cmd: Sequence[str], ctx: ToolContext) -> asyncio.subprocess.Process:
+    """The tool in a process group of its own (so a cancel can kill all of it), output merged."""
+    try:
+        return await asyncio.create_subprocess_exec(
+            *cmd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(ctx.env) if ctx.env is not None else None,
+            preexec_fn=ctx.child_setup,
+        )
+    except FileNotFoundError:
+        raise StageError(f"{cmd[0]} does not exist; check the llama.cpp paths in the config.") from None
+    except PermissionError:
+        raise StageError(f"{cmd[0]} is not executable (permission denied); `chmod +x` it.") from None
+
+
+async def _read_lines(stream: asyncio.StreamReader, handle: Callable[[str, bool], None]) -> None:
+    """Each line to `handle`, with whether it ended in a newline (a carriage return is a redraw)."""
+    buf = b""
+    while True:
+        chunk = await stream.read(1 << 16)
+        if not chunk:
+            break
+        buf += chunk
+        end = 0
+        for m in _LINE.finditer(buf):
+            handle(m.group(1).decode(errors="replace"), m.group(2) == b"\n")
+            end = m.end()
+        buf = buf[end:]
+    if buf:
+        handle(buf.decode(errors="replace"), True)
 
 
 async def kill_group(proc: asyncio.subprocess.Process) -> None:
