@@ -188,20 +188,23 @@ def diagnose(
             "llama.cpp (newer versions add architectures often) or look for a ready-made GGUF."
         )
     if returncode is not None and returncode < 0:
-        sig = -returncode
-        name = _signal_name(sig)
-        if sig == signal.SIGKILL:
-            return (
-                f"{tool} was killed ({name}), most likely by the kernel's out-of-memory killer; "
-                "`journalctl -k | grep -i oom` or `dmesg` will say. Close other programs, add "
-                "swap, or (for conversion) pass --outtype q8_0 to hold less in memory."
-            )
-        return f"{tool} was stopped by signal {name}."
+        return _killed(tool, -returncode)
     if _OOM.search(text):
         return f"{tool} ran out of memory. Close other programs or add swap, then retry."
     if _IMATRIX.search(text):
         return "This quant type needs an importance matrix: pass --imatrix FILE (made by llama-imatrix)."
     return None
+
+
+def _killed(tool: str, sig: int) -> str:
+    name = _signal_name(sig)
+    if sig == signal.SIGKILL:
+        return (
+            f"{tool} was killed ({name}), most likely by the kernel's out-of-memory killer; "
+            "`journalctl -k | grep -i oom` or `dmesg` will say. Close other programs, add "
+            "swap, or (for conversion) pass --outtype q8_0 to hold less in memory."
+        )
+    return f"{tool} was stopped by signal {name}."
 
 
 def _signal_name(sig: int) -> str:
