@@ -284,7 +284,11 @@ _ATTN_OUTPUT_BUMP = {"Q2_K": "Q3_K", "IQ3_XXS": "IQ3_S", "Q3_K_M": "Q4_K", "Q3_K
 
 
 def _mix_type(r: RuleInputs, ftype: str, default: str, slot: TensorSlot) -> str:
-    """`llama_tensor_get_type_impl`: the mix's choice before the shape fallback."""
+    """`llama_tensor_get_type_impl`: the mix's choice before the shape fallback.
+
+    A port of that one function of llama.cpp's src/llama-quant.cpp, kept whole and in the
+    source's order so it can be read against it branch by branch.
+    """
     m = r.model
     arch = m.architecture
     cat = slot.category
