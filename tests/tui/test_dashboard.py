@@ -21,7 +21,8 @@ from tests.tui.conftest import (
     screen_text,
     wait_for,
 )
-from tui.screens.dashboard import DashboardScreen, SampleTaken
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard_sampler import SampleTaken
 from tui.widgets.gauge import Gauge
 from tui.widgets.gpu_panel import GpuPanel
 from tui.widgets.gpu_process_table import GpuProcessTable

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 
 from core.hardware.types import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
 from core.units import format_bytes, format_rate, format_used_total
-from tui.screens.dashboard import next_refresh
+from tui.screens.dashboard_sampler import next_refresh
 from tui.widgets.disk_free import disks_text, is_low
 from tui.widgets.gauge import Gauge, bar_cells, level_for
 from tui.widgets.gpu_panel import vram_level

@@ -1,24 +1,22 @@
 """The home screen: live GPU, CPU, RAM and disk gauges while models load and run.
 
 The probe is read from one long-lived thread worker (NVML and psutil block,
-and a lost GPU can make NVML calls slow), and each reading comes back as a
-`SampleTaken` message that replaces any older one still queued, so a slow
-terminal shows the newest reading instead of catching up on stale ones.
-Widgets are built once, when the static facts arrive, and then updated in
-place: a tick changes a few one-line widgets and never recomposes or
-relayouts the screen.
+and a lost GPU can make NVML calls slow) running dashboard_sampler.Sampler;
+each reading comes back as a `SampleTaken` message that replaces any older
+one still queued. The layout rules are in dashboard_layout. Widgets are
+built once, when the static facts arrive, and then updated in place: a tick
+changes a few one-line widgets and never recomposes or relayouts the screen.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -26,8 +24,10 @@ from textual.worker import get_current_worker
 from core.config import Settings
 from core.errors import LlamadeckError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
-from core.hardware.types import BandwidthResult, DiskInfo, GpuProcess, MachineInfo, SystemSample
+from core.hardware.types import BandwidthResult, GpuProcess, MachineInfo, SystemSample
 from core.units import format_bytes, format_interval, format_rate
+from tui.screens.dashboard_layout import DashboardBody, breakpoint_classes, history_rows
+from tui.screens.dashboard_sampler import DisksRead, SampleFailed, Sampler, SampleTaken, next_refresh
 from tui.services import Services
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.gpu_panel import GpuPanel
@@ -38,31 +38,11 @@ from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.system_panel import SystemPanel
 from tui.widgets.title_bar import TitleBar
 
-MIN_REFRESH_S = 0.25
-MAX_REFRESH_S = 10.0
-REFRESH_STEPS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 HISTORY_S = 180.0
-DISKS_EVERY_S = 30.0
 FACTS_WAIT_S = 0.1  # how long the first frame waits for the hardware facts
 NOT_ANSWERING = "Not answering: see the notice above."
 NO_PROCS = "No process holds GPU memory."
 NO_PROCS_UNREAD = "No process holds memory on the GPUs that answer."
-
-
-def clamp_refresh(seconds: float) -> float:
-    return min(MAX_REFRESH_S, max(MIN_REFRESH_S, seconds))
-
-
-def next_refresh(current: float, direction: int) -> float:
-    """The next step up (`+1`, slower) or down (`-1`, faster), staying within 0.25-10 s.
-
-    A configured value between steps (say 0.75 s) moves to its neighbouring step.
-    """
-    if direction > 0:
-        bigger = [s for s in REFRESH_STEPS_S if s > current + 1e-9]
-        return bigger[0] if bigger else MAX_REFRESH_S
-    smaller = [s for s in REFRESH_STEPS_S if s < current - 1e-9]
-    return smaller[-1] if smaller else MIN_REFRESH_S
 
 
 class MachineProbed(Message):
@@ -73,69 +53,11 @@ class MachineProbed(Message):
         self.info = info
 
 
-class SampleTaken(Message):
-    """One live reading. A newer one replaces an older one still in the queue."""
-
-    def __init__(self, sample: SystemSample) -> None:
-        super().__init__()
-        self.sample = sample
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SampleTaken)
-
-
-class SampleFailed(Message):
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
-
-
-class DisksRead(Message):
-    def __init__(self, disks: tuple[DiskInfo, ...]) -> None:
-        super().__init__()
-        self.disks = disks
-
-
 class BandwidthMeasured(Message):
     def __init__(self, result: BandwidthResult | None, error: str | None = None) -> None:
         super().__init__()
         self.result = result
         self.error = error
-
-
-class DashboardBody(VerticalScroll, can_focus=False):
-    """The scrolling body. It never takes focus: the screen's own keys scroll it.
-
-    Focus on a container restyles it and everything in it (for `:focus-within`),
-    which on this screen is most of the start-up time after Textual's own; with
-    nothing focused the screen's bindings answer the keys directly.
-    """
-
-
-def history_rows(height: int, gpus: int) -> tuple[int, int]:
-    """How many rows each history takes on a GPU panel and on the CPU panel.
-
-    Taller terminals get taller history and several GPUs share the height.
-    Several GPUs on a short terminal keep every GPU's gauges and the process
-    table on screen, and leave the GPU history (and clock line) to taller ones.
-    """
-    several = gpus > 1
-    if height < 28:
-        return (0 if several else 2), 2
-    if height < 36:
-        return (1, 1) if several else (3, 3)
-    return (2, 2) if several else (4, 4)
-
-
-def breakpoint_classes(size: tuple[int, int], horizontal: list[tuple[int, str]],
-                       vertical: list[tuple[int, str]]) -> dict[str, bool]:
-    """The classes Textual's screen sets from its breakpoints for `size` (width, height)."""
-    classes = {name: False for _, name in (*horizontal, *vertical)}
-    for dimension, points in ((size[0], horizontal), (size[1], vertical)):
-        reached = [(at, name) for at, name in points if dimension >= at]
-        if reached:
-            classes[max(reached)[1]] = True
-    return classes
 
 
 class DashboardScreen(Screen[None]):
@@ -167,15 +89,11 @@ class DashboardScreen(Screen[None]):
         self.settings = settings
         self.probe: HardwareProbe = services.hardware
         self.title = "Dashboard"
-        self.interval = clamp_refresh(settings.refresh_seconds)
-        self.paused = False
+        self.sampler = Sampler(self.probe, settings.refresh_seconds)
         self.info: MachineInfo | None = None
         self.last_sample: SystemSample | None = None
         self.bandwidth: BandwidthResult | None = None
         self._measuring = False
-        self._wake = threading.Event()  # the sampler thread waits on this between readings
-        self._stopping = False
-        self._disks_read_at = 0.0
         self._panels: dict[int, GpuPanel] = {}
         self._sample_notices: tuple[str, ...] = ()
         self._failure: str | None = None
@@ -188,6 +106,14 @@ class DashboardScreen(Screen[None]):
         # The GPU count is a class on #gauges (and no GPU one on #procs), not
         # on the screen: a class on the screen restyles everything on it.
         self.gauges = Horizontal(id="gauges")
+
+    @property
+    def interval(self) -> float:
+        return self.sampler.interval
+
+    @property
+    def paused(self) -> bool:
+        return self.sampler.paused
 
     # ------------------------------------------------------------------ layout
 
@@ -231,9 +157,7 @@ class DashboardScreen(Screen[None]):
             panel.set_history_rows(gpu_rows)
 
     def on_unmount(self) -> None:
-        # Let the sampler thread end now instead of at its next tick (up to 10 s).
-        self._stopping = True
-        self._wake.set()
+        self.sampler.stop()
 
     # ------------------------------------------------------------------ workers
 
@@ -243,34 +167,9 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sample")
     def run_sampler(self) -> None:
-        """One thread for the screen's whole life: wait for the tick, read, post.
-
-        A loop in one thread, not a worker per tick: a tick then costs one
-        message instead of a worker's life cycle, and a driver call that hangs
-        holds up this thread alone instead of piling up new ones. Keys that
-        change the interval, pause or resume set `_wake`, which starts the
-        next reading at once. The first reading is taken straight away.
-        """
+        """One thread for the screen's whole life (see dashboard_sampler)."""
         worker = get_current_worker()
-        next_at = time.monotonic()
-        while not (self._stopping or worker.is_cancelled):
-            timeout = None if self.paused else max(0.0, next_at - time.monotonic())
-            if self._wake.wait(timeout):
-                self._wake.clear()
-                next_at = time.monotonic()
-                continue
-            self._read(with_disks=time.monotonic() - self._disks_read_at >= DISKS_EVERY_S)
-            next_at = max(next_at + self.interval, time.monotonic())
-
-    def _read(self, *, with_disks: bool) -> None:
-        """Runs in a worker thread. The probe promises not to raise; this still keeps a broken one visible."""
-        try:
-            self.post_message(SampleTaken(self.probe.sample()))
-            if with_disks:
-                self._disks_read_at = time.monotonic()
-                self.post_message(DisksRead(self.probe.disks()))
-        except Exception as exc:
-            self.post_message(SampleFailed(f"Reading the hardware failed ({type(exc).__name__}: {exc})."))
+        self.sampler.run(lambda: worker.is_cancelled, self.post_message)
 
     @work(thread=True, exclusive=True, group="bandwidth")
     def measure_bandwidth(self) -> None:
@@ -299,7 +198,7 @@ class DashboardScreen(Screen[None]):
     def _use_machine(self, info: MachineInfo) -> None:
         """Show the static facts and build one panel per GPU (the caller puts them on screen)."""
         self.info = info
-        self._disks_read_at = time.monotonic()
+        self.sampler.disks_read_at = time.monotonic()
         self.sub_title = self._subtitle()
         self.facts.show_machine(info)
         self.disks.show_disks(info.disks)
@@ -369,13 +268,11 @@ class DashboardScreen(Screen[None]):
 
     def set_interval_seconds(self, seconds: float) -> None:
         """Change the sampling interval now (clamped to 0.25-10 s)."""
-        self.interval = clamp_refresh(seconds)
+        self.sampler.set_interval(seconds)
         self._show_interval()
-        self._wake.set()
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self._wake.set()
+        self.sampler.toggle_pause()
         self.set_class(self.paused, "-paused")
         self._show_interval()
 
