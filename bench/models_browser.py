@@ -46,9 +46,9 @@ from core.hardware.probe import HardwareProbe  # noqa: E402
 from core.ollama.client import OllamaClient  # noqa: E402
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml  # noqa: E402
 from tui.app import LlamadeckApp, make_app  # noqa: E402
-from tui.screens.models import ModelsScreen  # noqa: E402
+from tui.screens.models.screen import ModelsScreen  # noqa: E402
 from tui.services import Services  # noqa: E402
-from tui.widgets.model_table import COLUMN_KEYS, ModelTable  # noqa: E402
+from tui.widgets.models.table import COLUMN_KEYS, ModelTable  # noqa: E402
 
 SIZE = (100, 30)
 FILTER = "qwen3"

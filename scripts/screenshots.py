@@ -71,9 +71,9 @@ from tests.fakes.fake_ollama_models import FakeModel, demo_models  # noqa: E402
 from tests.tui.conftest import start_fake_runner, stop  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.screens.dashboard import HISTORY_S, DashboardScreen  # noqa: E402
-from tui.screens.models import ModelsScreen  # noqa: E402
+from tui.screens.models.screen import ModelsScreen  # noqa: E402
 from tui.services import Services  # noqa: E402
-from tui.widgets.model_details import ModelDetailsPane  # noqa: E402
+from tui.widgets.models.details import ModelDetailsPane  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (100, 30)

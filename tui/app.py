@@ -22,7 +22,7 @@ from tui.services import Services
 if TYPE_CHECKING:
     from tui.screens.chat import ChatScreen
     from tui.screens.jobs import JobsScreen
-    from tui.screens.models import ModelsScreen
+    from tui.screens.models.screen import ModelsScreen
     from tui.screens.planner import PlannerScreen
 
 # Screens other than the home screen are imported when first opened: they
@@ -177,7 +177,7 @@ class LlamadeckApp(App[None]):
         self._jobs_screen().new_job(Prefill(source, quant, host))
 
     def _models_screen(self) -> ModelsScreen:
-        from tui.screens.models import ModelsScreen
+        from tui.screens.models.screen import ModelsScreen
 
         return ModelsScreen(self.settings, self.services)
 

@@ -16,14 +16,14 @@ from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.tui.conftest import wait_for
 from tui.app import LlamadeckApp, make_app
-from tui.screens.models import ModelsScreen
+from tui.screens.models.screen import ModelsScreen
 from tui.services import Services
 from tui.widgets.live_text import LiveText
-from tui.widgets.model_details import ModelDetailsPane
-from tui.widgets.model_health import HealthPanel
-from tui.widgets.model_pull import PullPanel
-from tui.widgets.model_running import RunningPanel
-from tui.widgets.model_table import ModelTable
+from tui.widgets.models.details import ModelDetailsPane
+from tui.widgets.models.health import HealthPanel
+from tui.widgets.models.pull import PullPanel
+from tui.widgets.models.running import RunningPanel
+from tui.widgets.models.table import ModelTable
 
 SIZE = (80, 24)
 

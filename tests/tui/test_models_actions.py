@@ -21,8 +21,8 @@ from tests.tui.models_support import (
     table,
 )
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.copy_dialog import CopyDialog
-from tui.screens.pull_dialog import PullDialog
+from tui.screens.models.copy_dialog import CopyDialog
+from tui.screens.models.pull_dialog import PullDialog
 
 
 async def test_pull_shows_layers_speed_and_eta_then_lists_the_model(settings: Settings,

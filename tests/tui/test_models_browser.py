@@ -19,8 +19,8 @@ from tests.tui.models_support import (
     table,
 )
 from tui.screens.help import HelpScreen
-from tui.widgets.model_table import LOADED_MARK
-from tui.widgets.model_table import ModelTable as ModelTableWidget
+from tui.widgets.models.table import LOADED_MARK
+from tui.widgets.models.table import ModelTable as ModelTableWidget
 
 DEMO_BY_NEWEST = ["qwen3:8b", "llama3.2:latest", "deepseek-r1:7b", "nomic-embed-text:latest"]
 BY_NAME = ["deepseek-r1:7b", "llama3.2:latest", "nomic-embed-text:latest", "qwen3:8b"]

@@ -25,7 +25,7 @@ from tests.tui.models_support import (
     shown_names,
     table,
 )
-from tui.screens.pull_dialog import PullDialog
+from tui.screens.models.pull_dialog import PullDialog
 
 
 async def test_refused_shows_how_to_start_ollama_and_recovers_by_itself(settings: Settings,

@@ -10,10 +10,10 @@ from rich.console import Console
 
 from core.ollama.types import LocalModel, ModelDetails, ShowInfo
 from core.units import format_age, format_model_size, format_until
-from tui.screens.copy_dialog import full_name, name_problem
-from tui.screens.pull_dialog import pull_name_problem
-from tui.widgets.model_details import capabilities_text, facts_table
-from tui.widgets.model_table import SortOrder, filter_models, sort_models
+from tui.screens.models.copy_dialog import full_name, name_problem
+from tui.screens.models.pull_dialog import pull_name_problem
+from tui.widgets.models.details import capabilities_text, facts_table
+from tui.widgets.models.table import SortOrder, filter_models, sort_models
 
 DAY = 86400
 

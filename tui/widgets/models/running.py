@@ -33,9 +33,9 @@ from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import RunningModel
 from core.units import format_model_size, format_until
-from tui.widgets.host_answer import HostAnswer
 from tui.widgets.live_text import LiveText
-from tui.widgets.model_table import ellipsize
+from tui.widgets.models.host_answer import HostAnswer
+from tui.widgets.models.table import ellipsize
 
 PS_INTERVAL_S = 2.0
 RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s

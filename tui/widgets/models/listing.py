@@ -19,9 +19,9 @@ from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
 from core.units import format_model_size
-from tui.widgets.host_answer import HostAnswer
-from tui.widgets.model_filter import FilterInput
-from tui.widgets.model_table import ModelTable
+from tui.widgets.models.filter_input import FilterInput
+from tui.widgets.models.host_answer import HostAnswer
+from tui.widgets.models.table import ModelTable
 
 
 class ModelList(Vertical):

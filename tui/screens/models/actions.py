@@ -23,8 +23,8 @@ from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
 from core.units import format_model_size
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.copy_dialog import CopyDialog, full_name
-from tui.widgets.host_answer import HostAnswer
+from tui.screens.models.copy_dialog import CopyDialog, full_name
+from tui.widgets.models.host_answer import HostAnswer
 
 Call = Callable[[OllamaClient], Awaitable[None]]
 

@@ -33,7 +33,7 @@ from core.ollama.health import cpu_fallback_notice
 from core.ollama.types import RunningModel, ServerHealth
 from core.units import format_bytes
 from tui.widgets.disk_free import is_low
-from tui.widgets.host_answer import HostAnswer
+from tui.widgets.models.host_answer import HostAnswer
 
 MODELS_DISK_LABEL = "Ollama models"
 

@@ -29,7 +29,7 @@ from core.errors import ModelNotFound, OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import PullLayer, PullProgress
 from core.units import format_bytes_decimal, go_duration_whole
-from tui.widgets.host_answer import HostAnswer
+from tui.widgets.models.host_answer import HostAnswer
 
 BAR_WIDTH = 24
 RESUME_HINT = "Press p again to resume: Ollama keeps what it downloaded."

@@ -35,20 +35,20 @@ from core.errors import ConfigError, OllamaUnreachable, ServerTimeout
 from core.ollama.client import OllamaClient
 from core.ollama.host import select_host
 from core.ollama.types import LocalModel, RunningModel, ServerHealth
-from tui.screens.copy_dialog import full_name
-from tui.screens.model_actions import ModelActions
-from tui.screens.pull_dialog import PullDialog
+from tui.screens.models.actions import ModelActions
+from tui.screens.models.copy_dialog import full_name
+from tui.screens.models.pull_dialog import PullDialog
 from tui.services import Services
-from tui.widgets.host_answer import HostAnswer
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
-from tui.widgets.model_details import ModelDetailsPane
-from tui.widgets.model_filter import FilterInput
-from tui.widgets.model_health import HealthPanel, HealthReport, notices, with_running
-from tui.widgets.model_list import ModelList
-from tui.widgets.model_pull import PullPanel
-from tui.widgets.model_running import PS_INTERVAL_S, RunningPanel
-from tui.widgets.model_table import ModelTable
+from tui.widgets.models.details import ModelDetailsPane
+from tui.widgets.models.filter_input import FilterInput
+from tui.widgets.models.health import HealthPanel, HealthReport, notices, with_running
+from tui.widgets.models.host_answer import HostAnswer
+from tui.widgets.models.listing import ModelList
+from tui.widgets.models.pull import PullPanel
+from tui.widgets.models.running import PS_INTERVAL_S, RunningPanel
+from tui.widgets.models.table import ModelTable
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar
 
@@ -73,7 +73,7 @@ def ollama_hosts(settings: Settings) -> tuple[HostConfig, ...]:
 
 class ModelsScreen(Screen[None]):
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
-    CSS_PATH = "../styles/models.tcss"
+    CSS_PATH = "../../styles/models.tcss"
     AUTO_FOCUS = "#models-table"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012

@@ -24,7 +24,7 @@ from textual.widgets import Static
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel, ShowInfo
-from tui.widgets.host_answer import HostAnswer
+from tui.widgets.models.host_answer import HostAnswer
 
 SHOW_DEBOUNCE_S = 0.12  # arrowing through 500 models asks /api/show only where the cursor rests
 CAPABILITIES = ("completion", "thinking", "tools", "vision")
