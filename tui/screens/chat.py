@@ -1,11 +1,11 @@
 """The chat screen: try a model in a minute, see how fast it is, never lose what was said.
 
-The screen wires its parts: the model picker and facts line (chat_bar),
-the conversation log, the prompt box, the turns (chat_turns: send and stream)
-and the chats (chat_history: the history and the list of chats). What they
-share is one ChatState (chat_state): the host, the history, the open chat, the
-model and its settings. The screen also opens the options and compare, and
-takes the model browser's hand-off (`LlamadeckApp.open_chat` -> `use_model`).
+The screen wires its parts: the model picker and facts line (chat_bar), the
+log, the prompt box, the turns (chat_turns: send, stream) and the chats
+(chat_history: the history, the list of chats), which share one ChatState
+(chat_state): host, history, open chat, model and settings. The screen also
+opens options and compare, and takes the model browser's hand-off
+(`LlamadeckApp.open_chat` -> `use_model`).
 
 Keys work inside tmux over SSH: Enter sends and Ctrl+J adds a line (see
 chat_input), and every action is a Ctrl key the prompt box does not use.
@@ -148,10 +148,8 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         self._ready = True
         self.title = "Chat"
-        self._connect(self.state.host)
-        if self.state.client is not None:
-            self.bar.list_models()
-        elif self.state.host.kind != "ollama":
+        self._switch_host(self.state.host)
+        if self.state.client is None and self.state.host.kind != "ollama":
             self.bar.show_hint("Set the model with Ctrl+O")
         self.chats.open_history()
         self.show_facts()
@@ -274,10 +272,9 @@ class ChatScreen(Screen[None]):
             self._handoff = (name, host)
             return
         state = self.state
-        if host and host != state.host.name:
-            wanted = self.settings.host(host) or select_host(self.settings, host)
-            if wanted != state.host:
-                self._switch_host(wanted)
+        wanted = state.other_host(host, self.settings)
+        if wanted is not None:
+            self._switch_host(wanted)
         if state.session is not None and state.session.messages() and state.session.info.model != name \
                 and not self.streaming:
             self.new_chat()  # a hand-off means "chat with this model": the old chat stays in Chats
@@ -289,16 +286,13 @@ class ChatScreen(Screen[None]):
         self.show_facts()
 
     def _switch_host(self, host: HostConfig) -> None:
-        self._connect(host)
-        self.state.session = None
-        self.bar.list_models()
-
-    def _connect(self, host: HostConfig) -> None:
-        """The backend and client for `host`; an address that cannot be used (a bad port) is said instead."""
+        """Talk to `host` from now on; an address that cannot be used (a bad port) is said instead."""
         for closer in self.state.connect(host, self.services):
             self.run_worker(closer.aclose(), group="close")
         if self.state.unusable_host is not None:
             self.say(self.state.unusable_host)
+        self.state.session = None
+        self.bar.list_models()
 
     @on(ModelPicked)
     def model_picked(self, event: ModelPicked) -> None:
@@ -337,7 +331,7 @@ class ChatScreen(Screen[None]):
         self.say(None)
         self.show_facts()
 
-    # -- chats (the history) --------------------------------------------------------------
+    # -- chats (the history) and compare ---------------------------------------------------
 
     def action_sessions(self) -> None:
         if self.state.store is None:
@@ -356,11 +350,7 @@ class ChatScreen(Screen[None]):
 
     def _refresh_current(self) -> None:
         """The open chat may have been renamed or deleted in the list."""
-        session, store = self.state.session, self.state.store
-        assert session is not None and store is not None
-        try:
-            session.info = store.session(session.id)
-        except LlamadeckError:
+        if not self.state.reread_session():
             self.new_chat()  # it was deleted: what is on screen no longer exists anywhere
         self.show_facts()
 
@@ -393,8 +383,6 @@ class ChatScreen(Screen[None]):
         self.log_view.anchor()  # stays at the end while the replies in view are drawn
         self.prompt.sent = [m.content for m in messages if m.role == "user"]
         self.show_facts()
-
-    # -- compare ------------------------------------------------------------------------
 
     def action_compare(self) -> None:
         state = self.state

@@ -13,9 +13,10 @@ from core.chat.prompt_size import PromptSize, measure, vocab_size
 from core.chat.session import ChatSession
 from core.chat.thinking import template_opens_thinking
 from core.chat.types import ChatMessage, ChatOptions
-from core.config import HostConfig
+from core.config import HostConfig, Settings
 from core.errors import LlamadeckError
 from core.ollama.client import OllamaClient
+from core.ollama.host import select_host
 from core.ollama.types import ShowInfo
 from tui.services import Services
 
@@ -86,7 +87,23 @@ class ChatState:
         self.options = session.info.options
         self.model = session.info.model
 
+    def reread_session(self) -> bool:
+        """The open chat's title and settings as the history has them now; False if it was deleted."""
+        assert self.session is not None and self.store is not None
+        try:
+            self.session.info = self.store.session(self.session.id)
+        except LlamadeckError:
+            return False
+        return True
+
     # -- the server -------------------------------------------------------------------
+
+    def other_host(self, name: str | None, settings: Settings) -> HostConfig | None:
+        """The host a hand-off names when it is not the one in use, else None."""
+        if not name or name == self.host.name:
+            return None
+        wanted = settings.host(name) or select_host(settings, name)
+        return wanted if wanted != self.host else None
 
     def connect(self, host: HostConfig, services: Services) -> list[ChatBackend | OllamaClient]:
         """Talk to `host` from now on; returns what was open before (or half opened), to close.
