@@ -215,7 +215,7 @@ class TensorSlot(NamedTuple):
 
 def walk_order(names: Sequence[str]) -> list[int]:
     """Indices of `names` in llama-quantize's walk: by block number (-1 first), then by name."""
-    return sorted(range(len(names)), key=lambda i: (block_index(names[i]), names[i]))
+    return sorted(range(len(names)), key=lambda i: (_split_block(names[i])[0], names[i]))
 
 
 def build_slots(
@@ -227,7 +227,7 @@ def build_slots(
     whether the embeddings are tied (there is no `output.weight`).
     """
     split = [_split_block(t[0]) for t in tensors]
-    order = sorted(range(len(tensors)), key=lambda i: (split[i][0], tensors[i][0]))
+    order = walk_order([t[0] for t in tensors])
     counters = {Category.FFN_DOWN: 0, Category.FFN_GATE: 0, Category.FFN_UP: 0}
     i_wv = 0
     n_wv = 0
