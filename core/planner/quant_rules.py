@@ -16,7 +16,6 @@ feed the "more bits for some layers" rules, so they are replayed in that order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -146,19 +145,11 @@ def allows_quantization(name: str, shape: Sequence[int], architecture: str) -> b
     return not (architecture == "glm5-next" and any(s in name for s in _GLM5_NEXT_KEEP))
 
 
-_BLK = re.compile(r"^blk\.(\d+)\.")
-
-
-def block_index(name: str) -> int:
-    """The layer a tensor belongs to, or -1 for the ones outside the blocks (embeddings, output)."""
-    m = _BLK.match(name)
-    return int(m.group(1)) if m else -1
-
-
 def _split_block(name: str) -> tuple[int, str]:
-    """`block_index` and the name with its block number masked ("blk.#.attn_v.weight"), without a regex.
+    """The layer a tensor belongs to (-1 outside the blocks: embeddings, output) and its name with
+    the block number masked ("blk.#.attn_v.weight").
 
-    It accepts the same names as `_BLK`: `str.isdecimal` is exactly the regex's digit class.
+    Only `blk.<digits>.` names a block; read without a regex, since this runs for every tensor.
     """
     if name.startswith("blk."):
         end = name.find(".", 4)
