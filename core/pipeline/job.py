@@ -285,12 +285,12 @@ class Job:
     async def _download(self, emit: Callable[[JobEvent], None], state: _State) -> tuple[str | None, str]:
         listing, files = state.listing, state.files
         assert listing is not None
-        plan, state.facts, skipped = await job_checks.download_source(
+        state.plan, state.facts, skipped = await job_checks.download_source(
             state.plan, listing, files, self.settings, self._meter(emit, "download"),
             lambda text: emit(LogLine("download", text)))
-        state.plan, state.recipes = plan, recipes = await asyncio.to_thread(place_outputs, plan, self.spec,
-                                                                            self.tools)
-        self._log_renamed(emit, plan, recipes)
+        state.plan, state.recipes = await asyncio.to_thread(place_outputs, state.plan, self.spec, self.tools)
+        plan = state.plan
+        self._log_renamed(emit, plan, state.recipes)
         self.outputs = replace(self.outputs, model_dir=plan.source.path, converted=plan.converted,
                                quantized=plan.final)
         if skipped:
