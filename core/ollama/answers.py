@@ -1,8 +1,9 @@
-"""Ollama's answers as llamadeck's types: what the official client returns, made frozen and total.
+"""Ollama's answers as llamadeck's types: what the official client returns, as frozen dataclasses.
 
-The client's pydantic models leave fields None or missing depending on the
-server's version; these functions turn them into `core.ollama.types` with
-every field set, so nothing above the client has to ask which Ollama it is.
+The client's pydantic models leave fields empty, None or missing depending on
+the server's version; these functions turn them into `core.ollama.types` with
+None wherever the server said nothing, so nothing above the client has to ask
+which Ollama it is.
 """
 
 from __future__ import annotations
