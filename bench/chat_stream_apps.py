@@ -118,7 +118,7 @@ def run_chat() -> None:
     """The whole app as `llamadeck` runs it, opened on the chat screen (the dashboard is never built)."""
     from core.config import load_settings
     from tui.app import LlamadeckApp
-    from tui.screens.chat import ChatScreen
+    from tui.screens.chat.screen import ChatScreen
     from tui.services import build_services
 
     class ChatFirst(LlamadeckApp):

@@ -330,7 +330,7 @@ async def shoot_chat(workdir: Path) -> str:
     Ollama's own counters give for it on an RTX 4090 (the fake reports them; TTFT is measured)."""
     from core.chat.history import HistoryStore
     from core.chat.types import ChatOptions
-    from tui.screens.chat import ChatScreen
+    from tui.screens.chat.screen import ChatScreen
     from tui.widgets.chat_message import ReplyView
 
     (workdir / "blobs").mkdir()

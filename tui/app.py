@@ -20,7 +20,7 @@ from tui.screens.help import HelpScreen
 from tui.services import Services
 
 if TYPE_CHECKING:
-    from tui.screens.chat import ChatScreen
+    from tui.screens.chat.screen import ChatScreen
     from tui.screens.jobs import JobsScreen
     from tui.screens.models.screen import ModelsScreen
     from tui.screens.planner import PlannerScreen
@@ -197,7 +197,7 @@ class LlamadeckApp(App[None]):
 
     def _chat_screen(self) -> ChatScreen:
         if self._chat is None:
-            from tui.screens.chat import ChatScreen
+            from tui.screens.chat.screen import ChatScreen
 
             self._chat = ChatScreen(self.settings, self.services)
         return self._chat

@@ -14,7 +14,7 @@ from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import wait_for
 from tui.app import LlamadeckApp, make_app
-from tui.screens.chat import ChatScreen
+from tui.screens.chat.screen import ChatScreen
 from tui.services import Services
 from tui.widgets.chat_message import ReplyView
 

@@ -17,8 +17,8 @@ from tests.tui.chat_support import (
     type_prompt,
 )
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat import ChatScreen
-from tui.screens.chat_copy import CopyScreen
+from tui.screens.chat.copy_dialog import CopyScreen
+from tui.screens.chat.screen import ChatScreen
 from tui.widgets.chat_message import UserMessage
 
 WORDS = ["Local", " models", " stream", " their", " answers", " token", " by", " token", "."]

@@ -13,7 +13,7 @@ from core.planner.ollama_speed import predicted_decode_tps
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.chat_support import chat_app, open_chat, type_prompt
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat_compare import CompareScreen
+from tui.screens.chat.compare import CompareScreen
 
 
 async def test_compare_two_models_fills_the_table_and_unloads_between(fake_ollama: Any,

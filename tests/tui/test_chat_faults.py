@@ -12,7 +12,7 @@ from core.chat.history import HistoryStore
 from core.config import Settings
 from tests.tui.chat_support import chat_app, finished, open_chat, replies, send, stored, type_prompt
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat_options import ChatOptionsScreen
+from tui.screens.chat.options import ChatOptionsScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_input import MAX_PROMPT_CHARS
 from tui.widgets.notice_bar import NoticeBar
@@ -215,7 +215,7 @@ async def test_an_openai_host_takes_a_typed_model_name(fake_ollama: Any, setting
     from core.hardware.probe import HardwareProbe
     from tests.fakes.fake_nvml import FakeGpu, FakeNvml
     from tui.app import make_app
-    from tui.screens.chat import ChatScreen
+    from tui.screens.chat.screen import ChatScreen
     from tui.services import Services
 
     these = replace(settings, hosts=(HostConfig(name="llama-server", url="http://127.0.0.1:9/v1",

@@ -20,7 +20,7 @@ from tests.fakes.not_ollama import nginx_page, not_ollama
 from tests.tui.chat_support import finished, open_chat, press_now, send
 from tests.tui.conftest import screen_text, wait_for
 from tui.app import LlamadeckApp, make_app
-from tui.screens.chat import ChatScreen
+from tui.screens.chat.screen import ChatScreen
 from tui.services import Services
 from tui.widgets.chat_message import ReplyView
 from tui.widgets.live_text import LiveText

@@ -8,7 +8,7 @@ from core.chat.types import ChatOptions
 from core.config import Settings
 from tests.tui.chat_support import chat_app, finished, open_chat, send, stored, type_prompt
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat import ChatScreen
+from tui.screens.chat.screen import ChatScreen
 from tui.screens.confirm import ConfirmDialog
 
 

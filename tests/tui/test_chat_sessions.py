@@ -12,8 +12,8 @@ from core import paths
 from core.config import Settings
 from tests.tui.chat_support import chat_app, open_chat, replies, send, stored
 from tests.tui.conftest import screen_text, wait_for
-from tui.screens.chat import ChatScreen
-from tui.screens.chat_sessions import SessionsScreen, TextPromptScreen
+from tui.screens.chat.screen import ChatScreen
+from tui.screens.chat.sessions import SessionsScreen, TextPromptScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_message import UserMessage
 

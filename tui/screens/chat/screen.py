@@ -1,9 +1,9 @@
 """The chat screen: try a model in a minute, see how fast it is, never lose what was said.
 
-The screen wires its parts: the model picker and facts line (chat_bar), the
-log, the prompt box, the turns (chat_turns: send, stream) and the chats
-(chat_history: the history, the list of chats), which share one ChatState
-(chat_state): host, history, open chat, model and settings. The screen also
+The screen wires its parts: the model picker and facts line (bar), the
+log, the prompt box, the turns (turns: send, stream) and the chats
+(history: the history, the list of chats), which share one ChatState
+(state): host, history, open chat, model and settings. The screen also
 opens options and compare, and takes the model browser's hand-off
 (`LlamadeckApp.open_chat` -> `use_model`).
 
@@ -28,13 +28,13 @@ from core.config import HostConfig, Settings
 from core.errors import LlamadeckError
 from core.ollama.host import select_host
 from core.ollama.types import ShowInfo
-from tui.screens.chat_bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
-from tui.screens.chat_compare import CompareScreen, CompareSetup
-from tui.screens.chat_copy import CopyScreen, copy_choices
-from tui.screens.chat_history import ChatChosen, ChatHistory, HistoryFailed, HistoryOpened
-from tui.screens.chat_options import ChatOptionsScreen, ChatSetup
-from tui.screens.chat_state import STREAMING_WAIT, ChatState
-from tui.screens.chat_turns import ChatTurns, ReplyFinished, TurnSaid
+from tui.screens.chat.bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
+from tui.screens.chat.compare import CompareScreen, CompareSetup
+from tui.screens.chat.copy_dialog import CopyScreen, copy_choices
+from tui.screens.chat.history import ChatChosen, ChatHistory, HistoryFailed, HistoryOpened
+from tui.screens.chat.options import ChatOptionsScreen, ChatSetup
+from tui.screens.chat.state import STREAMING_WAIT, ChatState
+from tui.screens.chat.turns import ChatTurns, ReplyFinished, TurnSaid
 from tui.services import Services
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog
@@ -50,7 +50,7 @@ class ChatScreen(Screen[None]):
     """Conversation log, prompt box, model picker; options, chats and compare in dialogs."""
 
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
-    CSS_PATH = "../styles/chat.tcss"
+    CSS_PATH = "../../styles/chat.tcss"
     AUTO_FOCUS = "#prompt"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-normal")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (18, "-medium")]  # noqa: RUF012

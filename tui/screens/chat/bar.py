@@ -20,7 +20,7 @@ from core.chat.thinking import template_opens_thinking
 from core.errors import LlamadeckError, ModelNotFound, OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import ShowInfo
-from tui.screens.chat_state import ChatState
+from tui.screens.chat.state import ChatState
 
 
 class ModelsListed(Message):

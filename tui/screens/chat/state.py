@@ -2,7 +2,7 @@
 
 Plain data and the rules read from it (what the context is, why nothing can
 be sent, whether a prompt overflows), shared by the screen and its turns
-widget (tui/widgets/chat_turns.py), which are handed the same object.
+widget (turns.py), which are handed the same object.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from core.chat.session import ReplyStream
 from core.chat.stats import context_warning
 from core.chat.types import StreamDone, StreamFailed
 from core.errors import LlamadeckError, OllamaError
-from tui.screens.chat_state import STREAMING_WAIT, ChatState
+from tui.screens.chat.state import STREAMING_WAIT, ChatState
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.chat_log import ChatLog

@@ -2,7 +2,7 @@
 
 Opening the history may take a moment (a damaged file is checked and moved
 aside), so it runs in this widget's worker and posts HistoryOpened or
-HistoryFailed. The list (chat_sessions.SessionsScreen) ends in ChatChosen:
+HistoryFailed. The list (sessions.SessionsScreen) ends in ChatChosen:
 the chat to open, or None when the list was closed (the open chat may have
 been renamed or deleted there). The widget draws nothing itself.
 """
@@ -15,7 +15,7 @@ from textual.widget import Widget
 
 from core.chat.history import HistoryStore
 from core.errors import LlamadeckError
-from tui.screens.chat_sessions import SessionsScreen
+from tui.screens.chat.sessions import SessionsScreen
 from tui.services import Services
 
 
