@@ -285,7 +285,7 @@ async def shoot_planner(workdir: Path) -> str:
     """DeepSeek-R1 32B at 16k context with a q8_0 KV cache on an RTX 4090 with 64 GB RAM (typed as a
     hypothetical machine, so the picture does not depend on the RAM of the box that runs this)."""
     from tests.tui.planner_support import plan_of, type_into
-    from tui.screens.planner import PlannerScreen
+    from tui.screens.planner.screen import PlannerScreen
 
     models = workdir / "ollama-models"
     models.mkdir()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tui.screens.chat.screen import ChatScreen
     from tui.screens.jobs import JobsScreen
     from tui.screens.models.screen import ModelsScreen
-    from tui.screens.planner import PlannerScreen
+    from tui.screens.planner.screen import PlannerScreen
 
 # Screens other than the home screen are imported when first opened: they
 # bring the Ollama client, the planner and the pipeline, which the dashboard
@@ -190,7 +190,7 @@ class LlamadeckApp(App[None]):
 
     def _planner_screen(self) -> PlannerScreen:
         if self._planner is None:
-            from tui.screens.planner import PlannerScreen
+            from tui.screens.planner.screen import PlannerScreen
 
             self._planner = PlannerScreen(self.settings, self.services)
         return self._planner

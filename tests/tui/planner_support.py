@@ -14,10 +14,10 @@ from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.tui.conftest import wait_for
 from tui.app import LlamadeckApp, make_app
-from tui.screens.planner import PlannerScreen
+from tui.screens.planner.screen import PlannerScreen
 from tui.services import Services
 from tui.widgets.live_text import LiveText
-from tui.widgets.plan_table import PlanTable
+from tui.widgets.planner.table import PlanTable
 
 SIZE = (80, 24)
 

@@ -31,8 +31,8 @@ from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.fakes.hollow_gguf import hollow_model
 from tests.tui.conftest import wait_for
 from tests.tui.planner_support import open_planner, plan_of, planner_app, type_into
-from tui.screens.planner import PlannerScreen
-from tui.widgets.plan_table import PlanTable
+from tui.screens.planner.screen import PlannerScreen
+from tui.widgets.planner.table import PlanTable
 
 WIDE = (200, 50)  # every column on screen
 MODELS = ("llama3.1:8b", "qwen3:30b", "hollow")

@@ -10,9 +10,9 @@ from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import one_line
 from tests.tui.planner_support import SIZE, cell, open_planner, plan_of, planner_app, type_into
 from tui.screens.help import HelpScreen
-from tui.screens.planner_picker import PickerScreen
-from tui.widgets.plan_detail import PlanDetail
-from tui.widgets.plan_table import PlanTable
+from tui.screens.planner.picker import PickerScreen
+from tui.widgets.planner.detail import PlanDetail
+from tui.widgets.planner.table import PlanTable
 
 
 def verdict(screen: object, quant: str) -> Text:

@@ -27,7 +27,7 @@ from tests.tui.planner_support import (
     problem_text,
     type_into,
 )
-from tui.widgets.plan_detail import PlanDetail
+from tui.widgets.planner.detail import PlanDetail
 
 
 def dead_host(settings: Settings) -> Settings:

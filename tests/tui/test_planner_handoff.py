@@ -8,9 +8,9 @@ from tests.fakes.fake_ollama import FakeOllama
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import highlight, models_app, one_line, open_browser
 from tests.tui.planner_support import SIZE, cell, open_planner, planner, planner_app
-from tui.screens.planner import PlannerScreen
-from tui.screens.planner_picker import PickerScreen
-from tui.widgets.plan_table import PlanTable
+from tui.screens.planner.picker import PickerScreen
+from tui.screens.planner.screen import PlannerScreen
+from tui.widgets.planner.table import PlanTable
 
 
 async def test_f_in_the_browser_opens_the_planner_with_the_model(settings: Settings,

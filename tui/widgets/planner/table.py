@@ -21,7 +21,7 @@ from core.errors import LlamadeckError
 from core.planner.report import cells, columns
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
-from tui.widgets.plan_request import PlanRequest, compute
+from tui.widgets.planner.request import PlanRequest, compute
 
 # The verdict is also in the words ("GPU", "-ngl 43/81", "CPU", "won't fit"); colour only repeats it.
 VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold dark_orange",

@@ -15,7 +15,7 @@ from core.planner.plan import plan
 from core.planner.report import parse_flash_attn
 from core.planner.source import PlannedModel
 from core.planner.types import Plan
-from tui.widgets.plan_inputs import PlanChoices
+from tui.widgets.planner.inputs import PlanChoices
 
 
 @dataclass(frozen=True)

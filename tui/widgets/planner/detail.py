@@ -27,7 +27,7 @@ from core.planner.report import (
 from core.planner.source import PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
-from tui.widgets.plan_table import VERDICT_STYLES
+from tui.widgets.planner.table import VERDICT_STYLES
 
 HEADINGS = ("weights", "KV", "compute", "output", "overhead", "total", "of")
 

@@ -41,15 +41,15 @@ from core.planner.report import (
 from core.planner.source import OLLAMA_PREFIX, PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes, format_model_size, format_params, format_rate
-from tui.screens.planner_picker import PickerScreen, PickItem
+from tui.screens.planner.picker import PickerScreen, PickItem
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
-from tui.widgets.plan_detail import PlanDetail
-from tui.widgets.plan_inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
-from tui.widgets.plan_request import PlanRequest
-from tui.widgets.plan_sources import PlanSources
-from tui.widgets.plan_table import PlanTable
+from tui.widgets.planner.detail import PlanDetail
+from tui.widgets.planner.inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
+from tui.widgets.planner.request import PlanRequest
+from tui.widgets.planner.sources import PlanSources
+from tui.widgets.planner.table import PlanTable
 from tui.widgets.title_bar import TitleBar
 
 MODEL = Binding.Group("Model", compact=True)
@@ -67,7 +67,7 @@ class PlannerScreen(Screen[None]):
     """Wires the inputs bar, the sources (machine and model lookups), the plan table and the details."""
 
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
-    CSS_PATH = "../styles/planner.tcss"
+    CSS_PATH = "../../styles/planner.tcss"
     AUTO_FOCUS = "#plan-table"
     ALLOW_IN_MAXIMIZED_VIEW = "TitleBar, KeyBar"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012

@@ -1,0 +1,1 @@
+"""The quantization planner: its screen and the picker it opens for a model or a machine."""
