@@ -21,6 +21,7 @@ from core.pipeline.sources import resolve_source
 from core.pipeline.types import JobSpec
 from core.planner.plan import plan
 from core.planner.types import MachineSpec
+from core.units import format_bytes
 
 NO_QUANT = "none"  # the form's choice for "keep the converted GGUF as it is"
 DEFAULT_QUANT = "Q4_K_M"
@@ -66,12 +67,11 @@ def fit_phrase(facts: ModelFacts, quant: str, machine: MachineSpec, runtime: str
     }.get(row.placement, f"does not fit this machine at {FIT_CONTEXT} context")
 
 
-def job_estimate(source_text: str, quant: str | None, runtime: str, machine: Callable[[], MachineSpec],
-             size_text: Callable[[int], str]) -> Estimate:
+def job_estimate(source_text: str, quant: str | None, runtime: str,
+                 machine: Callable[[], MachineSpec]) -> Estimate:
     """The sentence for `source_text` made into `quant` and run by `runtime`.
 
-    `machine` is only called when there is a size to place (it may probe the hardware); `size_text`
-    formats the size as the rest of the screen does.
+    `machine` is only called when there is a size to place (it may probe the hardware).
     """
     if not source_text.strip():
         return Estimate("Name a source to see the planner's size for it.")
@@ -90,7 +90,7 @@ def job_estimate(source_text: str, quant: str | None, runtime: str, machine: Cal
     if size is None:
         return Estimate(f"{quant}: the size cannot be predicted before the tensor table is known.")
     bpw = f" ({size * 8 / facts.n_params:.2f} bits/weight)" if facts.n_params else ""
-    text = f"{quant}: {size_text(size)} predicted{bpw}"
+    text = f"{quant}: {format_bytes(size)} predicted{bpw}"
     try:
         text += f"; {fit_phrase(facts, quant, machine(), runtime)} ({runtime})."
     except LlamadeckError as exc:

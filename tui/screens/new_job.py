@@ -30,7 +30,6 @@ from core.pipeline.stages import OUTTYPES
 from core.pipeline.types import JobSpec
 from core.planner.machine import spec_from_machine_info
 from core.planner.types import MachineSpec
-from core.units import format_bytes
 from tui.services import Services
 
 HINT = "Tab moves between fields; Enter in a text field (or Ctrl+S) starts the job; Esc cancels."
@@ -177,7 +176,7 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
         def machine() -> MachineSpec:
             return spec_from_machine_info(self.services.hardware.machine_info())
 
-        made = job_estimate(source_text, quant, runtime, machine, format_bytes)
+        made = job_estimate(source_text, quant, runtime, machine)
         self.post_message(EstimateMade(made.text, problem=made.problem))
 
     @on(EstimateMade)
