@@ -70,7 +70,7 @@ from tests.fakes.fake_ollama import FakeOllama  # noqa: E402
 from tests.fakes.fake_ollama_models import FakeModel, demo_models  # noqa: E402
 from tests.tui.conftest import start_fake_runner, stop  # noqa: E402
 from tui.app import make_app  # noqa: E402
-from tui.screens.dashboard import HISTORY_S, DashboardScreen  # noqa: E402
+from tui.screens.dashboard.screen import HISTORY_S, DashboardScreen  # noqa: E402
 from tui.screens.models.screen import ModelsScreen  # noqa: E402
 from tui.services import Services  # noqa: E402
 from tui.widgets.models.details import ModelDetailsPane  # noqa: E402
@@ -244,7 +244,7 @@ async def shoot_jobs(workdir: Path) -> str:
     from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
     from tests.support.converter_env import ensure_converter_python
     from tests.support.llamacpp import ensure_tools
-    from tui.screens.jobs import JobsScreen
+    from tui.screens.jobs.screen import JobsScreen
 
     tools, python = ensure_tools(), ensure_converter_python()
     checkpoint = workdir / "models" / "tiny-llama"
@@ -331,7 +331,7 @@ async def shoot_chat(workdir: Path) -> str:
     from core.chat.history import HistoryStore
     from core.chat.types import ChatOptions
     from tui.screens.chat.screen import ChatScreen
-    from tui.widgets.chat_message import ReplyView
+    from tui.widgets.chat.message import ReplyView
 
     (workdir / "blobs").mkdir()
     fake = fake_ollama_server(workdir)

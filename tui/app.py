@@ -15,13 +15,13 @@ from textual.screen import Screen
 from core.config import Settings
 from core.error_log import EXIT_CRASH, crash_sentence
 from core.redact import redact, remember_settings
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard.screen import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.services import Services
 
 if TYPE_CHECKING:
     from tui.screens.chat.screen import ChatScreen
-    from tui.screens.jobs import JobsScreen
+    from tui.screens.jobs.screen import JobsScreen
     from tui.screens.models.screen import ModelsScreen
     from tui.screens.planner.screen import PlannerScreen
 
@@ -171,7 +171,7 @@ class LlamadeckApp(App[None]):
     def open_pipeline(self, source: str | None = None, quant: str | None = None,
                       host: str | None = None) -> None:
         """Show the jobs screen with the new-job form filled in: `source` to `quant`, into `host`."""
-        from tui.screens.new_job import Prefill
+        from tui.screens.jobs.new_job import Prefill
 
         self.switch_mode("jobs")
         self._jobs_screen().new_job(Prefill(source, quant, host))
@@ -183,7 +183,7 @@ class LlamadeckApp(App[None]):
 
     def _jobs_screen(self) -> JobsScreen:
         if self._jobs is None:
-            from tui.screens.jobs import JobsScreen
+            from tui.screens.jobs.screen import JobsScreen
 
             self._jobs = JobsScreen(self.settings, self.services)
         return self._jobs

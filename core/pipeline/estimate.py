@@ -1,6 +1,6 @@
 """What a job would make, said before it is queued: the predicted size and where the planner places it.
 
-The new-job form shows this while the user types (tui/screens/new_job.py);
+The new-job form shows this while the user types (tui/screens/jobs/new_job.py);
 the sentences live here so that any other front end says the same thing.
 It reads the model's headers only: a Hub repo's size is known once the
 pre-flight has listed its files, so that case says so instead of guessing.

@@ -16,7 +16,7 @@ from tests.tui.conftest import wait_for
 from tui.app import LlamadeckApp, make_app
 from tui.screens.chat.screen import ChatScreen
 from tui.services import Services
-from tui.widgets.chat_message import ReplyView
+from tui.widgets.chat.message import ReplyView
 
 
 def chat_app(fake_ollama: Any, settings: Settings, **services: Any) -> LlamadeckApp:

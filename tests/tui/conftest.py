@@ -26,7 +26,7 @@ from core.config import Settings
 from core.hardware.probe import HardwareProbe
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, FakeProcess, GiB
 from tui.app import LlamadeckApp, make_app
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard.screen import DashboardScreen
 from tui.services import Services
 
 BLOB = (

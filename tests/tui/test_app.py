@@ -9,7 +9,7 @@ import pytest
 from cli.main import pause_gc_for_start_up
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import AppFactory, first_sample, screen_text, wait_for
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard.screen import DashboardScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.title_bar import TitleBar

@@ -19,7 +19,7 @@ from tests.tui.chat_support import (
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat.copy_dialog import CopyScreen
 from tui.screens.chat.screen import ChatScreen
-from tui.widgets.chat_message import UserMessage
+from tui.widgets.chat.message import UserMessage
 
 WORDS = ["Local", " models", " stream", " their", " answers", " token", " by", " token", "."]
 
@@ -263,7 +263,7 @@ async def test_context_warning_when_the_prompt_nears_the_context(fake_ollama: An
 
 async def test_escape_leaves_the_prompt_so_screen_keys_work_and_f1_shows_the_keys(
         fake_ollama: Any, settings: Settings) -> None:
-    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.dashboard.screen import DashboardScreen
     from tui.screens.help import HelpScreen
 
     app = chat_app(fake_ollama, settings)

@@ -14,7 +14,7 @@ from tests.tui.chat_support import chat_app, finished, open_chat, replies, send,
 from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat.options import ChatOptionsScreen
 from tui.screens.confirm import ConfirmDialog
-from tui.widgets.chat_input import MAX_PROMPT_CHARS
+from tui.widgets.chat.input import MAX_PROMPT_CHARS
 from tui.widgets.notice_bar import NoticeBar
 
 WORDS = [f"part{i} " for i in range(12)]

@@ -22,7 +22,7 @@ from tests.tui.conftest import screen_text, wait_for
 from tui.app import LlamadeckApp, make_app
 from tui.screens.chat.screen import ChatScreen
 from tui.services import Services
-from tui.widgets.chat_message import ReplyView
+from tui.widgets.chat.message import ReplyView
 from tui.widgets.live_text import LiveText
 from tui.widgets.notice_bar import NoticeBar
 

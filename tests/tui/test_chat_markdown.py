@@ -11,10 +11,10 @@ from textual.app import App, ComposeResult
 
 from core.chat.types import ContentDelta
 from tests.tui.conftest import screen_text, wait_for
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_markdown import StreamingMarkdown
-from tui.widgets.chat_markdown_cuts import FenceTracker, split_markdown
-from tui.widgets.chat_message import ReplyView
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.markdown import StreamingMarkdown
+from tui.widgets.chat.markdown_cuts import FenceTracker, split_markdown
+from tui.widgets.chat.message import ReplyView
 
 CHAT_CSS = Path(__file__).resolve().parents[2] / "tui" / "styles" / "chat.tcss"
 DOC = (

@@ -15,7 +15,7 @@ from tests.tui.conftest import screen_text, wait_for
 from tui.screens.chat.screen import ChatScreen
 from tui.screens.chat.sessions import SessionsScreen, TextPromptScreen
 from tui.screens.confirm import ConfirmDialog
-from tui.widgets.chat_message import UserMessage
+from tui.widgets.chat.message import UserMessage
 
 PROMPTS = ["How do I quantize a model?", "推荐一个中文模型", "Benchmark speeds on a 4090"]
 

@@ -21,14 +21,14 @@ from tests.tui.conftest import (
     screen_text,
     wait_for,
 )
-from tui.screens.dashboard import DashboardScreen
-from tui.screens.dashboard_sampler import SampleTaken
+from tui.screens.dashboard.sampler import SampleTaken
+from tui.screens.dashboard.screen import DashboardScreen
+from tui.widgets.dashboard.gpu_panel import GpuPanel
+from tui.widgets.dashboard.gpu_process_table import GpuProcessTable
+from tui.widgets.dashboard.machine_facts import MachineFacts
+from tui.widgets.dashboard.system_panel import SystemPanel
 from tui.widgets.gauge import Gauge
-from tui.widgets.gpu_panel import GpuPanel
-from tui.widgets.gpu_process_table import GpuProcessTable
-from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
-from tui.widgets.system_panel import SystemPanel
 
 SIZES = [(80, 24), (120, 40)]
 

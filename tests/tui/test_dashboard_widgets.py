@@ -11,14 +11,14 @@ from textual.app import App, ComposeResult
 
 from core.hardware.types import CpuInfo, DiskInfo, GpuInfo, GpuProcess, MachineInfo
 from core.units import format_bytes, format_rate, format_used_total
-from tui.screens.dashboard_sampler import next_refresh
+from tui.screens.dashboard.sampler import next_refresh
+from tui.widgets.dashboard.gpu_panel import vram_level
+from tui.widgets.dashboard.gpu_process_table import GpuProcessTable, fit, shorten_cmdline
+from tui.widgets.dashboard.history import History, core_glyphs, draw_rows, slice_peaks
+from tui.widgets.dashboard.machine_facts import bandwidth_text, cpu_line, cpu_model, gpu_line, simd_summary
+from tui.widgets.dashboard.system_panel import swap_level
 from tui.widgets.disk_free import disks_text, is_low
 from tui.widgets.gauge import Gauge, bar_cells, level_for
-from tui.widgets.gpu_panel import vram_level
-from tui.widgets.gpu_process_table import GpuProcessTable, fit, shorten_cmdline
-from tui.widgets.history import History, core_glyphs, draw_rows, slice_peaks
-from tui.widgets.machine_facts import bandwidth_text, cpu_line, cpu_model, gpu_line, simd_summary
-from tui.widgets.system_panel import swap_level
 
 GiB = 2**30
 

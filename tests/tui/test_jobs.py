@@ -28,10 +28,10 @@ from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
 from tests.tui.conftest import screen_text, wait_for
 from tui.app import LlamadeckApp, make_app
 from tui.screens.help import HelpScreen
-from tui.screens.jobs import JobsScreen
-from tui.screens.new_job import NewJobDialog
+from tui.screens.jobs.new_job import NewJobDialog
+from tui.screens.jobs.screen import JobsScreen
 from tui.services import Services
-from tui.widgets.job_stages import StageLine
+from tui.widgets.jobs.stages import StageLine
 
 SIZE = (80, 24)
 

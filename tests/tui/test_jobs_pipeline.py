@@ -26,7 +26,7 @@ from tests.support.llamacpp import LlamaCppTools, ensure_tools
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.test_jobs import SIZE, ended, jobs_app, open_jobs, stage_classes, stage_lines, type_text
 from tui.app import LlamadeckApp
-from tui.screens.new_job import NewJobDialog
+from tui.screens.jobs.new_job import NewJobDialog
 
 pytestmark = pytest.mark.e2e
 

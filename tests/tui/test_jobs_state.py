@@ -25,8 +25,8 @@ from core.pipeline.types import (
     StageStarted,
 )
 from tests.fakes.tiny_models import TINY_LLAMA, ensure_hf_model
-from tui.widgets.job_queue import state_text
-from tui.widgets.job_stages import progress_text, stage_text
+from tui.widgets.jobs.queue import state_text
+from tui.widgets.jobs.stages import progress_text, stage_text
 
 STAGES = ("preflight", "convert", "quantize", "import")
 

@@ -14,8 +14,8 @@ from textual import events
 from core.config import Settings
 from tests.tui.chat_support import chat_app, finished, open_chat, stored
 from tests.tui.conftest import wait_for
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.paste_burst import PasteBurst
+from tui.widgets.chat.input import ChatInput
+from tui.widgets.chat.paste_burst import PasteBurst
 
 MS = 0.001
 

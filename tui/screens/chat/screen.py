@@ -8,7 +8,7 @@ opens options and compare, and takes the model browser's hand-off
 (`LlamadeckApp.open_chat` -> `use_model`).
 
 Keys work inside tmux over SSH: Enter sends and Ctrl+J adds a line (see
-chat_input), and every action is a Ctrl key the prompt box does not use.
+widgets/chat/input), and every action is a Ctrl key the prompt box does not use.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from tui.screens.chat.options import ChatOptionsScreen, ChatSetup
 from tui.screens.chat.state import STREAMING_WAIT, ChatState
 from tui.screens.chat.turns import ChatTurns, ReplyFinished, TurnSaid
 from tui.services import Services
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_message import ReplyView, message_views
+from tui.widgets.chat.input import ChatInput
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.message import ReplyView, message_views
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice_bar import NoticeBar
 from tui.widgets.title_bar import TitleBar

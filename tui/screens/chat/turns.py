@@ -7,7 +7,7 @@ Esc cancels that group, and the ReplyStream's `async with` keeps what arrived
 as "stopped". Stream events go straight to the reply widget rather than
 through a message each: at thousands of tokens a second a message per token
 would cost more than drawing them, and the widget batches text to the screen
-(chat_markdown) anyway. When nothing was generated (the server is down, the
+(widgets/chat/markdown) anyway. When nothing was generated (the server is down, the
 model is missing), the turn is undone and the prompt goes back in the box.
 
 The widget draws nothing itself. The chat screen hands it the state, the log
@@ -31,9 +31,9 @@ from core.chat.types import StreamDone, StreamFailed
 from core.errors import LlamadeckError, OllamaError
 from tui.screens.chat.state import STREAMING_WAIT, ChatState
 from tui.screens.confirm import ConfirmDialog
-from tui.widgets.chat_input import ChatInput
-from tui.widgets.chat_log import ChatLog
-from tui.widgets.chat_message import ReplyView, UserMessage
+from tui.widgets.chat.input import ChatInput
+from tui.widgets.chat.log import ChatLog
+from tui.widgets.chat.message import ReplyView, UserMessage
 
 # A burst of stream events (lines already in the socket buffer) holds the event loop at most
 # YIELD_EVERY seconds, so Esc and the screen get a turn at least ten times a second; yielding

@@ -12,9 +12,9 @@ from rich.segment import Segment
 
 from core.hardware.types import SystemSample
 from core.units import format_percent, format_used_total
+from tui.widgets.dashboard.history import History, core_glyphs
+from tui.widgets.dashboard.line_panel import HISTORY_LABEL_WIDTH, LinePanel
 from tui.widgets.gauge import Gauge, Level, level_for
-from tui.widgets.history import History, core_glyphs
-from tui.widgets.line_panel import HISTORY_LABEL_WIDTH, LinePanel
 
 RAM_WARN_PCT = 85.0
 RAM_DANGER_PCT = 95.0

@@ -21,8 +21,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.widgets.dashboard.history import History
 from tui.widgets.gauge import Gauge, Level
-from tui.widgets.history import History
 
 HISTORY_LABEL_WIDTH = 6
 

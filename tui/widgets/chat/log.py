@@ -4,12 +4,12 @@ Textual lays out every displayed widget on every layout pass and restyles
 every widget in the DOM when focus moves, even those scrolled far out of
 view, so a long conversation (or one very long reply) makes each new token
 cost more than the last. The log *folds* the Markdown segments
-(`chat_markdown.Segment`) that lie more than a screen away from the
+(`markdown.Segment`) that lie more than a screen away from the
 viewport: a folded segment keeps its exact height, so the scrollbar and the
 scroll position do not move, and drops its block widgets, so they cost
 nothing. It is drawn again from its source as soon as it comes near.
 
-A segment that was never drawn (chat_segment.Segment.lazy), or was folded
+A segment that was never drawn (segment.Segment.lazy), or was folded
 at another width, has a height that is only an estimate; when it is drawn
 above the viewport, the scroll position moves by the difference, so what
 is on screen stays put.
@@ -24,8 +24,8 @@ from textual.dom import DOMNode
 from textual.timer import Timer
 from textual.widget import Widget
 
-from tui.widgets.chat_message import ReplyView
-from tui.widgets.chat_segment import Segment
+from tui.widgets.chat.message import ReplyView
+from tui.widgets.chat.segment import Segment
 
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
 FOLD_BEYOND = 1.0  # screens away from the viewport: a drawn segment that far is folded

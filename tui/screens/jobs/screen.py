@@ -54,12 +54,12 @@ from core.pipeline.types import (
     StageProgress,
     StageStarted,
 )
-from tui.screens.new_job import NewJobDialog, Prefill
+from tui.screens.jobs.new_job import NewJobDialog, Prefill
 from tui.services import Services
-from tui.widgets.job_box import JobBox
-from tui.widgets.job_log import JobLog
-from tui.widgets.job_queue import JobQueue
-from tui.widgets.job_report import JobReport
+from tui.widgets.jobs.box import JobBox
+from tui.widgets.jobs.log import JobLog
+from tui.widgets.jobs.queue import JobQueue
+from tui.widgets.jobs.report import JobReport
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.title_bar import TitleBar
@@ -86,7 +86,7 @@ class JobEventArrived(Message):
 
 class JobsScreen(Screen[None]):
     # Parsed when this screen first opens, not at start-up (it applies app-wide from then on).
-    CSS_PATH = "../styles/jobs.tcss"
+    CSS_PATH = "../../styles/jobs.tcss"
     AUTO_FOCUS = "#jobs-queue"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-medium")]  # noqa: RUF012

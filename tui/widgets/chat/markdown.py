@@ -5,19 +5,19 @@ Textual's Markdown widget appends incrementally (`Markdown.get_stream` ->
 append rebuilds the source and splits it into lines, every layout pass walks
 every block widget, every focus change restyles them all. Streamed into one
 widget, a 20,000-token reply costs several CPU-seconds per 1,000 tokens by
-the end. So a reply here is a column of segments (chat_segment.Segment),
+the end. So a reply here is a column of segments (segment.Segment),
 each its own Markdown widget with its own stream:
 
 - writes are gathered and handed to the stream at most every `FLUSH_EVERY`
   (30 times a second), however fast tokens come;
 - once a segment holds `SEGMENT_CHARS`, the next safe cut starts a new one
-  (chat_markdown_cuts), so an append only ever touches a short document;
+  (markdown_cuts), so an append only ever touches a short document;
 - when one flush brings more than a screenful (tokens arriving faster than
   anyone reads), only its last screenful is drawn; the text before it,
   with the segment it continues, folds into one run that is drawn when
   scrolled to; and until the burst is over, the screen is drawn only every
   `BURST_FLUSH_EVERY`, so reading the stream keeps most of the time;
-- segments far from the viewport are folded by the chat log (chat_log).
+- segments far from the viewport are folded by the chat log (log).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from textual.timer import Timer
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
-from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, FenceTracker, estimate_rows
-from tui.widgets.chat_segment import Segment
+from tui.widgets.chat.markdown_cuts import SEGMENT_CHARS, FenceTracker, estimate_rows
+from tui.widgets.chat.segment import Segment
 
 FLUSH_EVERY = 1 / 30  # seconds between two writes to the Markdown streams
 BURST_FLUSH_EVERY = 1.0  # seconds between flushes while text comes faster than a screenful per flush
@@ -211,7 +211,7 @@ class StreamingMarkdown(Vertical):
         segment.fold_with(head, self._width())
 
     def _grew(self) -> None:
-        """Tell the log (see chat_log) that what it folds or draws may have changed."""
+        """Tell the log (see log) that what it folds or draws may have changed."""
         for node in self.ancestors:
             request = getattr(node, "request_folds", None)
             if callable(request):

@@ -3,7 +3,7 @@
 A *folded* segment has no block widgets, only its source and a fixed
 height, so it costs nothing in layout, in styling, or when focus moves
 (Textual restyles every widget in the DOM then). It is *drawn* again from
-its source when it comes near the viewport (chat_log.ChatLog decides when).
+its source when it comes near the viewport (log.ChatLog decides when).
 A segment can also start folded (`Segment.lazy`): text that streamed in
 faster than anyone could read it, or an old reply opened from the history,
 is only parsed into widgets once it is scrolled to; until then its height is
@@ -22,7 +22,7 @@ from textual.await_complete import AwaitComplete
 from textual.widget import Widget
 from textual.widgets import Markdown
 
-from tui.widgets.chat_markdown_cuts import SEGMENT_CHARS, estimate_rows, split_markdown
+from tui.widgets.chat.markdown_cuts import SEGMENT_CHARS, estimate_rows, split_markdown
 
 
 class Segment(Markdown):

@@ -1,6 +1,6 @@
 """Where a Markdown text can be cut in two, and how tall it will be: pure text work, no widgets.
 
-A reply is drawn as a column of Markdown segments (chat_markdown). A cut
+A reply is drawn as a column of Markdown segments (markdown). A cut
 must leave both halves meaning what they meant together, so it only falls
 at the start of a line that follows a blank line, outside a code fence, and
 that is not indented (an indented line after a blank one may continue a list

@@ -3,7 +3,7 @@
 A reply is fed stream events as they come (`feed`) and told how it ended
 (`finish`). Reasoning goes into a Collapsible that is open while the model
 thinks and closes when the answer starts; the answer is Markdown streamed in
-segments (chat_markdown.StreamingMarkdown); under it, one line says how the
+segments (markdown.StreamingMarkdown); under it, one line says how the
 reply ended (stopped, broke, cut off by a crash) and one gives its numbers.
 Until the first piece arrives, the border says how long the server has been
 silent (a big model can take minutes to load; silence must not look like a hang).
@@ -30,7 +30,7 @@ from core.chat.types import (
     ThinkingDelta,
 )
 from core.waiting import waiting_text
-from tui.widgets.chat_markdown import StreamingMarkdown
+from tui.widgets.chat.markdown import StreamingMarkdown
 
 SHOWN_PROMPT_CHARS = 4000  # a longer prompt is sent whole but shown cut, so a 1 MB paste cannot stall layout
 

@@ -15,9 +15,9 @@ from rich.text import Text
 
 from core.hardware.types import GpuInfo, GpuSample
 from core.units import NA, format_percent, format_rate, format_used_total
+from tui.widgets.dashboard.history import History
+from tui.widgets.dashboard.line_panel import LinePanel
 from tui.widgets.gauge import Gauge, Level, level_for
-from tui.widgets.history import History
-from tui.widgets.line_panel import LinePanel
 
 # VRAM above 90 % leaves no room for a KV cache to grow; temperatures from the
 # mid-80s up are where consumer cards start to throttle.

@@ -1,9 +1,9 @@
 """The home screen: live GPU, CPU, RAM and disk gauges while models load and run.
 
 The probe is read from one long-lived thread worker (NVML and psutil block,
-and a lost GPU can make NVML calls slow) running dashboard_sampler.Sampler;
+and a lost GPU can make NVML calls slow) running sampler.Sampler;
 each reading comes back as a `SampleTaken` message that replaces any older
-one still queued. The layout rules are in dashboard_layout. Widgets are
+one still queued. The layout rules are in layout.py. Widgets are
 built once, when the static facts arrive, and then updated in place: a tick
 changes a few one-line widgets and never recomposes or relayouts the screen.
 """
@@ -26,16 +26,16 @@ from core.errors import LlamadeckError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
 from core.hardware.types import BandwidthResult, GpuProcess, MachineInfo, SystemSample
 from core.units import format_bytes, format_interval, format_rate
-from tui.screens.dashboard_layout import DashboardBody, breakpoint_classes, history_rows
-from tui.screens.dashboard_sampler import DisksRead, SampleFailed, Sampler, SampleTaken, next_refresh
+from tui.screens.dashboard.layout import DashboardBody, breakpoint_classes, history_rows
+from tui.screens.dashboard.sampler import DisksRead, SampleFailed, Sampler, SampleTaken, next_refresh
 from tui.services import Services
+from tui.widgets.dashboard.gpu_panel import GpuPanel
+from tui.widgets.dashboard.gpu_process_table import GpuProcessTable
+from tui.widgets.dashboard.machine_facts import MachineFacts
+from tui.widgets.dashboard.system_panel import SystemPanel
 from tui.widgets.disk_free import DiskFree
-from tui.widgets.gpu_panel import GpuPanel
-from tui.widgets.gpu_process_table import GpuProcessTable
 from tui.widgets.key_bar import KeyBar
-from tui.widgets.machine_facts import MachineFacts
 from tui.widgets.notice_bar import NoticeBar
-from tui.widgets.system_panel import SystemPanel
 from tui.widgets.title_bar import TitleBar
 
 HISTORY_S = 180.0
@@ -167,7 +167,7 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="sample")
     def run_sampler(self) -> None:
-        """One thread for the screen's whole life (see dashboard_sampler)."""
+        """One thread for the screen's whole life (see sampler.py)."""
         worker = get_current_worker()
         self.sampler.run(lambda: worker.is_cancelled, self.post_message)
 

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from core.pipeline.job_state import CANCELLING, ENDED, FAILED, RUNNING, WAITING, JobState
 from core.pipeline.types import StageFailed
 from core.units import format_clock
-from tui.widgets.job_stages import JobStages
+from tui.widgets.jobs.stages import JobStages
 from tui.widgets.live_text import LiveText
 
 

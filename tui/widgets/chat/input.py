@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
-from tui.widgets.paste_burst import PasteBurst, Verdict
+from tui.widgets.chat.paste_burst import PasteBurst, Verdict
 
 MAX_PROMPT_CHARS = 2_000_000  # about 500k tokens: more than any local model's context
 

@@ -1,0 +1,1 @@
+"""The dashboard (the home screen), its sampler thread and its layout rules."""

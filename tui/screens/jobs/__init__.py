@@ -1,0 +1,1 @@
+"""The jobs screen and the new-job form it opens."""

@@ -1,0 +1,1 @@
+"""The chat screen's widgets: the prompt box, the log, the messages and their Markdown."""

@@ -1,0 +1,1 @@
+"""The dashboard's widgets: the GPU and system panels, their histories, the GPU processes, the facts line."""
