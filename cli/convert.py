@@ -21,10 +21,12 @@ import shutil
 import signal
 import sys
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from cli.args import add_host_argument
+from core import paths
 from core.config import Settings
 from core.pipeline.job import Job
 from core.pipeline.stages import OUTTYPES
@@ -118,10 +120,6 @@ class JobLogFile:
     @classmethod
     def open_for(cls, job_id: str) -> JobLogFile | None:
         """A new file under llamadeck's log dir; None when it cannot be written (the job runs anyway)."""
-        from datetime import datetime
-
-        from core import paths
-
         path = paths.log_dir() / "jobs" / f"convert-{datetime.now():%Y%m%d-%H%M%S}-{job_id}.log"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_tui(settings: object) -> int:
     pause_gc_for_start_up()
     try:
+        # The app (and Textual) load only when no subcommand is given: the twins start without them.
         from core.config import Settings
         from tui.services import build_services
 

@@ -111,7 +111,7 @@ class LlamadeckApp(App[None]):
 
     def _make_history_private(self) -> None:
         """Chats others could read (an older llamadeck left them so) are made private at start-up."""
-        from core.chat.history import make_private
+        from core.chat.history import make_private  # start-up: SQLite code only after the first frame
 
         notice = make_private()
         if notice:
@@ -134,7 +134,7 @@ class LlamadeckApp(App[None]):
             self._exception = error
             self._exception_event.set()
         if self.crash is None:
-            from textual.worker import WorkerFailed
+            from textual.worker import WorkerFailed  # only on the crash path
 
             if isinstance(error, WorkerFailed):  # say what the worker raised, not Textual's wrapper
                 self.crash = crash_sentence(error.error, "a worker of the app")
@@ -158,7 +158,7 @@ class LlamadeckApp(App[None]):
 
     def open_planner(self, model: str, host: str | None = None) -> None:
         """Show the planner with the Ollama model `model` (on host `host`) preselected."""
-        from core.planner.source import OLLAMA_PREFIX
+        from core.planner.source import OLLAMA_PREFIX  # start-up: the planner loads when first used
 
         self._planner_screen().use_model(OLLAMA_PREFIX + model, host)
         self.switch_mode("planner")
@@ -171,33 +171,33 @@ class LlamadeckApp(App[None]):
     def open_pipeline(self, source: str | None = None, quant: str | None = None,
                       host: str | None = None) -> None:
         """Show the jobs screen with the new-job form filled in: `source` to `quant`, into `host`."""
-        from tui.screens.jobs.new_job import Prefill
+        from tui.screens.jobs.new_job import Prefill  # start-up: screens load when first opened
 
         self.switch_mode("jobs")
         self._jobs_screen().new_job(Prefill(source, quant, host))
 
     def _models_screen(self) -> ModelsScreen:
-        from tui.screens.models.screen import ModelsScreen
+        from tui.screens.models.screen import ModelsScreen  # start-up: screens load when first opened
 
         return ModelsScreen(self.settings, self.services)
 
     def _jobs_screen(self) -> JobsScreen:
         if self._jobs is None:
-            from tui.screens.jobs.screen import JobsScreen
+            from tui.screens.jobs.screen import JobsScreen  # start-up: loaded when first opened
 
             self._jobs = JobsScreen(self.settings, self.services)
         return self._jobs
 
     def _planner_screen(self) -> PlannerScreen:
         if self._planner is None:
-            from tui.screens.planner.screen import PlannerScreen
+            from tui.screens.planner.screen import PlannerScreen  # start-up: loaded when first opened
 
             self._planner = PlannerScreen(self.settings, self.services)
         return self._planner
 
     def _chat_screen(self) -> ChatScreen:
         if self._chat is None:
-            from tui.screens.chat.screen import ChatScreen
+            from tui.screens.chat.screen import ChatScreen  # start-up: loaded when first opened
 
             self._chat = ChatScreen(self.settings, self.services)
         return self._chat

@@ -39,13 +39,13 @@ def ollama_client(host: HostConfig) -> OllamaClient:
 
 
 def chat_backend(host: HostConfig) -> ChatBackend:
-    from core.chat.backend_for import backend_for
+    from core.chat.backend_for import backend_for  # start-up: chat code loads on first use
 
     return backend_for(host)
 
 
 def open_history() -> HistoryStore:
-    from core.chat.history import HistoryStore
+    from core.chat.history import HistoryStore  # start-up: SQLite code loads on first use
 
     return HistoryStore.open()
 
