@@ -269,15 +269,9 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
         failed: StreamFailed | None = None
         waiting = notice(err)
         waiting.start()
+        consumer = asyncio.create_task(_print_reply(reply, printer, waiting))
         try:
-            async with reply:
-                async for event in reply:
-                    waiting.stop()
-                    if isinstance(event, StreamFailed):
-                        failed = event
-                    printer.show(event)
-        except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels us; the reply is saved as stopped
-            pass
+            failed = await _until_done(consumer, backend, reply)
         except BrokenPipeError:  # `... | head`: the reader left; stop generating, keep what came
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
             return 0
@@ -292,6 +286,46 @@ async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out:
     finally:
         await backend.aclose()
         store.close()
+
+
+# How long a Ctrl-C waits for the reply to stop before it closes the connection under it.
+STOP_GRACE = 3.0
+
+
+async def _print_reply(reply: ReplyStream, printer: _Printer, waiting: WaitNotice) -> StreamFailed | None:
+    failed: StreamFailed | None = None
+    async with reply:
+        async for event in reply:
+            waiting.stop()
+            if isinstance(event, StreamFailed):
+                failed = event
+            printer.show(event)
+    return failed
+
+
+async def _until_done(consumer: asyncio.Task[StreamFailed | None], backend: Any,
+                      reply: ReplyStream) -> StreamFailed | None:
+    """The reply's result; on Ctrl-C (asyncio.run cancels us) the reply stops for certain.
+
+    The cancel reaches the read deep in the HTTP stack. Should it be lost
+    there (once, in a CI run, a Ctrl-C left the CLI waiting on a silent
+    stream), closing the connection after STOP_GRACE ends the read anyway,
+    and what arrived is saved as stopped either way.
+    """
+    try:
+        await asyncio.wait({consumer})
+    except asyncio.CancelledError:
+        consumer.cancel()
+        done, _ = await asyncio.wait({consumer}, timeout=STOP_GRACE)
+        if not done:
+            await backend.aclose()
+            await asyncio.wait({consumer}, timeout=STOP_GRACE)
+        if consumer.done() and not consumer.cancelled():
+            consumer.exception()  # retrieved: a read ended by the close is not news after a Ctrl-C
+        if reply.status == "streaming":
+            await reply.aclose()
+        return None
+    return consumer.result()
 
 
 async def _refuse_oversize(args: argparse.Namespace, host: HostConfig, store: HistoryStore, prompt: str,

@@ -219,3 +219,39 @@ def test_ctrl_c_stops_and_keeps_exactly_what_was_printed(fake_ollama: FakeOllama
     (_, messages), = stored()
     assert messages[1][2] == "stopped"
     assert messages[1][1] == shown.rstrip("\n") and shown.split() == [f"word{i}" for i in range(20)]
+
+
+async def test_ctrl_c_stops_the_reply_even_when_a_read_swallows_the_cancel(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel lost in the HTTP stack must not leave the CLI waiting: the connection is closed under it."""
+    import asyncio
+
+    from cli import chat as cli_chat
+
+    monkeypatch.setattr(cli_chat, "STOP_GRACE", 0.05)  # a lower bound only: the read never ends by itself
+    closed = asyncio.Event()
+
+    async def stubborn_read() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await closed.wait()  # the cancel is swallowed; only the closed connection ends the read
+            raise ConnectionError("connection closed") from None
+
+    class Backend:
+        async def aclose(self) -> None:
+            closed.set()
+
+    class Reply:
+        status = "streaming"
+
+        async def aclose(self) -> None:
+            self.status = "stopped"
+
+    reply = Reply()
+    consumer = asyncio.create_task(stubborn_read())
+    main = asyncio.create_task(cli_chat._until_done(consumer, Backend(), reply))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    main.cancel()  # what asyncio.run does on Ctrl-C
+    assert await asyncio.wait_for(main, 30) is None
+    assert closed.is_set() and consumer.done() and reply.status == "stopped"
