@@ -16,11 +16,11 @@ import asyncio
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from cli.args import add_host_argument
+from cli.wait_notice import WaitNotice, wait_notice
 from core.chat.backend_for import backend_for
 from core.chat.backends import request_messages
 from core.chat.history import HistoryStore
@@ -42,7 +42,7 @@ from core.errors import ChatError, LlamadeckError
 from core.ollama.client import OllamaClient
 from core.ollama.host import select_host
 from core.redact import redact
-from core.waiting import elapsed_text, waiting_text
+from core.waiting import elapsed_text
 
 EXIT_STOPPED = 130
 _TRUE = ("true", "on", "yes", "1")
@@ -184,55 +184,6 @@ class _Printer:
         if self.last and not self.last.endswith("\n"):
             self.out.write("\n")
         self.out.flush()
-
-
-class WaitNotice:
-    """Says on stderr how long the server has been silent, until the first piece of the reply.
-
-    On a terminal one line, rewritten in place every second and erased when
-    the reply starts; into a file or a pipe a line every `every` seconds (10),
-    so a log shows the wait without a line a second. Nothing for the first
-    `first_after` seconds: a quick reply shows no notice at all.
-    """
-
-    def __init__(self, err: TextIO, *, tty: bool, clock: Callable[[], float] = time.monotonic,
-                 first_after: float = 1.0, every: float | None = None) -> None:
-        self.err = err
-        self.tty = tty
-        self.clock = clock
-        self.first_after = first_after
-        self.every = every if every is not None else (1.0 if tty else 10.0)
-        self.started = clock()
-        self.shown = False
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.started = self.clock()
-        self._task = asyncio.create_task(self._run())
-
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-    async def _run(self) -> None:
-        await asyncio.sleep(self.first_after)
-        while True:
-            text = f"llamadeck: {waiting_text(self.elapsed())}"
-            self.err.write(f"\r\x1b[2K{text}" if self.tty else f"{text}\n")
-            self.err.flush()
-            self.shown = True
-            await asyncio.sleep(self.every)
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-            if self.shown and self.tty:
-                self.err.write("\r\x1b[2K")  # the reply (or the reason it ended) takes the line
-                self.err.flush()
-
-
-def wait_notice(err: TextIO) -> WaitNotice:
-    return WaitNotice(err, tty=err.isatty())
 
 
 async def run(args: argparse.Namespace, settings: Settings, prompt: str, *, out: TextIO, err: TextIO,
