@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
+from tests.support import llamacpp_output
 from tests.support.llamacpp_output import (
     parse_buffer_log,
     parse_dry_run,
@@ -88,3 +91,31 @@ def test_llama_bench_json() -> None:
     assert (r.n_gen, r.n_threads, r.mean_tps, r.samples) == (64, 2, 184.9, (145.1, 204.1, 205.6))
     with pytest.raises(ValueError, match="did not print JSON"):
         parse_llama_bench_json("error: failed to load model")
+
+
+def test_a_fit_run_that_hangs_at_exit_is_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run hangs for ever (as llama.cpp's log can at exit); the second prints and exits."""
+    marker = tmp_path / "ran-once"
+    tool = tmp_path / "fit"
+    tool.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{marker}" ]; then touch "{marker}"; exec sleep 100000; fi\n'
+        "echo 'Host 1 2 3'\n"
+    )
+    tool.chmod(0o755)
+    monkeypatch.setattr(llamacpp_output, "FIT_HANG_S", 1)
+    proc = llamacpp_output._run_fit([str(tool)])
+    assert marker.exists() and proc.stdout == "Host 1 2 3\n"
+
+
+def test_a_fit_run_that_always_hangs_fails_after_its_tries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = tmp_path / "count"
+    tool = tmp_path / "fit"
+    tool.write_text(f'#!/bin/sh\necho x >> "{count}"\nexec sleep 100000\n')
+    tool.chmod(0o755)
+    monkeypatch.setattr(llamacpp_output, "FIT_HANG_S", 1)
+    with pytest.raises(subprocess.TimeoutExpired):
+        llamacpp_output._run_fit([str(tool)])
+    assert count.read_text().count("x") == llamacpp_output.FIT_TRIES
