@@ -47,13 +47,15 @@ def ollama_settings(inputs: PlanInputs, row: QuantRow) -> tuple[dict[str, str], 
     per-model options (`num_ctx`, `num_batch`, `num_gpu`).
     """
     s = row.settings or inputs.settings
-    env = {"OLLAMA_NUM_PARALLEL": str(s.n_seq), "OLLAMA_FLASH_ATTENTION": "1" if s.flash_attn else "0"}
+    # Ollama gives each of its OLLAMA_NUM_PARALLEL slots num_ctx tokens of KV
+    # cache: the planned context per conversation is num_ctx. llama-server's
+    # default unified cache is one pool of that context its slots share, which
+    # in Ollama's terms is one slot of the same size.
+    slots = 1 if s.kv_unified else max(1, s.n_seq)
+    env = {"OLLAMA_NUM_PARALLEL": str(slots), "OLLAMA_FLASH_ATTENTION": "1" if s.flash_attn else "0"}
     if s.type_k != "f16":
         env["OLLAMA_KV_CACHE_TYPE"] = s.type_k
-    # Ollama gives each of its OLLAMA_NUM_PARALLEL slots num_ctx tokens of KV
-    # cache, so the same total memory as the planned -c means -c / slots each
-    # (llama-server's slots share one -c instead).
-    options = {"num_ctx": s.n_ctx // max(1, s.n_seq)}
+    options = {"num_ctx": s.n_ctx // slots}
     if s.runtime == "ollama" and s.n_batch != 512:
         options["num_batch"] = s.n_batch
     if row.placement in ("partial", "cpu"):

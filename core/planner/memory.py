@@ -279,11 +279,15 @@ def output_buffer_bytes(facts: ModelFacts, s: RuntimeSettings) -> int:
 # --------------------------------------------------------------------------- runtime defaults
 
 
-def total_ctx(runtime: str, ctx: int, n_seq: int) -> int:
-    """The KV cells a runtime allocates for `ctx` in its own terms: Ollama gives each of its
-    OLLAMA_NUM_PARALLEL slots num_ctx tokens (-c = num_ctx x parallel); llama-server's -c and
-    llama.cpp's context are already the total."""
-    return ctx * n_seq if runtime == "ollama" else ctx
+def total_ctx(ctx: int, n_seq: int, kv_unified: bool) -> int:
+    """The KV cells (-c) for `ctx` tokens per conversation.
+
+    Separate slots each hold a whole conversation (-c = ctx x slots: Ollama's
+    num_ctx x OLLAMA_NUM_PARALLEL, llama-server -np N); a unified cache
+    (llama-server's default, -kvu) is one pool the slots share, so one
+    conversation alone can fill all `ctx` of it.
+    """
+    return ctx if kv_unified else ctx * max(1, n_seq)
 
 
 def runtime_settings(
@@ -299,8 +303,12 @@ def runtime_settings(
 ) -> RuntimeSettings:
     """The settings a runtime starts the model with when only the context and KV type are given.
 
+    `ctx` is what one conversation gets. The KV cache holds it once per
+    slot, except in a unified cache, which the slots share (`total_ctx`).
+
     * llama-server (tools/server/server.cpp): -np defaults to auto = 4 slots
-      sharing one unified KV cache; -c is the total; -b 2048 -ub 512; the
+      sharing one unified KV cache (-c = ctx); -np N gives N slots of ctx
+      each (-c = ctx x N); -b 2048 -ub 512; the
       graph reserves one logit row per slot (n_outputs_max = n_parallel).
     * ollama (>= 0.33 runs llama-server itself, llm/llama_server.go): -np is
       OLLAMA_NUM_PARALLEL (default 1), -c = num_ctx x parallel, -b = -ub =
@@ -318,17 +326,18 @@ def runtime_settings(
         unified = parallel is None
         np_ = 4 if parallel is None else parallel
         b, ub = n_batch or 2048, n_ubatch or 512
-        s = RuntimeSettings(runtime, ctx, np_, unified, b, ub, min(b, np_), kv_type, kv_type, fa)
+        s = RuntimeSettings(runtime, total_ctx(ctx, np_, unified), np_, unified, b, ub, min(b, np_), kv_type,
+                            kv_type, fa)
     elif runtime == "ollama":
         np_ = parallel or 1
         b = n_batch or n_ubatch or 512
         ub = n_ubatch or b
-        s = RuntimeSettings(runtime, total_ctx(runtime, ctx, np_), np_, False, b, ub, min(b, np_), kv_type,
+        s = RuntimeSettings(runtime, total_ctx(ctx, np_, False), np_, False, b, ub, min(b, np_), kv_type,
                             kv_type, fa)
     else:
         np_ = parallel or 1
         b, ub = n_batch or 2048, n_ubatch or 512
-        s = RuntimeSettings(runtime, ctx, np_, False, b, ub, b, kv_type, kv_type, fa)
+        s = RuntimeSettings(runtime, total_ctx(ctx, np_, False), np_, False, b, ub, b, kv_type, kv_type, fa)
     kv_layout(facts, s)  # raises early for a quantized V cache without flash attention
     return s
 

@@ -225,7 +225,7 @@ class _CtxProbe:
         hit = self.rc.memo.get(key)
         if hit is None:
             # flash attention, the only other input, is s's
-            shape = context_shape(self.rc.facts, s, total_ctx(s.runtime, user_ctx, s.n_seq))
+            shape = context_shape(self.rc.facts, s, total_ctx(user_ctx, s.n_seq, s.kv_unified))
             dims = self.rc.dims
             hit = self.rc.memo[key] = (
                 shape.kv_size * shape.n_stream,

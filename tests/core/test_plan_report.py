@@ -200,9 +200,10 @@ def test_json_has_every_row_with_sizes_in_bytes(llama8b_4090: tuple[Plan, Planne
     assert q4["memory"]["total"] == sum(d["total"] for d in q4["memory"]["devices"]) == row.memory.total
     assert q4["placement"] == "gpu" and q4["verdict"] == "all on GPU"
     assert q4["llama_server_args"][:2] == ["-c", "8192"]
-    # llama-server's 4 slots share -c 8192; Ollama gives each slot num_ctx, so 2048 x 4 is the same memory
-    assert q4["ollama"]["env"]["OLLAMA_NUM_PARALLEL"] == "4"
-    assert q4["ollama"]["options"]["num_ctx"] == 2048
+    # llama-server's 4 slots share one 8k cache; in Ollama's terms that is one slot of num_ctx 8192
+    # (the context is what one conversation gets), not 4 slots of 2048
+    assert q4["ollama"]["env"]["OLLAMA_NUM_PARALLEL"] == "1"
+    assert q4["ollama"]["options"]["num_ctx"] == 8192
 
 
 def test_json_rows_that_do_not_fit_have_no_commands(llama70b_4090: tuple[Plan, PlannedModel]) -> None:

@@ -78,10 +78,23 @@ def test_context_is_padded_to_256() -> None:
 
 def test_separate_streams_round_each_sequence() -> None:
     facts = llama31_8b()
-    s = settings(facts, "llama-server", 8192, parallel=3)
+    s = dataclasses.replace(settings(facts, "llama-server", 2731, parallel=3), n_ctx=8192)  # -c 8192 -np 3
     shape = context_shape(facts, s)
     assert (shape.n_ctx_seq, shape.n_stream, shape.n_ctx) == (2816, 3, 8448)  # pad256(8192 / 3) x 3
     assert kv(facts, s) == GIB * 8448 // 8192
+
+
+def test_the_context_asked_for_is_what_each_conversation_gets() -> None:
+    """Separate slots hold ctx each (-c = ctx x slots); the default unified cache is one shared pool."""
+    facts = llama31_8b()
+    separate = settings(facts, "llama-server", 8192, parallel=4)
+    assert (separate.n_ctx, context_shape(facts, separate).n_ctx_seq) == (32768, 8192)
+    assert kv(facts, separate) == 4 * GIB
+    shared = settings(facts, "llama-server", 8192)
+    assert (shared.n_ctx, shared.n_seq, shared.kv_unified) == (8192, 4, True)
+    assert kv(facts, shared) == GIB
+    ollama = settings(facts, "ollama", 8192, parallel=2)
+    assert (ollama.n_ctx, kv(facts, ollama)) == (16384, 2 * GIB)
 
 
 def test_sliding_window_layers_hold_only_the_window() -> None:
@@ -129,7 +142,7 @@ MEASURED = [
     (qwen25_05b, "llama-server", 4096, None, "f16", True, 39.51),
     (qwen25_05b, "llama-server", 16384, None, "f16", True, 51.51),
     (qwen25_05b, "llama-server", 8192, 1, "f16", True, 43.51),
-    (qwen25_05b, "llama-server", 8192, 2, "q8_0", True, 37.79),
+    (qwen25_05b, "llama-server", 4096, 2, "q8_0", True, 37.79),  # 4k per slot: -c 8192 -np 2
     (qwen25_05b, "llama-server", 32768, None, "q4_0", True, 65.79),
     (qwen25_05b, "llama.cpp", 8192, None, "f16", False, 302.00),
     (llama32_1b, "llama-server", 4096, None, "f16", True, 68.01),

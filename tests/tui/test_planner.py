@@ -109,9 +109,9 @@ async def test_the_detail_panel_shows_the_commands_and_y_copies(settings: Settin
         await pilot.pause()
         text = one_line(screen_text(app))
         assert "llama-server -m Llama-3.1-8B-Instruct-Q4_K_M.gguf -c 8192 -fa on" in text
-        assert "OLLAMA_NUM_PARALLEL=4 OLLAMA_FLASH_ATTENTION=1 ollama serve" in text
+        assert "OLLAMA_NUM_PARALLEL=1 OLLAMA_FLASH_ATTENTION=1 ollama serve" in text
         # llama-server's 4 slots share -c 8192; Ollama gives each of its 4 slots num_ctx: 2048 each
-        assert "FROM ./Llama-3.1-8B-Instruct-Q4_K_M.gguf" in text and "PARAMETER num_ctx 2048" in text
+        assert "FROM ./Llama-3.1-8B-Instruct-Q4_K_M.gguf" in text and "PARAMETER num_ctx 8192" in text
         assert "GPU0 NVIDIA GeForce RTX 4090" in text and "weights" in text and "overhead" in text
         await pilot.press("z", "escape")
         await pilot.pause()
@@ -121,7 +121,7 @@ async def test_the_detail_panel_shows_the_commands_and_y_copies(settings: Settin
         await pilot.press("o")
         await pilot.pause()
         assert "OLLAMA_FLASH_ATTENTION=1 ollama serve" in app.clipboard
-        assert "PARAMETER num_ctx 2048" in app.clipboard
+        assert "PARAMETER num_ctx 8192" in app.clipboard
 
 
 async def test_free_now_plans_with_the_memory_left(settings: Settings) -> None:
