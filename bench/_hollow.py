@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench._llamacpp import dry_run
 from core.facts.hf_config import convert_config
 from core.facts.model_arch import TensorOptions, derive_hparams, synthesise_tensors
 from tests.fakes.hollow_gguf import hollow_model, write_hollow_gguf
+from tests.support.llamacpp import LlamaCppTools
 
 # meta-llama/Llama-2-7b-hf config.json (the values that shape the tensors)
 LLAMA2_7B: dict[str, Any] = {
@@ -54,3 +56,12 @@ def hollow(model_id: str, dest_dir: Path) -> Path:
         name, config = EXTRA_CONFIGS[model_id]
         return hollow_from_config(model_id, name, config, dest_dir)
     return hollow_model(model_id, dest_dir)
+
+
+def hollow_quant(tools: LlamaCppTools, model_id: str, quant: str, source: Path, dest_dir: Path) -> Path:
+    """A hollow GGUF of `quant`, each tensor of the type real `llama-quantize --dry-run` picks for it.
+
+    `source` is the model's hollow F16 (from `hollow`). Only catalog models.
+    """
+    report = dry_run(tools, source, quant)
+    return hollow_model(model_id, dest_dir, quantized=(quant, report.types))

@@ -17,6 +17,7 @@ the whole sparse region in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from core.facts import catalog
 from core.facts.ggml_types import FILE_TYPE_IDS
 from core.facts.hf_config import convert_config
 from core.facts.model_arch import TensorOptions, derive_hparams, synthesise_tensors
+from core.facts.quants import tensor_bytes
 from core.facts.types import TensorInfo
 
 # Keys llama.cpp reads as float32; every other number is written as uint32,
@@ -99,11 +101,15 @@ def write_hollow_gguf(path: Path, metadata: Mapping[str, Any], tensors: tuple[Te
 
 
 def hollow_model(entry_id: str, dest_dir: Path, *, file_type: str = "F16",
-                 vocabulary: tuple[int, int] | None = None) -> Path:
+                 vocabulary: tuple[int, int] | None = None,
+                 quantized: tuple[str, Mapping[str, str]] | None = None) -> Path:
     """A hollow GGUF of a catalog model, weights typed `file_type` (F16, BF16 or F32).
 
     `vocabulary=(tokens, merges)` makes the header as big as the real one (Llama 3
     has 128256 tokens and 280147 merges) for header-reading benchmarks.
+    `quantized=(quant, types)` writes the quant's file instead, each tensor typed
+    as `types` says (tensor name -> ggml type, as `llama-quantize --dry-run`
+    lists them): quantizing a hollow 70B for real would read 140 GB of zeros.
     """
     entry = catalog.find(entry_id)
     if entry is None:
@@ -114,6 +120,11 @@ def hollow_model(entry_id: str, dest_dir: Path, *, file_type: str = "F16",
     opts = TensorOptions(tied_embeddings=conv.options.tied_embeddings, attn_bias=conv.options.attn_bias,
                          rope_freqs=conv.options.rope_freqs, base_type=file_type)
     tensors = synthesise_tensors(hp, opts)
+    if quantized is not None:
+        file_type, types = quantized
+        tensors = tuple(dataclasses.replace(t, ggml_type=types[t.name],
+                                            n_bytes=tensor_bytes(types[t.name], t.shape))
+                        for t in tensors)  # fmt: skip
     meta.setdefault(f"{hp.arch}.attention.layer_norm_rms_epsilon", 1e-5)
     dest_dir.mkdir(parents=True, exist_ok=True)
     suffix = "-vocab" if vocabulary else ""

@@ -203,6 +203,63 @@ def fit_params(tools: LlamaCppTools, model: Path, args: Sequence[str]) -> Buffer
 
 
 @dataclass(frozen=True)
+class FitArgs:
+    """What `llama-fit-params` prints on stdout: the arguments `--fit` chose.
+
+    From tools/fit-params/fit-params.cpp (llama.cpp as in llama-cpp-python 0.3.36):
+
+    `-c N -ngl M [-ts a,b,...] [-ot "pattern=BUFT,..."]`; -ts holds the layers
+    per device, and each -ot entry sends the tensors matching a pattern of
+    common/fit.cpp (`get_overflow_pattern`) to a buffer type ("CPU", or the
+    next device's, e.g. "RPC1[127.0.0.1:40000]").
+    """
+
+    n_ctx: int
+    n_gpu_layers: int
+    tensor_split: tuple[int, ...]
+    overrides: tuple[tuple[str, str], ...]  # (tensor pattern, buffer type), in order
+
+    def argv(self) -> list[str]:
+        out = ["-c", str(self.n_ctx), "-ngl", str(self.n_gpu_layers)]
+        if self.tensor_split:
+            out += ["-ts", ",".join(str(n) for n in self.tensor_split)]
+        if self.overrides:
+            out += ["-ot", ",".join(f"{p}={b}" for p, b in self.overrides)]
+        return out
+
+
+_FIT_ARGS = re.compile(r'^-c (\d+) -ngl (-?\d+)(?: -ts ([\d,]+))?(?: -ot "([^"]*)")?\s*$', re.M)
+
+
+def parse_fit_args(stdout: str) -> FitArgs:
+    found = list(_FIT_ARGS.finditer(stdout))
+    if not found:
+        raise ValueError(f"no fitted arguments in llama-fit-params output:\n{_tail(stdout)}")
+    m = found[-1]
+    split = tuple(int(x) for x in m.group(3).split(",")) if m.group(3) else ()
+    overrides = tuple(tuple(item.rsplit("=", 1)) for item in m.group(4).split(",")) if m.group(4) else ()
+    return FitArgs(int(m.group(1)), int(m.group(2)), split, overrides)
+
+
+def fit_placement(tools: LlamaCppTools, model: Path, args: Sequence[str]) -> FitArgs:
+    """Run `llama-fit-params` (no -v: its log is what hangs) and read the arguments it chose.
+
+    Raises RuntimeError with llama.cpp's words when fit gives up.
+    """
+    proc = _run_fit([str(tools.tool("llama-fit-params")), "-m", str(model), "--no-repack", *args])
+    if proc.returncode != 0:
+        raise RuntimeError(f"llama-fit-params failed ({proc.returncode}):\n{_tail(proc.stderr, 800)}")
+    return parse_fit_args(proc.stdout)
+
+
+def fit_print(tools: LlamaCppTools, model: Path, args: Sequence[str]) -> dict[str, FitPrint]:
+    """`llama-fit-params --fit-print on`: the memory each device would hold with `args`, no fitting."""
+    proc = _run_fit([str(tools.tool("llama-fit-params")), "-m", str(model), "--no-repack", *args,
+                     "--fit-print", "on"])  # fmt: skip
+    return parse_fit_print(proc.stdout)
+
+
+@dataclass(frozen=True)
 class BenchResult:
     """One `llama-bench` test: tokens per second over its repetitions."""
 
