@@ -1,7 +1,8 @@
 """Real llama.cpp tools for the tests and benchmarks.
 
 The tests never fake llama.cpp: they use the real `llama-quantize`,
-`llama-server`, `llama-bench`, `llama-fit-params` and `convert_hf_to_gguf.py`.
+`llama-server`, `llama-bench`, `llama-fit-params`, `ggml-rpc-server` and
+`convert_hf_to_gguf.py`.
 Tools already on PATH (or named by LLAMADECK_LLAMACPP_BIN) are used as they
 are; otherwise the pinned llama.cpp tree vendored in the `llama-cpp-python`
 sdist is fetched from PyPI and built once per machine into the user cache,
@@ -29,7 +30,11 @@ import platformdirs
 
 # The pinned source: llama-cpp-python's sdist vendors the whole llama.cpp tree.
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
-TOOLS = ("llama-quantize", "llama-server", "llama-bench", "llama-fit-params")
+# ggml-rpc-server (tools/rpc, built with -DGGML_RPC=ON, which also gives every other tool `--rpc`)
+# serves this machine's CPU as a remote device: the placement benchmark runs llama.cpp's fit
+# against devices of chosen sizes with it (tests/support/rpc_devices.py). A cache built before it
+# was listed lacks it, so ensure_tools() builds again; the build dir reconfigures incrementally.
+TOOLS = ("llama-quantize", "llama-server", "llama-bench", "llama-fit-params", "ggml-rpc-server")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +114,7 @@ def _build(root: Path, src: Path) -> Path:
           "-DCMAKE_BUILD_TYPE=Release",
           "-DBUILD_SHARED_LIBS=OFF",
           "-DGGML_NATIVE=ON",
+          "-DGGML_RPC=ON",
           "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
           "-DLLAMA_BUILD_TOOLS=ON", "-DLLAMA_BUILD_SERVER=ON",
           "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF",
