@@ -29,6 +29,9 @@ class HostConfig:
     headers: tuple[tuple[str, str], ...] = ()
     token: str | None = None
     verify_tls: bool = True
+    # The server's own settings where llamadeck cannot read them (a remote host): Ollama's
+    # environment variable names and values, `[hosts.NAME.server]`; see core.ollama.server_env.
+    server: tuple[tuple[str, str], ...] = ()
     # Where `url` came from, for messages about it: "OLLAMA_HOST", "--host", or "" (the config file).
     origin: str = field(default="", compare=False)
 
@@ -67,7 +70,7 @@ _SCHEMA: dict[str, set[str]] = {
     "": {"ui", "paths", "hosts", "default_host", "llamacpp"},
     "ui": {"refresh_seconds", "theme"},
     "paths": {"gguf_dirs", "ollama_models_dir", "hf_cache_dir"},
-    "host": {"url", "kind", "headers", "token", "verify_tls"},
+    "host": {"url", "kind", "headers", "token", "verify_tls", "server"},
     "llamacpp": {"bin_dir", "convert_script", "convert_python"},
 }
 
@@ -184,7 +187,28 @@ def _host(r: _Reader, name: str, raw: Any) -> HostConfig:
         headers=tuple(sorted(headers.items())),
         token=r.typed(h, "token", f"{full}.token", str) if "token" in h else None,
         verify_tls=r.typed(h, "verify_tls", f"{full}.verify_tls", bool) if "verify_tls" in h else True,
+        server=_server(r, full, h),
     )
+
+
+# The `ollama serve` settings a [hosts.NAME.server] table may give (core.ollama.server_settings reads them).
+SERVER_KEYS = ("OLLAMA_CONTEXT_LENGTH", "OLLAMA_NUM_PARALLEL", "OLLAMA_FLASH_ATTENTION",
+               "OLLAMA_KV_CACHE_TYPE", "OLLAMA_GPU_OVERHEAD", "OLLAMA_SCHED_SPREAD", "LLAMA_ARG_FIT_TARGET",
+               "LLAMA_ARG_FIT")
+
+
+def _server(r: _Reader, full: str, h: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    if "server" not in h:
+        return ()
+    table = r.table(h["server"], f"{full}.server", set(SERVER_KEYS))
+    out = []
+    for key, value in table.items():
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        if not isinstance(value, str | int):
+            raise r.fail(f"{full}.server.{key}", f"must be a string or a number, not {value!r}")
+        out.append((key, str(value)))
+    return tuple(sorted(out))
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
@@ -228,6 +252,10 @@ kind = "ollama"              # or "openai" for llama-server / vLLM
 # token = "..."              # sent as a bearer token, never shown or logged
 # headers = { "X-Team" = "lab" }
 # verify_tls = true
+# [hosts.gpu-box.server]     # that server's settings, which its API does not report (for `ps --predict`)
+# OLLAMA_CONTEXT_LENGTH = 8192
+# OLLAMA_NUM_PARALLEL = 1
+# OLLAMA_KV_CACHE_TYPE = "q8_0"
 
 [llamacpp]
 # bin_dir = "~/llama.cpp/build/bin"
