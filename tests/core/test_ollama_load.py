@@ -9,15 +9,16 @@ q8_0 holds 34/32 bytes where f16 holds 2, fit leaves its target free.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from core.facts.ollama import facts_from_show
 from core.facts.types import ModelFacts
 from core.ollama.server_settings import OllamaServerSettings, settings_from_env
-from core.ollama.types import RunningModel
+from core.ollama.types import RunningModel, ShowInfo
 from core.planner.ollama_explain import explain_difference
-from core.planner.ollama_load import default_context, predict_load
+from core.planner.ollama_load import OllamaPrediction, default_context, predict_load
 from core.planner.types import GpuSpec, MachineSpec
 from tests.fakes.fake_ollama_models import FakeModel, demo_models
 
@@ -120,7 +121,7 @@ def test_a_quantized_kv_cache_needs_flash_attention() -> None:
     p = predict_load(facts(), machine(24), env(OLLAMA_KV_CACHE_TYPE="q8_0", OLLAMA_FLASH_ATTENTION="0"))
     assert p.error and "OLLAMA_FLASH_ATTENTION" in p.error
     auto = predict_load(facts(), machine(24), env(OLLAMA_KV_CACHE_TYPE="q8_0"))
-    assert auto.error is None and ("--flash-attn", "auto") == auto.args[8:10]
+    assert auto.error is None and auto.args[8:10] == ("--flash-attn", "auto")
 
 
 @pytest.mark.parametrize(("value", "mode"), [(None, "auto"), ("1", "on"), ("true", "on"), ("0", "off"),
@@ -148,11 +149,10 @@ def test_flash_attention_off_costs_memory_and_keeps_the_batch_small() -> None:
 def test_num_gpu_in_the_modelfile_fixes_the_layers() -> None:
     m = model("qwen3:8b", parameters={"num_gpu": 10, "num_ctx": 4096})
     f = facts_from_show(m.name, m.show())
-    from core.ollama.types import ShowInfo
     show = ShowInfo(name=m.name, parameters=m.parameters_text())
     s = OllamaServerSettings().with_model_options(dict(show.parameter_list), "the Modelfile")
     p = predict_load(f, machine(24), s)
-    assert ("-ngl", "10") == p.args[-2:]
+    assert p.args[-2:] == ("-ngl", "10")
     assert p.n_gpu_layers == 10 and 0 < p.size_vram < p.size
     assert p.processor.endswith("CPU/GPU")
     assert any("num_gpu 10 from the Modelfile" in r for r in p.reasons)
@@ -164,7 +164,6 @@ def test_num_gpu_in_the_modelfile_fixes_the_layers() -> None:
 
 def test_num_ctx_in_the_modelfile_wins_over_the_environment() -> None:
     m = model("qwen3:8b", parameters={"num_ctx": 2048})
-    from core.ollama.types import ShowInfo
     show = ShowInfo(name=m.name, parameters=m.parameters_text())
     s = env(OLLAMA_CONTEXT_LENGTH="8192").with_model_options(dict(show.parameter_list), "the Modelfile")
     p = predict_load(facts(), machine(24), s)
@@ -187,15 +186,15 @@ def test_sched_spread_uses_every_gpu() -> None:
     two = machine(24, 24)
     one = predict_load(f, two, OllamaServerSettings())
     spread = predict_load(f, two, env(OLLAMA_SCHED_SPREAD="1"))
-    assert ("--main-gpu", "0") == one.args[-2:] and one.gpus_used == 1
+    assert one.args[-2:] == ("--main-gpu", "0") and one.gpus_used == 1
     assert "--main-gpu" not in spread.args and spread.gpus_used == 2
 
 
 # --------------------------------------------------------------------------- explaining a difference
 
 
-def as_ps(p: object, **changes: object) -> RunningModel:
-    base = RunningModel("qwen3:8b", p.size, p.size_vram, context_length=p.num_ctx)  # type: ignore[attr-defined]
+def as_ps(p: OllamaPrediction, **changes: Any) -> RunningModel:
+    base = RunningModel("qwen3:8b", p.size, p.size_vram, context_length=p.num_ctx)
     return replace(base, **changes)
 
 
@@ -241,5 +240,6 @@ def test_less_on_the_gpu_names_the_other_models_and_the_fit_target() -> None:
 def test_a_failed_prediction_that_loaded_names_flash_attention() -> None:
     assumed = env(OLLAMA_KV_CACHE_TYPE="q8_0", OLLAMA_FLASH_ATTENTION="0")
     p = predict_load(facts(), machine(24), assumed)
-    sentences = explain_difference(p, RunningModel("qwen3:8b", 6 * GIB, 6 * GIB, context_length=32768), assumed)
+    loaded = RunningModel("qwen3:8b", 6 * GIB, 6 * GIB, context_length=32768)
+    sentences = explain_difference(p, loaded, assumed)
     assert "OLLAMA_FLASH_ATTENTION" in sentences[0]

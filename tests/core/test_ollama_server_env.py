@@ -80,5 +80,5 @@ def test_a_remote_host_uses_the_config(tmp_path: Path) -> None:
 
 def test_the_config_refuses_unknown_server_keys(tmp_path: Path) -> None:
     raw = {"hosts": {"box": {"url": "http://h:1", "server": {"OLLAMA_NUM_PARALEL": 2}}}}
-    with pytest.raises(ConfigError, match="hosts.box.server.OLLAMA_NUM_PARALEL"):
+    with pytest.raises(ConfigError, match=r"hosts\.box\.server\.OLLAMA_NUM_PARALEL"):
         parse_settings(raw, tmp_path / "c.toml")
