@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from core.config import Settings
+from core.errors import HardwareError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
 from core.hardware.types import BandwidthResult, GpuInfo, GpuSample, MachineInfo, SystemSample, to_jsonable
 from core.units import NA, format_bytes, format_percent, format_rate, format_used_total
@@ -83,6 +84,11 @@ def run(
     """The command with its collaborators passed in; tests bound `--watch` with `max_samples`."""
     info = probe.machine_info()
     bandwidth = measure() if args.bandwidth else None
+    if bandwidth is not None:
+        try:
+            probe.remember_bandwidth(bandwidth)  # `llamadeck plan` uses it from now on
+        except HardwareError as exc:
+            print(f"llamadeck hw: {exc}", file=sys.stderr)
     if settle > 0:
         sleep(settle)
     if args.watch is None:

@@ -14,6 +14,7 @@ import itertools
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import psutil
 
@@ -78,4 +79,5 @@ def measure_ram_bandwidth(
         buffer_bytes=words * 8,
         seconds=spent,
         method=f"numpy copy, {len(chunks)} thread{'s' if len(chunks) != 1 else ''}, best of {rounds}",
+        measured_at=datetime.now().astimezone().isoformat(timespec="seconds"),
     )

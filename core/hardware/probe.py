@@ -13,6 +13,7 @@ thread every 0.25-10 s:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import socket
@@ -28,10 +29,11 @@ import psutil
 from core.config import Settings
 from core.hardware.amd import AmdGpus
 from core.hardware.bandwidth import measure_ram_bandwidth
+from core.hardware.bandwidth_store import load_bandwidth, save_bandwidth
 from core.hardware.cpu import CpuLoad, read_cpu_info
 from core.hardware.disks import disks_info
 from core.hardware.nvidia import NvidiaGpus
-from core.hardware.types import CpuInfo, DiskInfo, GpuSample, MachineInfo, SystemSample
+from core.hardware.types import BandwidthResult, CpuInfo, DiskInfo, GpuSample, MachineInfo, SystemSample
 
 __all__ = ["HardwareProbe", "measure_ram_bandwidth"]
 
@@ -144,6 +146,7 @@ class HardwareProbe:
         disks, disk_notices = _guarded("free disk space", self._read_disks, no_disks, notices)
         vm = psutil.virtual_memory()
         swap = _guarded("swap", psutil.swap_memory, None, notices)
+        measured = load_bandwidth()
         self._info = MachineInfo(
             hostname=socket.gethostname(),
             os=_os_name(),
@@ -153,8 +156,21 @@ class HardwareProbe:
             gpus=gpus,
             disks=disks,
             notices=(*notices, *cpu_notices, *disk_notices),
+            ram_bandwidth=measured.bytes_per_second if measured else None,
+            ram_bandwidth_measured_at=measured.measured_at if measured else "",
         )
         return self._info
+
+    def remember_bandwidth(self, result: BandwidthResult) -> None:
+        """A RAM bandwidth just measured: later `machine_info()` calls (and later runs) carry it.
+
+        Raises HardwareError when it cannot be kept on disk; this probe keeps it all the same.
+        """
+        with self._lock:
+            info = self._machine_info()
+            self._info = dataclasses.replace(info, ram_bandwidth=result.bytes_per_second,
+                                             ram_bandwidth_measured_at=result.measured_at)
+        save_bandwidth(result)
 
     def _gpu_notices(self, any_gpu: bool) -> list[str]:
         nvidia = self._nvidia

@@ -103,7 +103,8 @@ class MachineInfo:
     gpus: tuple[GpuInfo, ...]
     disks: tuple[DiskInfo, ...]
     notices: tuple[str, ...] = ()
-    ram_bandwidth: float | None = None  # bytes/s, only once measured
+    ram_bandwidth: float | None = None  # bytes/s, only once measured (here or earlier, from the cache)
+    ram_bandwidth_measured_at: str = ""  # when that figure was measured, ISO 8601
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class BandwidthResult:
     buffer_bytes: int
     seconds: float
     method: str = field(default="numpy copy")
+    measured_at: str = ""  # local date and time, ISO 8601, once measured (kept with the cached figure)
 
 
 def to_jsonable(obj: Any) -> Any:

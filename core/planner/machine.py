@@ -26,18 +26,46 @@ _PCIE_LANE_GBS = {1: 0.25, 2: 0.5, 3: 0.985, 4: 1.969, 5: 3.938, 6: 7.563}
 _DEFAULT_PCIE = 25e9  # PCIe 4.0 x16 in practice
 
 
-def cpu_tflops(cpu: CpuInfo) -> float | None:
-    """FP32 peak of all physical cores: cores x clock x FLOPs per cycle of the widest FMA unit."""
-    if not cpu.physical_cores or not cpu.max_freq_mhz:
-        return None
+# Assumed for a CPU whose clock the OS does not report (most cloud VMs): a typical all-core boost.
+ASSUMED_CLOCK_MHZ = 3000.0
+
+
+def _flops_per_cycle(cpu: CpuInfo) -> int:
     flags = {f.lower() for f in cpu.simd}
     if any(f.startswith("avx512") for f in flags):
-        per_cycle = 64
-    elif "avx2" in flags and "fma" in flags:
-        per_cycle = 32
-    else:
-        per_cycle = 16
-    return cpu.physical_cores * cpu.max_freq_mhz / 1000 * per_cycle / 1000
+        return 64
+    if "avx2" in flags and "fma" in flags:
+        return 32
+    return 16
+
+
+def cpu_tflops(cpu: CpuInfo, threads: int | None = None) -> float | None:
+    """FP32 peak: cores (or `threads`) x clock x FLOPs per cycle of the widest FMA unit.
+
+    None only when the core count is unknown and no thread count is given; an
+    unknown clock is assumed (ASSUMED_CLOCK_MHZ) and `cpu_notice` says so.
+    """
+    cores = threads or cpu.physical_cores
+    if not cores:
+        return None
+    clock = cpu.max_freq_mhz or ASSUMED_CLOCK_MHZ
+    return cores * clock / 1000 * _flops_per_cycle(cpu) / 1000
+
+
+def cpu_notice(cpu: CpuInfo, threads: int | None, flops: float | None) -> str | None:
+    """What the CPU prompt speed had to assume, in a sentence, or None when nothing was."""
+    if flops is None:
+        return f"The CPU's core count is unknown; CPU prompt speed assumes {DEFAULT_CPU_TFLOPS:g} TFLOPS."
+    if not cpu.max_freq_mhz:
+        cores = threads or cpu.physical_cores
+        what = f"{cores} thread{'s' if cores != 1 else ''}" if threads else f"{cores} cores"
+        ghz = ASSUMED_CLOCK_MHZ / 1000
+        return f"The CPU does not report its clock; CPU prompt speed assumes {ghz:g} GHz on {what}."
+    return None
+
+
+def _measured_on(stamp: str) -> str:
+    return f"measured {stamp[:10]}" if stamp else "measured"
 
 
 def _pcie(gpu: GpuInfo) -> float:
@@ -52,35 +80,52 @@ def spec_from_machine_info(
     *,
     gpu_free: Sequence[int | None] | None = None,
     ram_available: int | None = None,
+    cpu_threads: int | None = None,
 ) -> MachineSpec:
-    """The live machine. Pass `gpu_free` (from a GpuSample) to plan against what is free now."""
+    """The live machine. Pass `gpu_free` (from a GpuSample) to plan against what is free now.
+
+    `ram_bandwidth` (bytes/s) is a figure the user gave; otherwise the one
+    measured on this machine (`info.ram_bandwidth`, kept with its date), and
+    only without either the assumed DEFAULT_RAM_BANDWIDTH.
+    """
     notices: list[str] = []
-    gpus: list[GpuSpec] = []
-    for i, g in enumerate(info.gpus):
-        card = find_card(g.name)
-        free = gpu_free[i] if gpu_free is not None and i < len(gpu_free) else None
-        memory = free if free is not None else g.memory_total
-        bandwidth = g.memory_bandwidth or (card.bandwidth if card else None)
-        if bandwidth is None:
-            bandwidth = 500e9
-            notices.append(f"GPU {g.index} ({g.name}) reports no memory bandwidth; assuming 500 GB/s.")
-        if card is not None:
-            tflops = card.tflops
-        else:
-            # tensor throughput tracks bandwidth across recent generations at roughly 100 FLOP/byte
-            tflops = bandwidth * 100 / 1e12
-            notices.append(f"{g.name} is not in the card table; prompt speed assumes {tflops:.0f} TFLOPS.")
-        gpus.append(GpuSpec(f"GPU{g.index} {g.name}", memory, bandwidth, tflops, _pcie(g)))
-    bw = ram_bandwidth or info.ram_bandwidth
-    if bw is None:
-        bw = DEFAULT_RAM_BANDWIDTH
-        notices.append("RAM bandwidth has not been measured; CPU speeds assume 60 GB/s.")
-    flops = cpu_tflops(info.cpu)
-    if flops is None:
-        flops = DEFAULT_CPU_TFLOPS
-        notices.append("CPU core count or clock unknown; CPU prompt speed assumes 1 TFLOPS.")
+    gpus = tuple(_live_gpu(g, gpu_free[i] if gpu_free is not None and i < len(gpu_free) else None, notices)
+                 for i, g in enumerate(info.gpus))
+    if ram_bandwidth:
+        bw, source = ram_bandwidth, "given"
+    elif info.ram_bandwidth:
+        bw, source = info.ram_bandwidth, _measured_on(info.ram_bandwidth_measured_at)
+    else:
+        bw, source = DEFAULT_RAM_BANDWIDTH, "assumed"
+        notices.append(
+            f"RAM bandwidth has not been measured on this machine; CPU and partial-offload speeds assume "
+            f"{DEFAULT_RAM_BANDWIDTH / 1e9:g} GB/s. Measure it with b (dashboard or planner) or "
+            "`llamadeck plan --measure-bw`."
+        )
+    flops = cpu_tflops(info.cpu, cpu_threads)
+    notice = cpu_notice(info.cpu, cpu_threads, flops)
+    if notice:
+        notices.append(notice)
     ram = ram_available if ram_available is not None else info.ram_total
-    return MachineSpec(tuple(gpus), ram, bw, flops, name=info.hostname, notices=tuple(notices))
+    return MachineSpec(gpus, ram, bw, flops if flops is not None else DEFAULT_CPU_TFLOPS, name=info.hostname,
+                       notices=tuple(notices), ram_bandwidth_source=source,
+                       cpu_threads=cpu_threads or info.cpu.physical_cores)
+
+
+def _live_gpu(g: GpuInfo, free: int | None, notices: list[str]) -> GpuSpec:
+    card = find_card(g.name)
+    memory = free if free is not None else g.memory_total
+    bandwidth = g.memory_bandwidth or (card.bandwidth if card else None)
+    if bandwidth is None:
+        bandwidth = 500e9
+        notices.append(f"GPU {g.index} ({g.name}) reports no memory bandwidth; assuming 500 GB/s.")
+    if card is not None:
+        tflops = card.tflops
+    else:
+        # tensor throughput tracks bandwidth across recent generations at roughly 100 FLOP/byte
+        tflops = bandwidth * 100 / 1e12
+        notices.append(f"{g.name} is not in the card table; prompt speed assumes {tflops:.0f} TFLOPS.")
+    return GpuSpec(f"GPU{g.index} {g.name}", memory, bandwidth, tflops, _pcie(g))
 
 
 _COUNT = re.compile(r"^\s*(\d+)\s*[x*]\s*(.+)$", re.IGNORECASE)
@@ -92,8 +137,13 @@ def hypothetical_spec(
     *,
     ram_bandwidth_gbs: float | None = None,
     cpu_tflops: float | None = None,
+    cpu_threads: int | None = None,
 ) -> MachineSpec:
-    """A machine from the card table: `["4090"]`, `["2x 3090"]`, `["4060 Ti 16GB", "3060"]`."""
+    """A machine from the card table: `["4090"]`, `["2x 3090"]`, `["4060 Ti 16GB", "3060"]`.
+
+    Without `cpu_tflops`, `cpu_threads` AVX2 threads at ASSUMED_CLOCK_MHZ
+    give the CPU's compute; with neither, DEFAULT_CPU_TFLOPS.
+    """
     if ram_gb <= 0:
         raise PlannerError("A machine needs some system RAM; give its size in GB.")
     gpus: list[GpuSpec] = []
@@ -105,7 +155,10 @@ def hypothetical_spec(
             gpus.append(GpuSpec(f"GPU{len(gpus)} {spec.name}", spec.memory, spec.bandwidth, spec.tflops))
     notices = []
     if ram_bandwidth_gbs is None:
-        notices.append("RAM bandwidth assumed 60 GB/s (dual-channel DDR5).")
+        notices.append(f"RAM bandwidth assumed {DEFAULT_RAM_BANDWIDTH / 1e9:g} GB/s (dual-channel DDR5); "
+                       "give the real figure with --ram-bw.")
+    if cpu_tflops is None and cpu_threads:
+        cpu_tflops = cpu_threads * ASSUMED_CLOCK_MHZ / 1000 * 32 / 1000
     label = " + ".join(card_names) if card_names else "CPU only"
     return MachineSpec(
         tuple(gpus),
@@ -115,25 +168,52 @@ def hypothetical_spec(
         name=f"{label}, {ram_gb:g} GB RAM",
         is_hypothetical=True,
         notices=tuple(notices),
+        ram_bandwidth_source="given" if ram_bandwidth_gbs else "assumed",
+        cpu_threads=cpu_threads,
     )
 
 
 def machine_spec(cards: Sequence[str] | None, *, ram_gb: float = 0.0, info: MachineInfo | None = None,
-                 sample: SystemSample | None = None) -> MachineSpec:
+                 sample: SystemSample | None = None, ram_bandwidth_gbs: float | None = None,
+                 cpu_threads: int | None = None) -> MachineSpec:
     """The machine the planner's inputs name, from `llamadeck plan` flags or the planner screen's fields.
 
     `cards` typed (none for CPU only) is a hypothetical machine with `ram_gb`
     of RAM; `cards` None is this machine as probed (`info`): its whole cards,
-    or, given a `sample`, the memory free now.
+    or, given a `sample`, the memory free now. `ram_bandwidth_gbs` and
+    `cpu_threads` replace what was measured or assumed, for either.
     """
     if cards is not None:
-        return hypothetical_spec(cards, ram_gb)
+        return hypothetical_spec(cards, ram_gb, ram_bandwidth_gbs=ram_bandwidth_gbs, cpu_threads=cpu_threads)
     if info is None:
         raise PlannerError("This machine has not been probed yet.")
+    bw = ram_bandwidth_gbs * 1e9 if ram_bandwidth_gbs else None
     if sample is None:
-        return spec_from_machine_info(info)
+        return spec_from_machine_info(info, bw, cpu_threads=cpu_threads)
     free = [g.memory_free for g in sample.gpus]
-    return spec_from_machine_info(info, gpu_free=free, ram_available=sample.ram_available)
+    return spec_from_machine_info(info, bw, gpu_free=free, ram_available=sample.ram_available,
+                                  cpu_threads=cpu_threads)
+
+
+def parse_ram_bandwidth(text: str) -> float:
+    """RAM bandwidth as typed, in GB/s: `20.7`, `60`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise PlannerError(f"{text!r} is not a RAM bandwidth in GB/s.", hint="Write a number such as 20.7.") \
+            from None
+    if not 0.1 <= value <= 100_000:
+        raise PlannerError(f"A RAM bandwidth of {value:g} GB/s is out of range.",
+                           hint="Use 0.1 to 100000 GB/s.")
+    return value
+
+
+def parse_threads(text: str) -> int:
+    """CPU threads as typed: a whole number of at least 1."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= 4096:
+        raise PlannerError(f"{text!r} is not a number of CPU threads.",
+                           hint="Write a whole number such as 8.")
+    return int(text)
 
 
 def parse_ram_gb(text: str) -> float:

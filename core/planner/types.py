@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from core.planner.cards import card
 
 
+DEVICE_KINDS = ("cuda", "rocm", "vulkan", "metal", "rpc")
+
+
 @dataclass(frozen=True)
 class GpuSpec:
     """One GPU as the planner sees it. `memory` is what it may fill: free VRAM on
@@ -20,6 +23,25 @@ class GpuSpec:
     bandwidth: float  # bytes/s
     tflops: float  # dense FP16 tensor TFLOPS, for the prompt-speed estimate
     pcie_bandwidth: float = 25e9  # bytes/s host<->device, for partial offload
+    kind: str = "cuda"  # one of DEVICE_KINDS: the llama.cpp backend that drives it
+
+    @property
+    def has_runtime_overhead(self) -> bool:
+        """Whether a driver context (CUDA's, ~400 MiB) takes memory llama.cpp does not count.
+
+        An RPC device is memory a remote ggml-rpc-server reports as free after
+        its own start-up, so nothing more comes off it here.
+        """
+        return self.kind != "rpc"
+
+    @property
+    def offloads_ops(self) -> bool:
+        """Whether llama.cpp runs a prompt's products of CPU-resident weights on this device.
+
+        ggml-rpc.cpp (0.3.36) has no `offload_op` (NULL in its device interface),
+        so with an RPC device the scheduler leaves those products on the CPU.
+        """
+        return self.kind != "rpc"
 
     @classmethod
     def from_card(cls, name: str) -> GpuSpec:
@@ -38,6 +60,9 @@ class MachineSpec:
     name: str = ""
     is_hypothetical: bool = False
     notices: tuple[str, ...] = ()
+    # where ram_bandwidth comes from, for every speed shown: "measured 2026-12-07", "given", "assumed"
+    ram_bandwidth_source: str = "assumed"
+    cpu_threads: int | None = None  # the threads CPU work is planned with (cpu_tflops counts them)
 
 
 @dataclass(frozen=True)
@@ -124,6 +149,11 @@ class QuantRow:
     notices: tuple[str, ...] = ()
     settings: RuntimeSettings | None = None  # what this row runs with (Ollama picks its batch per model)
     expert_cpu_layers: tuple[int, ...] = ()  # MoE: the blocks whose routed experts stay in RAM
+    # the context llama.cpp's --fit settles on when none is given (plan(ctx=None)); None when -c is given
+    fit_ctx: int | None = None
+    # MoE: blocks split across devices by --fit, as (block, part kept, device the rest goes to, -1 = RAM);
+    # the part is "up" (attention + up experts), "gate" (+ gate experts) or "attn" (attention only)
+    fractional_layers: tuple[tuple[int, str, int], ...] = ()
 
 
 @dataclass(frozen=True)

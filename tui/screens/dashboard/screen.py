@@ -181,6 +181,10 @@ class DashboardScreen(Screen[None]):
             self.post_message(BandwidthMeasured(None, "Not enough free RAM for the 256 MiB test buffer."))
         else:
             self.post_message(BandwidthMeasured(result))
+            try:
+                self.probe.remember_bandwidth(result)  # the planner's speeds use it from now on
+            except LlamadeckError as exc:
+                self.app.call_from_thread(self.notify, str(exc), severity="warning", timeout=8)
 
     # ------------------------------------------------------------------ messages
 
