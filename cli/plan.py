@@ -20,18 +20,28 @@ import psutil
 
 from cli.args import add_host_argument
 from core.config import Settings
-from core.errors import PlannerError
+from core.errors import HardwareError, PlannerError
 from core.facts.quants import DEFAULT_QUANTS, quant_format
-from core.hardware.probe import HardwareProbe
+from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
+from core.hardware.types import to_jsonable
 from core.ollama.client import OllamaClient
 from core.ollama.format import table
 from core.ollama.host import select_host
-from core.planner.machine import machine_spec, parse_parallel, parse_ram_gb
+from core.planner.choice import GOALS, best_row, context_ladder
+from core.planner.machine import (
+    machine_spec,
+    parse_parallel,
+    parse_ram_bandwidth,
+    parse_ram_gb,
+    parse_threads,
+)
 from core.planner.plan import plan
 from core.planner.report import (
+    BEST_MARK,
     FLASH_ATTN,
     IMATRIX_MARK,
     KV_TYPES,
+    QUALITY_NOTE,
     RUNTIMES,
     VERDICTS,
     breakdown,
@@ -39,7 +49,9 @@ from core.planner.report import (
     cells,
     columns,
     explain,
+    ladder_rows,
     llama_server_command,
+    llama_server_shorthand,
     machine_summary,
     model_summary,
     ollama_lines,
@@ -47,6 +59,7 @@ from core.planner.report import (
     parse_flash_attn,
     plan_json,
     settings_summary,
+    speed_basis,
 )
 from core.planner.source import PlannedModel, resolve_model
 from core.planner.types import MachineSpec, Plan, QuantRow
@@ -54,8 +67,8 @@ from core.units import format_bytes
 
 T = TypeVar("T")
 
-LEGEND = (f"Decode and Prompt are estimated tokens/s; Quality is the perplexity increase llama-quantize "
-          f"quotes; {IMATRIX_MARK} needs an importance matrix.")
+LEGEND = (f"Decode and Prompt are estimated tokens/s; {IMATRIX_MARK} needs an importance matrix; "
+          f"{BEST_MARK} marks the best row for the goal.\n{QUALITY_NOTE}")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,6 +96,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="system RAM of the hypothetical machine")
     parser.add_argument("--free", action="store_true",
                         help="this machine: plan with the memory free now, not the whole cards")
+    parser.add_argument("--ram-bw", type=_typed(parse_ram_bandwidth), metavar="GB/s",
+                        help="RAM bandwidth for CPU and partial-offload speeds (default: the one measured on "
+                             "this machine, else 60)")
+    parser.add_argument("--cpu-threads", type=_typed(parse_threads), metavar="N",
+                        help="CPU threads for CPU prompt speed (default: this machine's cores)")
+    parser.add_argument("--measure-bw", action="store_true",
+                        help="measure this machine's RAM bandwidth first (about a second) and keep it for "
+                             "later plans")
+    parser.add_argument("--goal", choices=GOALS, default="quality",
+                        help="which row to mark as best: quality (most bits at a readable speed), speed, "
+                             "or context (longest on the GPU); default quality")
     parser.add_argument("--quant", action="extend", nargs="+", metavar="Q",
                         help="only these quantizations, each with its breakdown and commands")
     add_host_argument(parser, help="the Ollama server to ask for an Ollama model "
@@ -116,10 +140,17 @@ def machine_for(args: argparse.Namespace, probe: HardwareProbe | None) -> Machin
     if args.gpu is not None or args.ram is not None:
         cards = [c for raw in (args.gpu or ()) for c in card_list(raw)]
         ram = args.ram if args.ram is not None else psutil.virtual_memory().total / 1024**3
-        return machine_spec(cards, ram_gb=ram)
+        return machine_spec(cards, ram_gb=ram, ram_bandwidth_gbs=args.ram_bw, cpu_threads=args.cpu_threads)
     if probe is None:
         raise PlannerError("No hardware probe to read this machine with; give --gpu and --ram.")
-    return machine_spec(None, info=probe.machine_info(), sample=probe.sample() if args.free else None)
+    if args.measure_bw:
+        result = measure_ram_bandwidth()
+        try:
+            probe.remember_bandwidth(result)
+        except HardwareError as exc:
+            print(f"llamadeck plan: {exc}", file=sys.stderr)
+    return machine_spec(None, info=probe.machine_info(), sample=probe.sample() if args.free else None,
+                        ram_bandwidth_gbs=args.ram_bw, cpu_threads=args.cpu_threads)
 
 
 def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | None, out: TextIO) -> int:
@@ -128,38 +159,63 @@ def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | 
     model = asyncio.run(resolve_model(args.model, lambda: OllamaClient(select_host(settings, args.host))))
     result = plan(model.facts, machine, ctx=args.ctx, kv_type=args.kv, flash_attn=parse_flash_attn(args.fa),
                   runtime=args.runtime, parallel=args.parallel, quants=quants)
+    goal = getattr(args, "goal", "quality")
     if args.json:
-        print(json.dumps(plan_json(result, model, flash_attn=args.fa), indent=2), file=out)
+        data = plan_json(result, model, flash_attn=args.fa)
+        best = best_row(result, goal)
+        data["best"] = {"goal": goal, "quant": best.quant if best else None}
+        if args.quant is not None:
+            for row in data["rows"]:
+                row["context_ladder"] = [to_jsonable(st) for st in context_ladder(model.facts, result,
+                                                                                  row["quant"])]
+        print(json.dumps(data, indent=2), file=out)
     else:
-        out.write(render(result, model, flash_attn=args.fa, details=args.quant is not None))
+        out.write(render(result, model, flash_attn=args.fa, details=args.quant is not None, goal=goal))
     return 0
 
 
-def render(result: Plan, model: PlannedModel, *, flash_attn: str = "auto", details: bool = False) -> str:
+def render(result: Plan, model: PlannedModel, *, flash_attn: str = "auto", details: bool = False,
+           goal: str = "quality") -> str:
     """The text report: what was planned, the table, the notices, and (with --quant) each row in full."""
+    best = best_row(result, goal)
+    rows = [cells(r, format_bytes, best=r is best) for r in result.rows]
     lines = [
         model_summary(model),
         settings_summary(result, flash_attn),
         "Machine: " + machine_summary(result.inputs.machine, format_bytes),
+        speed_basis(result.inputs.machine),
         "",
-        table(columns(result), [cells(r, format_bytes) for r in result.rows], gap=2),
+        table(columns(result), rows, gap=2),
         "",
         LEGEND,
+        f"Best for {goal}: {best.quant if best else 'none (nothing runs)'}.",
     ]
     if result.notices:
         lines += ["", "Notices:", *(f"  - {n}" for n in result.notices)]
     if details:
         for row in result.rows:
-            lines += ["", f"{row.quant}: {VERDICTS[row.placement]}"]
-            lines += [f"  {sentence}" for sentence in explain(result, row, format_bytes)]
-            lines += ["", *("  " + line for line in _breakdown_table(row).splitlines())]
-            lines += [f"  - {n}" for n in row.notices]
-            command = llama_server_command(result, row, model)
-            if command is not None:
-                lines += ["", "  llama-server:", f"    {command}",
-                          "", "  Ollama (server environment, Modelfile):"]
-                lines += [f"    {line}" for line in ollama_lines(result, row, model) or ()]
+            lines += _details(result, row, model)
     return "\n".join(lines) + "\n"
+
+
+def _details(result: Plan, row: QuantRow, model: PlannedModel) -> list[str]:
+    lines = ["", f"{row.quant}: {VERDICTS[row.placement]}"]
+    lines += [f"  {sentence}" for sentence in explain(result, row, format_bytes)[:-1]]  # the basis is above
+    lines += ["", *("  " + line for line in _breakdown_table(row).splitlines())]
+    titles, steps = ladder_rows(context_ladder(model.facts, result, row.quant), format_bytes)
+    lines += ["", "  As the context grows:"]
+    lines += ["    " + line for line in table(titles, steps, gap=2).splitlines()]
+    lines += [f"  - {n}" for n in row.notices]
+    command = llama_server_command(result, row, model)
+    if command is not None:
+        lines += ["", "  llama-server:", f"    {command}"]
+        shorthand = llama_server_shorthand(result, row, model)
+        if shorthand:
+            lines += ["  or, with the experts of the first layers in RAM instead (about the same memory):",
+                      f"    {shorthand}"]
+        lines += ["", "  Ollama (server environment, Modelfile; placement left to llama.cpp's fit):"]
+        lines += [f"    {line}" for line in ollama_lines(result, row, model) or ()]
+    return lines
 
 
 def _breakdown_table(row: QuantRow) -> str:

@@ -58,6 +58,22 @@ def ollama_settings(inputs: PlanInputs, row: QuantRow) -> tuple[dict[str, str], 
     options = {"num_ctx": s.n_ctx // slots}
     if s.runtime == "ollama" and s.n_batch != 512:
         options["num_batch"] = s.n_batch
-    if row.placement in ("partial", "cpu"):
-        options["num_gpu"] = row.n_gpu_layers
+    # No num_gpu: since v0.30 Ollama passes no -ngl unless num_gpu is set, and llama.cpp's --fit places the
+    # layers (and, for MoE, keeps routed experts in RAM) as planned here (llm/llama_server.go, REFERENCE.md).
+    # num_gpu would force whole layers, experts and all, onto the GPU.
     return env, options
+
+
+def n_cpu_moe_args(inputs: PlanInputs, row: QuantRow) -> list[str] | None:
+    """The `--n-cpu-moe N` shorthand for a MoE row with experts in RAM on one GPU, or None.
+
+    `--n-cpu-moe N` keeps the routed experts of the *first* N blocks in RAM
+    (common/arg.cpp, llama.cpp as vendored in llama-cpp-python 0.3.36) where
+    fit keeps the last ones, so memory differs by the few blocks whose experts
+    llama-quantize gives more bits; the -ot line is the exact plan.
+    """
+    if not row.expert_cpu_layers or len(row.tensor_split) > 1:
+        return None
+    args = llama_server_args(inputs, row)
+    at = args.index("-ot")
+    return [*args[:at], "--n-cpu-moe", str(len(row.expert_cpu_layers)), *args[at + 2:]]

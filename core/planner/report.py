@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.errors import PlannerError
 from core.hardware.types import to_jsonable
-from core.planner.launch_args import llama_server_args, ollama_settings
+from core.planner.choice import LadderStep
+from core.planner.launch_args import llama_server_args, n_cpu_moe_args, ollama_settings
 from core.planner.source import PlannedModel
 from core.planner.types import DeviceMemory, MachineSpec, MemoryBreakdown, Plan, QuantRow
 from core.units import NONE, format_ctx, format_params, format_tps
@@ -26,11 +27,17 @@ SizeFormat = Callable[[float | None], str]
 CTX_PRESETS: tuple[int, ...] = (2048, 4096, 8192, 16384, 32768, 131072)
 KV_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")
 FLASH_ATTN: tuple[str, ...] = ("auto", "on", "off")
-RUNTIMES: tuple[str, ...] = ("llama-server", "ollama")
+RUNTIMES: tuple[str, ...] = ("llama-server", "ollama", "llama.cpp")
 MAX_CTX = 16 * 1024 * 1024
 
 VERDICTS = {"gpu": "all on GPU", "partial": "partly on GPU", "cpu": "CPU only", "none": "won't fit"}
 IMATRIX_MARK = "*"
+BEST_MARK = ">"
+# llama-quantize's quality figures are one model's: the perplexity each type adds to Llama-3-8B
+# (tools/quantize/quantize.cpp, llama.cpp as vendored in llama-cpp-python 0.3.36). The title says so.
+QUALITY_TITLE = "+PPL L3-8B"
+QUALITY_NOTE = ("+PPL L3-8B: what llama-quantize says each type adds to Llama-3-8B "
+                "(others differ; the order holds).")
 
 _CTX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$", re.IGNORECASE)
 
@@ -104,18 +111,32 @@ def model_summary(model: PlannedModel, *, short: bool = False) -> str:
 
 
 def settings_summary(plan: Plan, flash_attn: str = "auto") -> str:
-    """How the runtime will be started: `llama-server -c 8192 (4 slots share it) · KV f16 · FA on (auto)`."""
+    """What one conversation gets and what the cache holds: `ctx 8k per conversation (4 slots share one
+    8k cache) · llama-server -c 8k · KV f16 · flash attention on (auto)`."""
     s = plan.inputs.settings
-    if s.runtime == "ollama":
-        ctx = f"num_ctx {format_ctx(plan.inputs.ctx)}" + (f" x {s.n_seq} parallel" if s.n_seq > 1 else "")
+    per = format_ctx(plan.inputs.ctx)
+    if s.kv_unified and s.n_seq > 1:
+        slots = f"{s.n_seq} slots share one {format_ctx(s.n_ctx)} cache"
+    elif s.n_seq > 1:
+        slots = f"x {s.n_seq} slots = {format_ctx(s.n_ctx)} of KV"
     else:
-        share = f" ({s.n_seq} slots share it)" if s.kv_unified and s.n_seq > 1 else \
-            f" ({s.n_seq} slots)" if s.n_seq > 1 else ""
-        ctx = f"-c {format_ctx(s.n_ctx)}{share}"
+        slots = "1 slot"
+    how = f"num_ctx {per}" if s.runtime == "ollama" else f"-c {format_ctx(s.n_ctx)}"
     fa = "on" if s.flash_attn else "off"
     if flash_attn == "auto":
         fa += " (auto)"
-    return f"{s.runtime} {ctx} · KV {plan.inputs.kv_type} · flash attention {fa}"
+    return f"ctx {per} per conversation ({slots}) · {s.runtime} {how} · KV {plan.inputs.kv_type} · " \
+           f"flash attention {fa}"
+
+
+def speed_basis(machine: MachineSpec) -> str:
+    """The figures speeds rest on: `Speeds use RAM at 20.7 GB/s (measured 2026-12-07), 2 CPU threads.`"""
+    threads = f", {machine.cpu_threads} CPU thread{'s' if machine.cpu_threads != 1 else ''}" \
+        if machine.cpu_threads else ""
+    gpus = "; " + ", ".join(f"{_card_name(g.name)} at {g.bandwidth / 1e9:.0f} GB/s" for g in machine.gpus) \
+        if machine.gpus else ""
+    return (f"Speeds use RAM at {machine.ram_bandwidth / 1e9:.1f} GB/s ({machine.ram_bandwidth_source})"
+            f"{threads}{gpus}.")
 
 
 def _card_name(name: str) -> str:
@@ -166,13 +187,13 @@ def columns(plan: Plan) -> list[str]:
     devices = plan.rows[0].memory.devices if plan.rows else ()
     n_gpus = sum(1 for d in devices if d.is_gpu)
     return ["Quant", "Runs on", "Decode", *(device_label(d, n_gpus) for d in devices),
-            "File", "Quality", "Max ctx", "KV", "Prompt", "bpw"]
+            "File", QUALITY_TITLE, "Max ctx", "KV", "Prompt", "bpw"]
 
 
-def cells(row: QuantRow, size: SizeFormat) -> list[str]:
-    """One row's cells, in the order of `columns`; speeds in tokens/s."""
+def cells(row: QuantRow, size: SizeFormat, *, best: bool = False) -> list[str]:
+    """One row's cells, in the order of `columns`; speeds in tokens/s. `best` marks the recommended row."""
     return [
-        row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
+        (BEST_MARK if best else "") + row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
         where(row),
         format_tps(row.decode_tps),
         *(size(d.total) for d in row.memory.devices),
@@ -242,7 +263,22 @@ def explain(plan: Plan, row: QuantRow, size: SizeFormat) -> list[str]:
                    f"({row.max_ctx_on_gpu} tokens).")
     elif gpus and row.placement != "gpu":
         out.append("No context size puts this quant entirely on the GPU.")
+    out.append(speed_basis(plan.inputs.machine))
     return out
+
+
+def ladder_rows(steps: Sequence[LadderStep], size: SizeFormat) -> tuple[list[str], list[list[str]]]:
+    """How a quant runs as the context grows: (titles, rows) of context, where, decode speed and KV."""
+    rows = []
+    for st in steps:
+        if st.placement == "partial" and st.expert_layers_on_cpu:
+            where_ = f"exps {st.expert_layers_on_cpu}/{st.n_layers} RAM"
+        elif st.placement == "partial":
+            where_ = f"-ngl {st.n_gpu_layers}/{st.n_layers + 1}"
+        else:
+            where_ = {"gpu": "GPU", "cpu": "CPU", "none": "won't fit"}[st.placement]
+        rows.append([format_ctx(st.ctx), where_, format_tps(st.decode_tps), size(st.kv_cache)])
+    return ["Context", "Runs on", "Decode", "KV"], rows
 
 
 def _layers_on(d: DeviceMemory) -> str:
@@ -278,6 +314,12 @@ def llama_server_command(plan: Plan, row: QuantRow, model: PlannedModel) -> str 
     return shlex.join(["llama-server", "-m", model_file(model, row.quant), *args])
 
 
+def llama_server_shorthand(plan: Plan, row: QuantRow, model: PlannedModel) -> str | None:
+    """The same start with `--n-cpu-moe N` for the -ot rule (MoE rows on one GPU), or None."""
+    args = n_cpu_moe_args(plan.inputs, row) if row.placement != "none" else None
+    return shlex.join(["llama-server", "-m", model_file(model, row.quant), *args]) if args else None
+
+
 def ollama_lines(plan: Plan, row: QuantRow, model: PlannedModel) -> list[str] | None:
     """The server environment and the Modelfile that make Ollama run the row as planned."""
     if row.placement == "none":
@@ -302,6 +344,7 @@ def _memory_json(memory: MemoryBreakdown) -> dict[str, Any]:
 
 def _machine_json(m: MachineSpec) -> dict[str, Any]:
     return {"name": m.name, "hypothetical": m.is_hypothetical, "ram": m.ram, "ram_bandwidth": m.ram_bandwidth,
+            "ram_bandwidth_source": m.ram_bandwidth_source, "cpu_threads": m.cpu_threads,
             "cpu_tflops": m.cpu_tflops, "gpus": [to_jsonable(g) for g in m.gpus]}
 
 
@@ -314,6 +357,7 @@ def row_json(plan: Plan, row: QuantRow, model: PlannedModel) -> dict[str, Any]:
     fits = row.placement != "none"
     data["llama_server_args"] = llama_server_args(plan.inputs, row) if fits else None
     data["llama_server_command"] = llama_server_command(plan, row, model)
+    data["llama_server_shorthand"] = llama_server_shorthand(plan, row, model)
     if fits:
         env, options = ollama_settings(plan.inputs, row)
         modelfile = (ollama_lines(plan, row, model) or [])[1:]

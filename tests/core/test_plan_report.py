@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import PlannerError
+from core.facts import catalog
 from core.planner.machine import hypothetical_spec
 from core.planner.plan import plan
 from core.planner.report import (
@@ -25,6 +26,7 @@ from core.planner.report import (
     parse_flash_attn,
     plan_json,
     settings_summary,
+    speed_basis,
     where,
 )
 from core.planner.source import PlannedModel, load_local
@@ -102,7 +104,7 @@ def test_columns_and_cells_line_up_per_device(llama8b_4090: tuple[Plan, PlannedM
     assert cell["Runs on"] == "GPU"
     assert cell["GPU"] == format_bytes(row.memory.devices[0].total)
     assert cell["File"] == format_bytes(row.file_size)
-    assert cell["Quality"] == "+0.175"
+    assert cell["+PPL L3-8B"] == "+0.175"
     assert cell["bpw"] == f"{row.bits_per_weight:.2f}"
     two, _ = _plan("llama3.1:8b", ["2x 3090"], 64, ctx=8192)
     assert columns(two)[3:6] == ["GPU0", "GPU1", "RAM"]
@@ -184,7 +186,14 @@ def test_summaries(llama8b_4090: tuple[Plan, PlannedModel]) -> None:
     p, _ = llama8b_4090
     assert machine_summary(p.inputs.machine, format_bytes) == \
         "RTX 4090 24GB 24.0 GiB + 64.0 GiB RAM (hypothetical)"
-    assert settings_summary(p) == "llama-server -c 8k (4 slots share it) · KV f16 · flash attention on (auto)"
+    assert settings_summary(p) == ("ctx 8k per conversation (4 slots share one 8k cache) · "
+                                   "llama-server -c 8k · KV f16 · flash attention on (auto)")
+    separate = plan(catalog.facts("llama3.1:8b"), p.inputs.machine, ctx=8192, parallel=4,
+                    quants=("Q4_K_M",))
+    assert settings_summary(separate).startswith("ctx 8k per conversation (x 4 slots = 32k of KV) · "
+                                                 "llama-server -c 32k ·")
+    assert speed_basis(p.inputs.machine) == \
+        "Speeds use RAM at 60.0 GB/s (assumed); RTX 4090 24GB at 1008 GB/s."
 
 
 def test_json_has_every_row_with_sizes_in_bytes(llama8b_4090: tuple[Plan, PlannedModel]) -> None:

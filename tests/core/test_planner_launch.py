@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from core.planner.launch_args import llama_server_args, ollama_settings
+from core.facts import catalog
+from core.planner.launch_args import llama_server_args, n_cpu_moe_args, ollama_settings
 from core.planner.machine import hypothetical_spec
 from core.planner.plan import plan
 from tests.core.synthetic_facts import llama31_8b, llama31_70b, llama_facts
@@ -55,8 +56,24 @@ def test_ollama_settings() -> None:
     env, options = ollama_settings(p.inputs, r)
     assert env == {"OLLAMA_NUM_PARALLEL": "2", "OLLAMA_FLASH_ATTENTION": "1", "OLLAMA_KV_CACHE_TYPE": "q8_0"}
     assert r.placement == "partial"
-    assert options == {"num_ctx": 8192, "num_gpu": r.n_gpu_layers}
+    # no num_gpu: Ollama (>= 0.30) then passes no -ngl and llama.cpp's fit places the layers as planned
+    assert options == {"num_ctx": 8192}
     small = plan(llama31_8b(), hypothetical_spec(["4090"], 64), ctx=4096, runtime="ollama",
                  quants=("Q4_K_M",))  # fmt: skip
     env, options = ollama_settings(small.inputs, small.rows[0])
     assert "OLLAMA_KV_CACHE_TYPE" not in env and options == {"num_ctx": 4096}
+
+
+def test_moe_rows_give_ollama_no_num_gpu_and_llama_server_the_n_cpu_moe_shorthand() -> None:
+    """qwen3:30b on a 16 GB card keeps experts in RAM; num_gpu would put every layer on the GPU."""
+    moe = catalog.facts("qwen3:30b")
+    p = plan(moe, hypothetical_spec(["4060 Ti 16GB"], 64), ctx=8192, quants=("Q4_K_M",))
+    r = p.rows[0]
+    assert r.placement == "partial" and r.expert_cpu_layers
+    _, options = ollama_settings(p.inputs, r)
+    assert "num_gpu" not in options
+    short = n_cpu_moe_args(p.inputs, r) or []
+    assert flag(short, "--n-cpu-moe") == str(len(r.expert_cpu_layers)) and "-ot" not in short
+    assert flag(short, "-ngl") == flag(llama_server_args(p.inputs, r), "-ngl")
+    dense = plan(llama31_70b(), hypothetical_spec(["4060 Ti 16GB"], 64), ctx=8192, quants=("Q4_K_M",))
+    assert n_cpu_moe_args(dense.inputs, dense.rows[0]) is None

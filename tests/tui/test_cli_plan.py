@@ -16,7 +16,10 @@ import pytest
 import cli.main as cli
 from cli import plan as plan_cmd
 from core.config import Settings
+from core.hardware.bandwidth_store import load_bandwidth
 from core.hardware.probe import HardwareProbe
+from core.hardware.types import BandwidthResult
+from core.planner.report import BEST_MARK
 from tests.fakes.fake_hub import FakeHub, repo_from_folder
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, GiB
 from tests.fakes.fake_ollama import FakeOllama
@@ -57,6 +60,7 @@ def table_rows(text: str) -> dict[str, list[str]]:
         if not line.strip():
             break
         cells = re.split(r"\s{2,}", line.strip())
+        cells[0] = cells[0].removeprefix(BEST_MARK)  # the best row for the goal is marked
         rows[cells[0]] = cells
     return rows
 
@@ -67,7 +71,8 @@ def test_text_table_on_a_hypothetical_machine(capsys: pytest.CaptureFixture[str]
     assert "\x1b" not in out
     lines = out.splitlines()
     assert lines[0].startswith("Llama 3.1 8B Instruct · catalog · llama · 8.0B params")
-    assert lines[1] == "llama-server -c 8k (4 slots share it) · KV f16 · flash attention on (auto)"
+    assert lines[1] == ("ctx 8k per conversation (4 slots share one 8k cache) · llama-server -c 8k · "
+                        "KV f16 · flash attention on (auto)")
     assert lines[2] == "Machine: RTX 4090 24GB 24.0 GiB + 64.0 GiB RAM (hypothetical)"
     rows = table_rows(out)
     assert len(rows) == 23
@@ -86,8 +91,22 @@ def test_70b_on_a_4090_is_partial_with_an_ngl(capsys: pytest.CaptureFixture[str]
     ngl = rows["Q4_K_M"][1].split()[1].split("/")[0]
     assert "Q4_K_M: partly on GPU" in out
     assert f"llama-server -m Llama-3.1-70B-Instruct-Q4_K_M.gguf -c 8192 -fa on -ngl {ngl}" in out
-    assert f"PARAMETER num_gpu {ngl}" in out
+    assert "PARAMETER num_gpu" not in out  # Ollama leaves placement to llama.cpp's fit
     assert "Memory" in out and "GPU0 RTX 4090 24GB" in out
+    # how -ngl and speed fall as the context grows, from 2k up to the trained 128k
+    ladder = out[out.index("As the context grows:"):].split("\n\n")[0].splitlines()  # Q4_K_M's, the first
+    steps = {line.split()[0]: line.split() for line in ladder[2:]}
+    assert {"2k", "8k", "32k", "128k"} <= set(steps)
+    assert steps["8k"][2] == ngl + "/81"
+    assert int(steps["128k"][2].split("/")[0]) < int(ngl) < int(steps["2k"][2].split("/")[0]) + 1
+    assert float(steps["128k"][3]) < float(steps["2k"][3])
+    # the row marked best for quality is named, and --goal speed marks the fastest one
+    # neither runs at a readable speed here, so the best for quality is the faster one
+    assert "Best for quality: Q2_K." in out and f"{BEST_MARK}Q2_K" in out
+    code, out, _ = run_cli(capsys, "llama3.1:8b", *HYPOTHETICAL, "--quant", "Q8_0", "q2_k", "--goal", "speed")
+    assert "Best for speed: Q2_K." in out and f"{BEST_MARK}Q2_K" in out
+    code, out, _ = run_cli(capsys, "llama3.1:8b", *HYPOTHETICAL, "--quant", "Q8_0", "q2_k")
+    assert "Best for quality: Q8_0." in out and f"{BEST_MARK}Q8_0" in out
 
 
 def test_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +114,8 @@ def test_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
                            "--runtime", "ollama", "--parallel", "2", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"model", "inputs", "rows", "notices"}
+    assert set(data) == {"model", "inputs", "rows", "notices", "best"}
+    assert data["best"]["goal"] == "quality" and data["best"]["quant"] in {r["quant"] for r in data["rows"]}
     assert data["model"]["name"] == "DeepSeek-R1-Distill-Qwen-32B" and data["model"]["kind"] == "catalog"
     inputs = data["inputs"]
     assert (inputs["ctx"], inputs["kv_type"], inputs["runtime"]) == (16384, "q8_0", "ollama")
@@ -244,3 +264,35 @@ def test_hf_repo_without_safetensors(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("llamadeck: someone/old-model publishes no safetensors weights")
     assert "Traceback" not in done.stderr
+
+
+def test_measure_bw_measures_keeps_and_uses_the_figure(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    measured = BandwidthResult(21.3e9, 2**28, 0.4, "numpy copy, 2 threads, best of 4", "2026-12-07T10:00:00")
+    monkeypatch.setattr(plan_cmd, "measure_ram_bandwidth", lambda: measured)
+    args = cli.build_parser("plan").parse_args(["plan", "llama3.1:8b", "--quant", "Q4_K_M", "--measure-bw"])
+    out = io.StringIO()
+    assert plan_cmd.run(args, Settings(), probe=fake_probe(tmp_path), out=out) == 0
+    assert "Speeds use RAM at 21.3 GB/s (measured 2026-12-07)" in out.getvalue()
+    assert load_bandwidth() == measured
+    # a later plan, in a fresh probe, uses the kept figure without measuring
+    monkeypatch.setattr(plan_cmd, "measure_ram_bandwidth", lambda: pytest.fail("measured again"))
+    args = cli.build_parser("plan").parse_args(["plan", "llama3.1:8b", "--quant", "Q4_K_M", "--json"])
+    out = io.StringIO()
+    assert plan_cmd.run(args, Settings(), probe=fake_probe(tmp_path), out=out) == 0
+    machine = json.loads(out.getvalue())["inputs"]["machine"]
+    assert (machine["ram_bandwidth"], machine["ram_bandwidth_source"]) == (21.3e9, "measured 2026-12-07")
+    # --ram-bw wins, for this plan only
+    argv = ["plan", "llama3.1:8b", "--ram-bw", "45", "--cpu-threads", "4"]
+    args = cli.build_parser("plan").parse_args(argv)
+    out = io.StringIO()
+    assert plan_cmd.run(args, Settings(), probe=fake_probe(tmp_path), out=out) == 0
+    assert "Speeds use RAM at 45.0 GB/s (given), 4 CPU threads;" in out.getvalue()
+
+
+def test_bad_ram_bw_and_threads_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    for flag, value in (("--ram-bw", "fast"), ("--cpu-threads", "0")):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["plan", "llama3.1:8b", *HYPOTHETICAL, flag, value])
+        assert exit_.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err

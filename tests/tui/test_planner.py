@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import psutil
 from rich.text import Text
 
 from core.config import Settings
+from core.units import format_bytes
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, GiB
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import one_line
@@ -148,7 +150,10 @@ async def test_machine_picker_and_cpu_only(settings: Settings) -> None:
         await pilot.press(*"3060", "enter")
         await wait_for(pilot, lambda: screen.settled and screen.choices.cards == ("RTX 3060 12GB",))
         assert screen.plan is not None and screen.plan.inputs.machine.gpus[0].memory == 12 * GiB
-        assert "RTX 3060 12GB 12.0 GiB + 64.0 GiB RAM (hypothetical)" in screen_text(app)
+        # a hypothetical machine starts from this machine's RAM, which the RAM field showed
+        ram = screen.plan.inputs.machine.ram
+        assert ram == round(psutil.virtual_memory().total / GiB, 1) * GiB
+        assert f"RTX 3060 12GB 12.0 GiB + {format_bytes(ram)} RAM (hypothetical)" in screen_text(app)
         await type_into(pilot, "plan-machine", "cpu")
         await wait_for(pilot, lambda: screen.settled and screen.plan is not None
                        and not screen.plan.inputs.machine.gpus)

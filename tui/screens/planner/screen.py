@@ -23,12 +23,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
-from core.config import HostConfig, Settings
-from core.facts import catalog
+from core.config import Settings
 from core.hardware.types import MachineInfo, SystemSample
 from core.ollama.host import select_host
-from core.planner.cards import CARDS
+from core.planner.choice import GOALS, best_row
 from core.planner.report import (
+    BEST_MARK,
     FLASH_ATTN,
     KV_TYPES,
     RUNTIMES,
@@ -38,15 +38,16 @@ from core.planner.report import (
     next_ctx_preset,
     ollama_lines,
 )
-from core.planner.source import OLLAMA_PREFIX, PlannedModel
+from core.planner.source import PlannedModel
 from core.planner.types import Plan, QuantRow
-from core.units import format_bytes, format_model_size, format_params, format_rate
-from tui.screens.planner.picker import PickerScreen, PickItem
+from core.units import format_bytes
+from tui.screens.planner.picker import PickerScreen
+from tui.screens.planner.picks import catalog_items, machine_items, ollama_items
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
 from tui.widgets.planner.detail import PlanDetail
-from tui.widgets.planner.inputs import FREE_NOW, THIS_MACHINE, FieldInput, PlanChoices, PlanInputsBar
+from tui.widgets.planner.inputs import FieldInput, PlanChoices, PlanInputsBar
 from tui.widgets.planner.request import PlanRequest
 from tui.widgets.planner.sources import PlanSources
 from tui.widgets.planner.table import PlanTable
@@ -83,7 +84,8 @@ class PlannerScreen(Screen[None]):
         Binding("k", "cycle('kv')", "KV cache type", group=SETTINGS, tooltip="f16, q8_0, q4_0"),
         Binding("a", "cycle('fa')", "Flash attention", group=SETTINGS, tooltip="auto, on, off"),
         Binding("r", "cycle('runtime')", "Runtime", group=SETTINGS,
-                tooltip="llama-server's defaults (4 slots) or Ollama's (1 slot, batch 512)"),
+                tooltip="llama-server's defaults (4 slots share the cache), Ollama's (1 slot, batch 512) "
+                        "or a plain llama.cpp context (llama-cli, the Python API)"),
         Binding("g", "pick_machine", "Machine", group=SETTINGS,
                 tooltip="This machine, its free memory now, or a hypothetical card and RAM"),
         Binding("y", "copy_command", "Copy the llama-server command", group=ROW),
@@ -92,6 +94,10 @@ class PlannerScreen(Screen[None]):
                 tooltip="Open the pipeline to make this quantization of the model"),
         Binding("z", "zoom", "Zoom the details", group=ROW, tooltip="Again to go back"),
         Binding("R", "reprobe", "Read this machine again", show=False),
+        Binding("w", "cycle_goal", "Goal for the best row", group=SETTINGS,
+                tooltip="quality (most bits at a readable speed), speed, or context (longest on the GPU)"),
+        Binding("b", "measure_bandwidth", "Measure RAM bandwidth", group=SETTINGS,
+                tooltip="About a second; kept for later plans, which then use it for CPU speeds"),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -105,6 +111,7 @@ class PlannerScreen(Screen[None]):
         self.info: MachineInfo | None = None
         self.sample: SystemSample | None = None
         self.ollama_host: str | None = None  # the Ollama host of the last hand-off, else the default
+        self.goal = GOALS[0]  # what the marked best row is best for
         self.preferred: str | None = None  # the quant to put the cursor on when a new model's plan arrives
         self.model_number = 0
         self.plan_number = 0
@@ -194,6 +201,9 @@ class PlannerScreen(Screen[None]):
     @on(PlanSources.MachineProbed)
     def machine_probed(self, message: PlanSources.MachineProbed) -> None:
         self.info, self.sample = message.info, message.sample
+        bar = self.query_one(PlanInputsBar)
+        bar.show_live_ram(message.info.ram_total / 1024**3)
+        self.choices = bar.choices
         self.replan()
 
     @on(PlanSources.ModelLoaded, "#plan-sources")
@@ -229,7 +239,8 @@ class PlannerScreen(Screen[None]):
         self.plan = message.plan
         self.remove_class("-failed", "-empty")
         table = self.query_one(PlanTable)
-        table.show_plan(message.plan, prefer=self.preferred)
+        best = best_row(message.plan, self.goal)
+        table.show_plan(message.plan, prefer=self.preferred, best=best.quant if best else None)
         self.preferred = None
         box = self.query_one("#plan-box")
         box.border_title = Text(model_summary(self.model, short=True))
@@ -257,19 +268,12 @@ class PlannerScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_pick_model(self) -> None:
-        items = [PickItem(e.name, e.name, _catalog_detail(e)) for e in catalog.entries()]
         host = select_host(self.settings, self.ollama_host)
         self.app.push_screen(
-            PickerScreen("Model: catalog, then Ollama", items, more=lambda: self._ollama_items(host),
+            PickerScreen("Model: catalog, then Ollama", catalog_items(),
+                         more=lambda: ollama_items(self.services, host),
                          more_label=f"Asking Ollama at {host.url} for its models…"),
             self._model_picked)
-
-    async def _ollama_items(self, host: HostConfig) -> list[PickItem]:
-        async with self.services.ollama(host) as client:
-            models = await client.list_models()
-        return [PickItem(OLLAMA_PREFIX + m.name, m.name,
-                         f"Ollama {host.name} · {m.details.quantization_level or '?'} · "
-                         f"{format_model_size(m.size)}") for m in models]
 
     def _model_picked(self, value: str | None) -> None:
         if value:
@@ -281,12 +285,8 @@ class PlannerScreen(Screen[None]):
     def action_pick_machine(self) -> None:
         live = machine_summary(self.plan.inputs.machine, format_bytes) \
             if self.plan is not None and self.choices.cards is None else "the GPUs and RAM the probe sees"
-        items = [PickItem(THIS_MACHINE, "This machine", live),
-                 PickItem(FREE_NOW, "This machine, memory free now", "what other programs leave free"),
-                 PickItem("cpu", "No GPU", "CPU and RAM only")]
-        items += [PickItem(c.name, c.name, f"{c.memory_gib:g} GiB · {format_rate(c.bandwidth)}")
-                  for c in CARDS]
-        self.app.push_screen(PickerScreen("Machine (RAM is its own field)", items), self._machine_picked)
+        self.app.push_screen(PickerScreen("Machine (RAM is its own field)", machine_items(live)),
+                             self._machine_picked)
 
     def _machine_picked(self, value: str | None) -> None:
         if value:
@@ -351,6 +351,17 @@ class PlannerScreen(Screen[None]):
             detail.focus()  # the footer shows the focused widget's keys; the table is hidden now
             self.maximize(detail, container=False)
 
+    def action_cycle_goal(self) -> None:
+        self.goal = GOALS[(GOALS.index(self.goal) + 1) % len(GOALS)]
+        best = best_row(self.plan, self.goal) if self.plan is not None else None
+        if self.plan is not None:
+            self.query_one(PlanTable).show_plan(self.plan, best=best.quant if best else None)
+        self.notify(f"Best row for {self.goal}: {best.quant if best else 'none runs'} (marked {BEST_MARK}).")
+
+    def action_measure_bandwidth(self) -> None:
+        self.notify("Measuring RAM bandwidth (about a second)...")
+        self.query_one(PlanSources).measure_bandwidth()
+
     def action_reprobe(self) -> None:
         self.query_one(PlanSources).probe_machine()
 
@@ -383,10 +394,3 @@ class PlannerScreen(Screen[None]):
         self.query_one("#plan-error", LiveText).show(sentence)
         self.refresh_bindings()
 
-
-def _catalog_detail(entry: catalog.CatalogEntry) -> str:
-    params = format_params(int(entry.published_params))
-    if entry.published_active_params:
-        params += f" ({format_params(int(entry.published_active_params))} active)"
-    aliases = ", ".join(entry.aliases)
-    return " · ".join(p for p in (params, entry.family, aliases) if p)

@@ -11,16 +11,20 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from core.planner.choice import LadderStep, context_ladder
 from core.planner.report import (
     VERDICTS,
     breakdown,
     device_label,
     explain,
+    ladder_rows,
     llama_server_command,
+    llama_server_shorthand,
     ollama_lines,
     quality,
 )
@@ -51,7 +55,21 @@ def memory_table(row: QuantRow) -> Table:
     return table
 
 
-def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel) -> RenderableType:
+def ladder_table(steps: list[LadderStep] | None) -> RenderableType:
+    """How the row runs as the context grows (None while it is being worked out)."""
+    if steps is None:
+        return Text("working out longer and shorter contexts...", style="dim")
+    titles, rows = ladder_rows(steps, format_bytes)
+    table = Table(box=None, padding=(0, 1), collapse_padding=True, show_edge=False, header_style="bold")
+    for i, title in enumerate(titles):
+        table.add_column(title, justify="left" if i < 2 else "right", no_wrap=True)
+    for cells in rows:
+        table.add_row(*cells)
+    return table
+
+
+def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel,
+                      ladder: list[LadderStep] | None = None) -> RenderableType:
     head = Text()
     head.append(row.quant, style="bold")
     head.append("  ")
@@ -65,14 +83,20 @@ def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel) -> Rendera
     command = llama_server_command(plan, row, model)
     if command is not None:
         parts += [Text(""), _heading("llama-server"), Text(command, style="bold")]
+        shorthand = llama_server_shorthand(plan, row, model)
+        if shorthand:
+            parts += [Text("or, with the first layers' experts in RAM (about the same memory):", style="dim"),
+                      Text(shorthand)]
         lines = ollama_lines(plan, row, model) or []
         runtime = plan.inputs.settings.runtime
-        note = "" if runtime == "ollama" else \
+        note = " (placement left to llama.cpp's fit)" if runtime == "ollama" else \
             f" (memory planned for {runtime}; r plans for Ollama's defaults)"
         parts += [Text(""), _heading("Ollama") + Text(note, style="dim"),
                   Text("server:    ", style="dim") + Text(lines[0] if lines else "")]
         parts += [Text("Modelfile: " if i == 0 else "           ", style="dim") + Text(line)
                   for i, line in enumerate(lines[1:])]
+    if row.placement != "none":
+        parts += [Text(""), _heading("As the context grows"), ladder_table(ladder)]
     notices = (*row.notices, *plan.notices)
     if notices:
         parts += [Text(""), _heading("Notices"), Text("\n".join(f"! {n}" for n in notices))]
@@ -99,6 +123,23 @@ class PlanDetail(VerticalScroll):
         self.query_one("#plan-detail-body", Static).update(detail_renderable(plan, row, model))
         if not same:
             self.scroll_home(animate=False)
+        if row.placement != "none":
+            self.work_out_ladder(plan, row, model)
+
+    @work(thread=True, exclusive=True, group="ladder")
+    def work_out_ladder(self, plan: Plan, row: QuantRow, model: PlannedModel) -> None:
+        """One plan per context (up to ~0.3 s for a 70B): in a thread, shown if the row is still this one."""
+        try:
+            steps = context_ladder(model.facts, plan, row.quant)
+        except Exception as exc:  # a planner bug must not end the pane; it says so in place
+            self.app.call_from_thread(self.notify, f"Working out other contexts failed "
+                                      f"({type(exc).__name__}: {exc}).", severity="error")
+            return
+        self.app.call_from_thread(self._show_ladder, plan, row, model, steps)
+
+    def _show_ladder(self, plan: Plan, row: QuantRow, model: PlannedModel, steps: list[LadderStep]) -> None:
+        if self.row is row:
+            self.query_one("#plan-detail-body", Static).update(detail_renderable(plan, row, model, steps))
 
     def show_message(self, text: str, *, title: str = "Details", error: bool = False) -> None:
         self.row = None

@@ -150,6 +150,19 @@ class PlanInputsBar(Widget):
     def set_machine_text(self, text: str) -> None:
         self.query_one("#plan-machine", Input).value = text
 
+    def show_live_ram(self, gib: float) -> None:
+        """This machine's RAM in the (read-only) RAM field while the machine is this one.
+
+        It also becomes the RAM a hypothetical machine starts from, as in `llamadeck plan --gpu`.
+        """
+        field = self.query_one("#plan-ram", Input)
+        if not field.disabled:
+            return  # a hypothetical machine keeps the RAM typed for it
+        text = f"{gib:.1f}".removesuffix(".0")
+        with field.prevent(Input.Changed):
+            field.value = text
+        self.choices = replace(self.choices, ram_gb=float(text))
+
     def set_select(self, name: str, value: str) -> None:
         self.query_one(f"#plan-{name}", Select).value = value  # Select.Changed applies it
 

@@ -16,6 +16,7 @@ from textual.widget import Widget
 
 from core.config import Settings
 from core.errors import LlamadeckError
+from core.hardware.probe import measure_ram_bandwidth
 from core.hardware.types import MachineInfo, SystemSample
 from core.ollama.client import OllamaClient
 from core.ollama.host import select_host
@@ -79,6 +80,23 @@ class PlanSources(Widget):
                                       f"{exc}).", severity="error")
             return
         self.post_message(self.MachineProbed(self, info, sample))
+
+    @work(thread=True, exclusive=True, group="probe")
+    def measure_bandwidth(self) -> None:
+        """Measure RAM bandwidth (about a second), keep it for later plans, then answer `MachineProbed`."""
+        probe = self.services.hardware
+        try:
+            result = measure_ram_bandwidth()
+        except LlamadeckError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error", timeout=8)
+            return
+        try:
+            probe.remember_bandwidth(result)
+        except LlamadeckError as exc:  # measured but not kept: this plan still uses it
+            self.app.call_from_thread(self.app.notify, str(exc), severity="warning", timeout=8)
+        self.app.call_from_thread(self.app.notify, f"RAM bandwidth {result.bytes_per_second / 1e9:.1f} GB/s "
+                                  f"({result.method}); the plan now uses it.")
+        self.app.call_from_thread(self.probe_machine)  # read the facts again, now with the figure
 
     @work(exclusive=True, group="model")
     async def load_model(self, number: int, spec: str, host: str | None) -> None:

@@ -29,9 +29,9 @@ VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold da
 LEFT_COLUMNS = 2  # Quant and Runs on; numbers are right-aligned
 
 
-def styled_cells(row: QuantRow) -> list[Text]:
+def styled_cells(row: QuantRow, best: bool = False) -> list[Text]:
     texts = []
-    for i, cell in enumerate(cells(row, format_bytes)):
+    for i, cell in enumerate(cells(row, format_bytes, best=best)):
         if i == 1:
             style = VERDICT_STYLES[row.placement]
         else:
@@ -84,11 +84,11 @@ class PlanTable(DataTable[Text]):
             return None
         return self.plan.rows[self.cursor_row]
 
-    def show_plan(self, plan: Plan, prefer: str | None = None) -> None:
-        """Show `plan`, keeping the cursor on the same quant (or `prefer` the first time)."""
+    def show_plan(self, plan: Plan, prefer: str | None = None, best: str | None = None) -> None:
+        """Show `plan`, keeping the cursor on the same quant (or `prefer` the first time); mark `best`."""
         keep = self.selected.quant if self.selected is not None else prefer
         titles = columns(plan)
-        rows = {r.quant: styled_cells(r) for r in plan.rows}
+        rows = {r.quant: styled_cells(r, r.quant == best) for r in plan.rows}
         same_shape = titles == self._columns and list(rows) == list(self._shown)
         self.plan = plan
         if same_shape:
