@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from core.chat.backends import ChatBackend
     from core.chat.history import HistoryStore
     from core.ollama.client import OllamaClient
+    from core.ollama.server_settings import OllamaServerSettings
 
 # Builds the client for one configured host. Screens call it inside the app's
 # event loop (the client's connections belong to the loop that made them) and
@@ -28,6 +29,8 @@ OllamaFactory = Callable[[HostConfig], "OllamaClient"]
 # checked and moved aside) and closes when it goes.
 ChatBackendFactory = Callable[[HostConfig], "ChatBackend"]
 HistoryOpener = Callable[[], "HistoryStore"]
+# The settings of a host's `ollama serve` (its environment, systemd, the config), read in a thread.
+ServerSettingsReader = Callable[[HostConfig], "OllamaServerSettings"]
 
 
 # The real factories import their modules on first use, so the dashboard
@@ -44,6 +47,12 @@ def chat_backend(host: HostConfig) -> ChatBackend:
     return backend_for(host)
 
 
+def server_settings(host: HostConfig) -> OllamaServerSettings:
+    from core.ollama.server_env import read_server_settings  # start-up: read only when a model is loaded
+
+    return read_server_settings(host)
+
+
 def open_history() -> HistoryStore:
     from core.chat.history import HistoryStore  # start-up: SQLite code loads on first use
 
@@ -56,6 +65,7 @@ class Services:
     ollama: OllamaFactory = ollama_client
     chat_backend: ChatBackendFactory = chat_backend
     history: HistoryOpener = open_history
+    ollama_server: ServerSettingsReader = server_settings
 
     def close(self) -> None:
         self.hardware.close()

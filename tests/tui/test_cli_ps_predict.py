@@ -52,7 +52,7 @@ def simulate(fake: FakeOllama, card_gib: int, truth: OllamaServerSettings,
 def run(fake: FakeOllama, tmp_path: Path, card_gib: int, assumed: OllamaServerSettings,
         loaded: OllamaPrediction, *extra: str) -> str:
     nvml = FakeNvml([FakeGpu(memory_total=card_gib * GiB, memory_used=DESKTOP + loaded.size_vram)])
-    probe = HardwareProbe(nvml=nvml, sysfs_root=tmp_path / "sys")  # type: ignore[arg-type]
+    probe = HardwareProbe(nvml=nvml, sysfs_root=tmp_path / "sys")
     args = cli.build_parser("ps").parse_args(["ps", "--predict", "--host", fake.url, *extra])
     out = io.StringIO()
 

@@ -237,6 +237,7 @@ class ModelBrowser(Vertical):
         self.running_panel.show(running)  # the countdown moves even when nothing else does
         if changed:  # most polls: nothing to redraw beyond that
             self.table.mark_loaded(m.name for m in running)
+            self.query_one(ModelDetailsPane).show_running(running, self.probe)
             self._update_report()
             self.box.show_title()
 
@@ -253,7 +254,7 @@ class ModelBrowser(Vertical):
     def show_details(self, message: ModelDetailsPane.Fetched) -> None:
         highlighted = self.table.highlighted
         if self._current(message) and highlighted is not None and highlighted.name == message.info.name:
-            self.query_one(ModelDetailsPane).show_info(message.info)
+            self.query_one(ModelDetailsPane).show_info(message.info, self.running, self.probe)
 
     @on(ModelDetailsPane.FetchFailed, "#details")
     def show_details_failure(self, message: ModelDetailsPane.FetchFailed) -> None:

@@ -22,9 +22,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from core.errors import OllamaError
+from core.hardware.probe import HardwareProbe
 from core.ollama.client import OllamaClient
-from core.ollama.types import LocalModel, ShowInfo
+from core.ollama.types import LocalModel, RunningModel, ShowInfo
+from tui.services import server_settings
 from tui.widgets.models.host_answer import HostAnswer
+from tui.widgets.models.load_check import LoadCheckView, Reader
 
 SHOW_DEBOUNCE_S = 0.12  # arrowing through 500 models asks /api/show only where the cursor rests
 CAPABILITIES = ("completion", "thinking", "tools", "vision")
@@ -119,6 +122,7 @@ class ModelDetailsPane(VerticalScroll):
         super().__init__(id=id, classes=classes)
         self.info: ShowInfo | None = None
         self.asked: tuple[str, str] | None = None  # (name, digest) shown or awaited
+        self.client: OllamaClient | None = None  # whose answers are shown (its host, for the load check)
         self._shown: dict[tuple[int, str, str], ShowInfo] = {}
 
     def ask_for(self, client: OllamaClient | None, generation: int, model: LocalModel) -> None:
@@ -127,6 +131,7 @@ class ModelDetailsPane(VerticalScroll):
         if key == self.asked:  # shown, or asked for (an error stays until r asks again)
             return
         self.asked = key
+        self.client = client
         if self.info is None or self.info.name != model.name:
             self.show_message(f"Asking for the details of {model.name}…", title=model.name)
         self.fetch(client, generation, model.name, model.digest)
@@ -156,10 +161,13 @@ class ModelDetailsPane(VerticalScroll):
         self.post_message(self.Fetched(self, generation, cached))
 
     def compose(self) -> ComposeResult:
+        yield LoadCheckView(id="load-check")
         yield Static("", id="details-body", markup=False)
 
-    def show_info(self, info: ShowInfo) -> None:
+    def show_info(self, info: ShowInfo, running: tuple[RunningModel, ...] = (),
+                  probe: HardwareProbe | None = None) -> None:
         self.info = info
+        self.show_running(running, probe)
         self.border_title = Text(info.name)
         self.remove_class("-message", "-error")
         self.query_one("#details-body", Static).update(details_renderable(info))
@@ -168,7 +176,18 @@ class ModelDetailsPane(VerticalScroll):
     def show_message(self, text: str, *, title: str | None = None, error: bool = False) -> None:
         """A line in place of the details: loading, nothing selected, or why /api/show failed."""
         self.info = None
+        self.query_one(LoadCheckView).forget()
         self.border_title = Text(title or "Details")
         self.add_class("-message")
         self.set_class(error, "-error")
         self.query_one("#details-body", Static).update(Text(text))
+
+    def show_running(self, running: tuple[RunningModel, ...], probe: HardwareProbe | None) -> None:
+        """Predicted beside actual when the model shown is loaded (after each new /api/ps)."""
+        host = self.client.host if self.client is not None else None
+        self.query_one(LoadCheckView).follow(self.info, running, host, probe, self._reader())
+
+    def _reader(self) -> Reader:
+        services = getattr(self.app, "services", None)  # the app's; tests pass a fake reader there
+        reader: Reader = getattr(services, "ollama_server", server_settings)
+        return reader
