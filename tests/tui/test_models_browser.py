@@ -267,5 +267,7 @@ async def test_a_wide_terminal_puts_the_details_beside_the_list(
         assert screen.has_class("-wide")
         lines = screen_text(app).splitlines()
         row = next(line for line in lines if "qwen3:8b" in line and "5.2 GB" in line)
-        assert "Context" in row and "40,960" in row  # a list row and a details line share the screen row
+        # a list row and a details line share the screen row (a loaded model's details start with its
+        # predicted load beside the actual one, then the facts)
+        assert "Predicted" in row and "40,960" in screen_text(app)
         assert "100% GPU" in screen_text(app)
