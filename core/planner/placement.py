@@ -15,11 +15,14 @@ Every GPU holds one contiguous run of units (unit u < n is block u, unit n the
 output layer), so an assignment is a few integers and every trial is O(1)
 with prefix sums: a 70B table stays within its time budget.
 
-Simplifications: llama.cpp may also fit a fraction of one more MoE layer (its
-up/gate projections), which is ignored (at most one layer's experts); a
-machine whose GPUs hold nothing is planned as a pure CPU run; the weight a
-prompt batch copies to the GPU for a CPU-resident layer (op offload) is
-counted as the largest block tensor on the main GPU.
+For MoE models fit then tries part of one more layer on each GPU (its
+fractional layer: attention plus the up, or up and gate, experts, or
+attention alone), the rest of that layer going to the next GPU, or to RAM
+from the last one; so does the search here.
+
+Simplifications: a machine whose GPUs hold nothing is planned as a pure CPU
+run; the weight a prompt batch copies to the GPU for a CPU-resident layer
+(op offload) is counted as the largest block tensor on the main GPU.
 """
 
 from __future__ import annotations
@@ -32,19 +35,34 @@ from core.planner.memory import ContextShape, GraphDims, compute_estimate, host_
 from core.planner.types import DeviceMemory, MachineSpec, RuntimeSettings
 from core.planner.weights import WeightTable
 
+# common/fit.cpp's layer fractions: none (LAYER_FRACTION_MOE), then ATTN, UP, GATE (what stays on the GPU)
+FRACTIONS = ("", "attn", "up", "gate")
+
 
 @dataclass(frozen=True)
 class Assignment:
     """GPU d holds units [starts[d], ends[d]); the first `full[d]` of its blocks keep their experts.
 
     Units before the first GPU's range are on the CPU. For dense models
-    `full[d]` covers all of a GPU's blocks.
+    `full[d]` covers all of a GPU's blocks. `frac[d]` (MoE) makes the block
+    after GPU d's full ones fractional: it keeps FRACTIONS[frac[d]] of it and
+    the rest of that block goes to GPU d + 1, or to RAM from the last GPU.
     """
 
     n_units: int  # blocks + the output layer
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     full: tuple[int, ...]
+    frac: tuple[int, ...] = ()
+
+    def frac_of(self, d: int) -> int:
+        return self.frac[d] if self.frac else 0
+
+    def fractional(self) -> tuple[tuple[int, str, int], ...]:
+        """(block, part kept, device the rest goes to or -1 for RAM) per fractional block."""
+        nd = len(self.starts)
+        return tuple((self.starts[d] + self.full[d], FRACTIONS[self.frac_of(d)], d + 1 if d < nd - 1 else -1)
+                     for d in range(nd) if self.frac_of(d))  # fmt: skip
 
     @property
     def n_gpu_layers(self) -> int:
@@ -69,13 +87,13 @@ class Assignment:
             for u in range(s, e):
                 device[u] = d
                 experts[u] = u >= s + f and u < self.n_units - 1
+        for block, _, to in self.fractional():
+            experts[block] = to < 0  # the rest of a fractional block on the next GPU is not in RAM
         return tuple(device), tuple(experts)
 
     @property
     def expert_layers_on_cpu(self) -> int:
-        blocks = self.n_units - 1
-        ranges = zip(self.starts, self.ends, self.full, strict=True)
-        return sum(max(0, min(e, blocks) - s - f) for s, e, f in ranges)
+        return sum(self.unit_map()[1])
 
     @property
     def any_experts_on_cpu(self) -> bool:
@@ -141,21 +159,38 @@ class Placer:
         self.partial_host_extra = 2 * dims.n_embd * ctx.n_tokens * 4
         # a prompt batch runs CPU-resident layers' products on the GPU, one weight copy at a time
         # (ggml-backend starts a new split per offloaded weight so the copies reuse one slot)
-        self.offload_copy = wt.largest_block_tensor if s.op_offload else 0
+        offloads = bool(machine.gpus) and machine.gpus[0].offloads_ops
+        self.offload_copy = wt.largest_block_tensor if s.op_offload and offloads else 0
+        # a driver context per GPU that llama.cpp does not count (none on an RPC device)
+        self.overheads = [s.gpu_overhead if g.has_runtime_overhead else 0 for g in machine.gpus]
         # what --fit lets a GPU fill; the runtime's own overhead comes out of it too
         self.caps = [max(0, g.memory - s.fit_margin) for g in machine.gpus]
         self.cpu_cap = max(0, machine.ram - s.fit_margin)
 
     # ------------------------------------------------------------------ accounting
 
+    def _kept(self, u: int, kind: int) -> int:
+        """Bytes of block u a device keeps when the block is fractional of `kind` (FRACTIONS)."""
+        layer = self.wt.layer_bytes[u]
+        gate, up, down = self.wt.layer_ffn_bytes[u]
+        return layer - (gate + up + down, gate + down, down)[kind - 1]
+
     def _gpu_parts(self, a: Assignment, d: int, partial: bool) -> tuple[int, int, int]:
         s, e, f = a.starts[d], a.ends[d], a.full[d]
+        overflow = 0
+        if d > 0 and a.frac_of(d - 1):  # the rest of the previous GPU's fractional block lands here
+            u = a.starts[d - 1] + a.full[d - 1]
+            overflow = self.wt.layer_bytes[u] - self._kept(u, a.frac_of(d - 1))
         if e <= s:
-            return 0, 0, 0
-        weights = self.pw[e] - self.pw[s]
+            return overflow, 0, 0
+        weights = self.pw[e] - self.pw[s] + overflow
         block_end = min(e, self.n)
         if s + f < block_end:
             weights -= self.pe[block_end] - self.pe[s + f]
+            if a.frac_of(d):
+                u = s + f
+                dense_only = self.wt.layer_bytes[u] - self.wt.layer_expert_bytes[u]
+                weights += self._kept(u, a.frac_of(d)) - dense_only
         kv = self.pkv[e] - self.pkv[s]
         compute = self.gpu_compute_out if e == self.units else self.gpu_compute
         if partial and d == 0:
@@ -165,11 +200,13 @@ class Placer:
     def _partial(self, a: Assignment) -> bool:
         return a.n_gpu_layers < self.units or a.any_experts_on_cpu
 
-    def fits(self, a: Assignment, only: int | None = None) -> bool:
+    def fits(self, a: Assignment, only: int | None = None, strict: bool = False) -> bool:
         partial = self._partial(a)
         devices = range(len(self.caps)) if only is None else (only,)
-        over = self.s.gpu_overhead
-        return all(sum(self._gpu_parts(a, d, partial)) + over <= self.caps[d] for d in devices)
+        over = self.overheads
+        if strict:  # fit's fractional-layer trials ask for less than the target, not at most
+            return all(sum(self._gpu_parts(a, d, partial)) + over[d] < self.caps[d] for d in devices)
+        return all(sum(self._gpu_parts(a, d, partial)) + over[d] <= self.caps[d] for d in devices)
 
     def usage(self, a: Assignment) -> tuple[DeviceMemory, ...]:
         partial = self._partial(a)
@@ -190,7 +227,7 @@ class Placer:
                     kv_cache=kv,
                     compute=c,
                     output=0,
-                    overhead=self.s.gpu_overhead if used else 0,
+                    overhead=self.overheads[d] if used else 0,
                     layers=min(a.ends[d], self.n) - min(a.starts[d], self.n) if used else 0,
                     has_output_layer=used and a.ends[d] == self.units,
                 )
@@ -268,7 +305,41 @@ class Placer:
         for j in range(d + 1, len(s2)):  # later GPUs give up the layers pulled forward
             s2[j] = max(s2[j], e2[d])
             e2[j] = max(e2[j], s2[j])
-        return Assignment(self.units, tuple(s2), tuple(e2), tuple(f2))
+        return Assignment(self.units, tuple(s2), tuple(e2), tuple(f2), a.frac)
+
+    def _with_fraction(self, a: Assignment, d: int, kind: int) -> Assignment | None:
+        """GPU d makes its first dense-only block fractional (else the next GPU's first); None if none."""
+        nd = len(self.caps)
+        starts, ends = list(a.starts), list(a.ends)
+        u = starts[d] + a.full[d]
+        if u >= min(ends[d], self.n):
+            if ends[d] >= self.n:
+                return None
+            holder = next((j for j in range(d + 1, nd) if starts[j] <= ends[d] < ends[j]), None)
+            if holder is None:
+                return None
+            ends[d] += 1
+            for j in range(d + 1, holder + 1):
+                starts[j] = max(starts[j], ends[d])
+                ends[j] = max(ends[j], starts[j])
+        frac = list(a.frac or (0,) * nd)
+        frac[d] = kind
+        return Assignment(self.units, tuple(starts), tuple(ends), a.full, tuple(frac))
+
+    def _fraction_fits(self, a: Assignment | None, d: int) -> bool:
+        if a is None:
+            return False
+        last = d + 1 == len(self.caps)
+        return self.fits(a, only=d, strict=True) and (last or self.fits(a, d + 1, strict=True))
+
+    def _fit_fraction(self, a: Assignment, d: int) -> Assignment:
+        """fit.cpp step 4's "part of one more layer": up experts, then gate too; else attention only."""
+        up = self._with_fraction(a, d, 2)
+        if self._fraction_fits(up, d):
+            gate = self._with_fraction(a, d, 3)
+            return gate if gate is not None and self._fraction_fits(gate, d) else up  # type: ignore[return-value]
+        attn = self._with_fraction(a, d, 1)
+        return attn if attn is not None and self._fraction_fits(attn, d) else a
 
     def _convert_front_to_back(self, a: Assignment) -> Assignment:
         """common/fit.cpp step 4 (MoE): whole layers, first layers first, GPU 0 first.
@@ -287,9 +358,15 @@ class Placer:
                     lo = mid
                 else:
                     hi = mid - 1
-            a = self._pull_forward(a, d, cur, lo)
+            a = self._fit_fraction(self._pull_forward(a, d, cur, lo), d)
             cur = a.ends[d]
         return a
+
+    def place_default(self) -> PlacementResult:
+        """Every layer on the GPUs, split by memory: what llama.cpp does when fit changes no layer."""
+        if not self.caps:
+            return self._result(self._empty())
+        return self._result(self.default_split())
 
     def place(self) -> PlacementResult:
         if not self.caps:

@@ -12,26 +12,23 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import accumulate, compress
 
 from core.errors import PlannerError
-from core.facts.quants import DEFAULT_QUANTS, quant_format
+from core.facts.quants import DEFAULT_QUANTS, QuantFormat, quant_format
 from core.facts.types import ModelFacts
+from core.planner.fit_context import fit_context
 from core.planner.memory import (
     ContextShape,
-    GraphDims,
-    KvLayout,
-    compute_estimate,
     context_shape,
     graph_dims,
     kv_layout,
     ollama_auto_batch,
     output_buffer_bytes,
     runtime_settings,
-    total_ctx,
 )
-from core.planner.placement import Placer
+from core.planner.placement import PlacementResult, Placer
+from core.planner.row_context import CtxProbe, RowContext, ctx_for_settings, kv_read
 from core.planner.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
 from core.planner.types import MachineSpec, MemoryBreakdown, Plan, PlanInputs, QuantRow, RuntimeSettings
 from core.planner.weights import WeightTable, active_unit_weights, gguf_overhead, tensor_types, weight_table
@@ -80,49 +77,7 @@ def kv_cache_bytes(
     return sum(kv_layout(facts, s).layer_bytes(context_shape(facts, s)))
 
 
-@dataclass(frozen=True)
-class _RowContext:
-    """Everything one row needs that does not depend on the quant."""
-
-    facts: ModelFacts
-    machine: MachineSpec
-    settings: RuntimeSettings
-    dims: GraphDims
-    active_weights: tuple[float, ...]
-    speed: SpeedModel
-    decode_depth: int
-    ctx_limit: int
-    layout: KvLayout
-    header: int
-    # per-cell KV bytes of layers [0, i), full-attention and sliding-window apart, for the context probe
-    cells_full: list[int]
-    cells_swa: list[int]
-    # what depends only on the settings and a context, shared by the rows (and their context searches)
-    memo: dict[tuple[object, ...], object]
-
-
-def _ctx_for_settings(rc: _RowContext, s: RuntimeSettings) -> tuple[ContextShape, list[int]]:
-    key = ("ctx", s)
-    hit = rc.memo.get(key)
-    if hit is None:
-        shape = context_shape(rc.facts, s)
-        hit = rc.memo[key] = (shape, rc.layout.layer_bytes(shape))
-    return hit  # type: ignore[return-value]
-
-
-def _kv_read(rc: _RowContext, s: RuntimeSettings) -> list[int] | None:
-    """Cache one sequence has filled at the decode depth, per unit (the output layer has none)."""
-    if not rc.decode_depth:
-        return None
-    key = ("depth", s)
-    hit = rc.memo.get(key)
-    if hit is None:
-        depth = dataclasses.replace(s, n_ctx=rc.decode_depth, n_seq=1, kv_unified=True)
-        hit = rc.memo[key] = [*rc.layout.layer_bytes(context_shape(rc.facts, depth)), 0]
-    return hit  # type: ignore[return-value]
-
-
-def _row_settings(rc: _RowContext, wt: WeightTable, kv_total: int) -> RuntimeSettings:
+def _row_settings(rc: RowContext, wt: WeightTable, kv_total: int) -> RuntimeSettings:
     s = rc.settings
     if s.runtime != "ollama" or not rc.machine.gpus or s.n_batch != 0:
         return s
@@ -131,7 +86,39 @@ def _row_settings(rc: _RowContext, wt: WeightTable, kv_total: int) -> RuntimeSet
     return dataclasses.replace(s, n_batch=b, n_ubatch=b, n_outputs=min(b, s.n_seq))
 
 
-def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
+def _placer(rc: RowContext, wt: WeightTable, s: RuntimeSettings) -> tuple[ContextShape, Placer]:
+    shape, kv_layers = ctx_for_settings(rc, s)
+    return shape, Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, output_buffer_bytes(rc.facts, s))
+
+
+def _place(
+    rc: RowContext, wt: WeightTable, s: RuntimeSettings
+) -> tuple[RuntimeSettings, ContextShape, Placer, PlacementResult, int | None]:
+    """Placement as llama.cpp's --fit makes it; without a given context, the context fit picks first."""
+    if not rc.auto_ctx:
+        shape, placer = _placer(rc, wt, s)
+        return s, shape, placer, placer.place(), None
+    streams = 1 if s.kv_unified else s.n_seq
+    fc = fit_context(lambda n: _placer(rc, wt, dataclasses.replace(s, n_ctx=n))[1], s.n_ctx, streams,
+                     moe=any(wt.layer_expert_bytes))  # fmt: skip
+    s = dataclasses.replace(s, n_ctx=fc.n_ctx)
+    shape, placer = _placer(rc, wt, s)
+    return s, shape, placer, placer.place_default() if fc.layers_fixed else placer.place(), fc.n_ctx
+
+
+def _row_notices(wt: WeightTable, fmt: QuantFormat) -> list[str]:
+    notices: list[str] = []
+    if wt.n_fallback:
+        notices.append(
+            f"{wt.n_fallback} tensor(s) have rows that do not fill {fmt.base_type} blocks and fall back to "
+            "a 32-weight type, as llama-quantize does."
+        )
+    if fmt.needs_imatrix:
+        notices.append(f"llama-quantize makes {fmt.name} only with an importance matrix (--imatrix).")
+    return notices
+
+
+def _build_row(rc: RowContext, quant: str, imatrix: bool | None) -> QuantRow:
     fmt = quant_format(quant)
     wt = weight_table(rc.facts, fmt.name, imatrix=imatrix)
     s = rc.settings
@@ -139,12 +126,9 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         first = rc.memo.get(("ollama-512",))
         if first is None:
             first = rc.memo[("ollama-512",)] = dataclasses.replace(s, n_batch=512, n_ubatch=512)
-        _, kv0 = _ctx_for_settings(rc, first)  # type: ignore[arg-type]
+        _, kv0 = ctx_for_settings(rc, first)  # type: ignore[arg-type]
         s = _row_settings(rc, wt, sum(kv0))
-    shape, kv_layers = _ctx_for_settings(rc, s)
-    out_buf = output_buffer_bytes(rc.facts, s)
-    placer = Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, out_buf)
-    result = placer.place()
+    s, shape, placer, result, fit_ctx = _place(rc, wt, s)
     devs = result.devices
     memory = MemoryBreakdown(
         weights=sum(d.weights for d in devs),
@@ -155,21 +139,15 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         devices=devs,
     )
     share = active_share(wt, rc.active_weights)
-    kv_read = _kv_read(rc, s)
+    depth_kv = kv_read(rc, s)
     decode = prompt = None
     if result.placement != "none":
-        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=kv_read, model=rc.speed)
+        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=depth_kv, model=rc.speed)
         prompt = prompt_tps(share, result.assignment, rc.machine, shape.n_ubatch, model=rc.speed)
-    notices: list[str] = []
-    if wt.n_fallback:
-        notices.append(
-            f"{wt.n_fallback} tensor(s) have rows that do not fill {fmt.base_type} blocks and fall back to "
-            "a 32-weight type, as llama-quantize does."
-        )
-    if fmt.needs_imatrix:
-        notices.append(f"llama-quantize makes {fmt.name} only with an importance matrix (--imatrix).")
+    notices = _row_notices(wt, fmt)
     n_layers = len(wt.layer_bytes)
     a = result.assignment
+    fractional = {blk for blk, _, _ in a.fractional()}
     return QuantRow(
         quant=fmt.name,
         file_size=wt.padded_bytes + rc.header,
@@ -185,86 +163,22 @@ def _build_row(rc: _RowContext, quant: str, imatrix: bool | None) -> QuantRow:
         prompt_tps=prompt,
         ppl_delta=fmt.ppl_delta,
         quality=fmt.hint,
-        max_ctx_on_gpu=_CtxProbe(rc, placer, s).max_ctx() if result.placement != "none" else None,
+        max_ctx_on_gpu=CtxProbe(rc, placer, s).max_ctx() if result.placement != "none" else None,
+        fit_ctx=fit_ctx,
         needs_imatrix=fmt.needs_imatrix,
         notices=tuple(notices),
         settings=s,
-        expert_cpu_layers=tuple(compress(range(n_layers), a.unit_map()[1][:n_layers])),
+        expert_cpu_layers=tuple(b for b in compress(range(n_layers), a.unit_map()[1][:n_layers])
+                                if b not in fractional),
+        fractional_layers=a.fractional(),
     )
-
-
-class _CtxProbe:
-    """Answers "does the whole model still fit on the GPUs at context c?" in O(GPUs) per question.
-
-    The default split does not depend on the context, so weights and the
-    per-cell KV cost of each GPU are summed once; only the cell counts and
-    the compute buffer change with c, and those are the same for every row
-    with these settings, so they are kept in the plan's memo.
-    """
-
-    def __init__(self, rc: _RowContext, placer: Placer, s: RuntimeSettings) -> None:
-        self.rc = rc
-        self.s = s
-        a = placer.default_split()
-        self.a = a
-        n_cached = len(rc.cells_full) - 1  # MTP layers have no cache
-        self.parts: list[tuple[int, int, int, bool, int]] = []
-        for d in range(len(placer.caps)):
-            w, _, _ = placer._gpu_parts(a, d, partial=False)
-            lo, hi = a.starts[d], min(a.ends[d], placer.n, n_cached)
-            full = swa = 0
-            if hi > lo:
-                full = rc.cells_full[hi] - rc.cells_full[lo]
-                swa = rc.cells_swa[hi] - rc.cells_swa[lo]
-            self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - s.gpu_overhead))
-
-    def _trial(self, user_ctx: int) -> tuple[int, int, int, int]:
-        """Full and sliding-window cells, and the compute peak without / with the output layer."""
-        s = self.s
-        key = ("probe", s, user_ctx)
-        hit = self.rc.memo.get(key)
-        if hit is None:
-            # flash attention, the only other input, is s's
-            shape = context_shape(self.rc.facts, s, total_ctx(user_ctx, s.n_seq, s.kv_unified))
-            dims = self.rc.dims
-            hit = self.rc.memo[key] = (
-                shape.kv_size * shape.n_stream,
-                shape.swa_size * shape.n_stream,
-                compute_estimate(dims, shape, s, on_gpu=True, has_output=False).peak,
-                compute_estimate(dims, shape, s, on_gpu=True, has_output=True).peak,
-            )
-        return hit  # type: ignore[return-value]
-
-    def fits(self, user_ctx: int) -> bool:
-        full_cells, swa_cells, compute, compute_out = self._trial(user_ctx)
-        for w, full, swa, has_out, cap in self.parts:
-            if not (w or full or has_out):
-                continue
-            if w + full * full_cells + swa * swa_cells + (compute_out if has_out else compute) > cap:
-                return False
-        return True
-
-    def max_ctx(self) -> int | None:
-        """The largest multiple of 256 up to the trained context that fits, by binary search."""
-        if not self.parts or not self.fits(256):
-            return None
-        lo, hi = 1, max(1, self.rc.ctx_limit // 256)
-        if self.fits(hi * 256):
-            return hi * 256
-        while lo < hi - 1:
-            mid = (lo + hi) // 2
-            if self.fits(mid * 256):
-                lo = mid
-            else:
-                hi = mid
-        return lo * 256
 
 
 def plan(
     facts: ModelFacts,
     machine: MachineSpec,
     *,
-    ctx: int,
+    ctx: int | None,
     kv_type: str = "f16",
     flash_attn: bool | None = None,
     runtime: str = "llama-server",
@@ -285,13 +199,14 @@ def plan(
     parallel). `flash_attn=None` is llama.cpp's "auto", on for CUDA and CPU.
     `imatrix=None` plans each quant the way it is made in practice: with an
     importance matrix where llama-quantize requires one.
+    `ctx=None` is llama-server (or llama-cli) without -c: llama.cpp's --fit
+    starts from the trained context and shrinks it before it moves layers
+    (core.planner.fit_context); each row's `fit_ctx` says what it settles on.
     """
-    if ctx <= 0:
-        raise PlannerError("The context size must be a positive number of tokens.")
-    if not facts.tensors:
-        raise PlannerError(f"{facts.name} has no tensor table to plan from.")
+    trained = facts.context_length or 131072
+    run_ctx = _checked_ctx(facts, ctx, runtime, trained)
     settings = runtime_settings(
-        facts, runtime=runtime, ctx=ctx, kv_type=kv_type, flash_attn=flash_attn, parallel=parallel,
+        facts, runtime=runtime, ctx=run_ctx, kv_type=kv_type, flash_attn=flash_attn, parallel=parallel,
         n_batch=n_batch, n_ubatch=n_ubatch,
     )  # fmt: skip
     if runtime == "ollama" and n_batch is None and n_ubatch is None:
@@ -300,22 +215,34 @@ def plan(
         settings = dataclasses.replace(settings, fit_margin=fit_margin)
     if gpu_overhead is not None:
         settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
-    trained = facts.context_length or 131072
     header, measured = gguf_overhead(facts)
-    rc = _row_context(facts, machine, settings, speed, decode_depth, trained, header)
+    rc = dataclasses.replace(_row_context(facts, machine, settings, speed, decode_depth, trained, header),
+                             auto_ctx=ctx is None)  # fmt: skip
     rows = tuple(_build_row(rc, q, imatrix) for q in quants)
     inputs = PlanInputs(
-        model=facts.name, architecture=facts.architecture, ctx=ctx, kv_type=kv_type,
+        model=facts.name, architecture=facts.architecture, ctx=run_ctx, kv_type=kv_type,
         settings=rows_settings(settings), machine=machine, decode_depth=decode_depth,
     )  # fmt: skip
-    return Plan(inputs=inputs, rows=rows, notices=_plan_notices(facts, machine, ctx, trained, measured))
+    return Plan(inputs=inputs, rows=rows, notices=_plan_notices(facts, machine, run_ctx, trained, measured))
+
+
+def _checked_ctx(facts: ModelFacts, ctx: int | None, runtime: str, trained: int) -> int:
+    """The context to set the runtime up with: the one given, or the trained one for fit to shrink."""
+    if ctx is not None and ctx <= 0:
+        raise PlannerError("The context size must be a positive number of tokens.")
+    if ctx is None and runtime == "ollama":
+        raise PlannerError("Ollama always starts llama-server with a context (num_ctx, or its default).",
+                           hint="Give the context Ollama will use.")  # fmt: skip
+    if not facts.tensors:
+        raise PlannerError(f"{facts.name} has no tensor table to plan from.")
+    return trained if ctx is None else ctx
 
 
 def _row_context(facts: ModelFacts, machine: MachineSpec, settings: RuntimeSettings, speed: SpeedModel,
-                 decode_depth: int, trained: int, header: int) -> _RowContext:
+                 decode_depth: int, trained: int, header: int) -> RowContext:
     layout = kv_layout(facts, settings)
     per_cell = list(zip(layout.per_cell, layout.is_swa, strict=True))
-    return _RowContext(
+    return RowContext(
         facts=facts,
         machine=machine,
         settings=settings,

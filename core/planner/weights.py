@@ -42,6 +42,10 @@ _INPUT_TENSORS = frozenset(
 )
 # The routed experts: the tensors llama-fit-params moves to system memory first (its -ot pattern).
 _EXPERT = re.compile(r"ffn_(up|down|gate_up|gate)_(ch|)exps")
+# which of llama.cpp's --fit patterns (common/fit.cpp, get_overflow_pattern) a tensor falls under:
+# ffn_gate.* (router and fused gate_up included), ffn_up.*, ffn_down.*
+_FFN_PART = re.compile(r"\.ffn_(gate|up|down)")
+FFN_PARTS = ("gate", "up", "down")
 
 
 def _pad(n: int, align: int = GGUF_ALIGNMENT) -> int:
@@ -66,6 +70,9 @@ class WeightTable:
     layer_bytes: tuple[int, ...]
     layer_expert_bytes: tuple[int, ...]
     layer_active_expert_bytes: tuple[int, ...]  # the experts one token uses (n_expert_used / n_expert)
+    # MoE: per block, the bytes of its ffn_gate.*, ffn_up.* and ffn_down.* tensors (experts, router and
+    # shared experts), which --fit's fractional layer splits between devices; () for a dense model
+    layer_ffn_bytes: tuple[tuple[int, int, int], ...]
     input_bytes: int
     output_bytes: int
     tied_output_bytes: int
@@ -82,6 +89,7 @@ class WeightTable:
 class _Bucket:
     slot: TensorSlot  # a representative: every member gets the type this one gets
     expert: bool
+    ffn_part: int  # index in FFN_PARTS, -1 for a tensor outside them
     rows: Counter[int]  # rows per tensor -> how many tensors have that many rows (for padding)
     # place (block index, n_layer for the output layer, n_layer + 1 for the input layer) -> rows there
     places: dict[int, int]
@@ -119,6 +127,8 @@ class _Analysis:
             for place, rows in b.places.items():
                 self.rows_at[i, place] = rows
         self.expert_mask = np.array([b.expert for b in self.buckets], dtype=np.int64)
+        self.ffn_masks = [np.array([b.ffn_part == i for b in self.buckets], dtype=np.int64)
+                          for i in range(len(FFN_PARTS))]  # fmt: skip
         self.has_experts = any(b.expert for b in self.buckets)
         self.tables: dict[tuple[str, bool], WeightTable] = {}
         self.header: tuple[int, bool] | None = None
@@ -167,10 +177,13 @@ class _Analysis:
             ne2_expert = len(shape) > 2 and shape[2] > 1
             special = name if category in (Category.OUTPUT, Category.TOKEN_EMBD) else ""
             glm = glm5 and any(s in name for s in ("attn_q_a", "attn_q_b", "nextn.eh_proj"))
-            key = (category, quantizable, shape[0], ne2_expert, slot.source_type, special, glm, dep, expert)
+            fm = _FFN_PART.search(name) if layer >= 0 else None
+            part = FFN_PARTS.index(fm.group(1)) if fm else -1
+            key = (category, quantizable, shape[0], ne2_expert, slot.source_type, special, glm, dep, expert,
+                   part)  # fmt: skip
             b = found.get(key)
             if b is None:
-                b = found[key] = _Bucket(slot, expert, Counter(), {})
+                b = found[key] = _Bucket(slot, expert, part, Counter(), {})
             rows = n_el // shape[0] if shape else 1
             b.rows[rows] += 1
             b.places[place] = b.places.get(place, 0) + rows
@@ -260,9 +273,12 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     if an.has_experts:
         expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()[:n]
         active = tuple(int(x * an.active_fraction) for x in expert)
+        parts = [((row_bytes * mask) @ an.rows_at).tolist()[:n] for mask in an.ffn_masks]
+        ffn = tuple(zip(*parts, strict=True))
     else:  # dense: no expert bytes anywhere
         expert = [0] * n
         active = tuple(expert)
+        ffn = ()
     table = WeightTable(
         quant=fmt.name,
         tensor_bytes=total,
@@ -271,6 +287,7 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         layer_bytes=tuple(per_place[:n]),
         layer_expert_bytes=tuple(expert),
         layer_active_expert_bytes=active,
+        layer_ffn_bytes=ffn,
         input_bytes=per_place[n + 1],
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
