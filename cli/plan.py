@@ -61,6 +61,17 @@ from core.planner.report import (
     settings_summary,
     speed_basis,
 )
+from core.planner.rpc import (
+    DEFAULT_LINK,
+    RpcDevice,
+    RpcLink,
+    ask_servers,
+    parse_link,
+    parse_rpc,
+    rpc_commands,
+    rpc_summary,
+    with_rpc,
+)
 from core.planner.source import PlannedModel, resolve_model
 from core.planner.types import MachineSpec, Plan, QuantRow
 from core.units import format_bytes
@@ -104,6 +115,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--measure-bw", action="store_true",
                         help="measure this machine's RAM bandwidth first (about a second) and keep it for "
                              "later plans")
+    parser.add_argument("--rpc", action="extend", nargs="+", metavar="HOST:PORT[=SIZE]",
+                        help="remote devices of llama.cpp's RPC backend (rpc-server) that join the "
+                             "placement, first as llama.cpp orders them: 10.0.0.2:50052=12G, a card name "
+                             "(=3060), or no size to ask the server")
+    parser.add_argument("--rpc-link", type=_typed(parse_link), default=DEFAULT_LINK, metavar="GBIT",
+                        help="the network to the RPC servers in Gbit/s (default 1)")
     parser.add_argument("--goal", choices=GOALS, default="quality",
                         help="which row to mark as best: quality (most bits at a readable speed), speed, "
                              "or context (longest on the GPU); default quality")
@@ -155,7 +172,9 @@ def machine_for(args: argparse.Namespace, probe: HardwareProbe | None) -> Machin
 
 def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | None, out: TextIO) -> int:
     quants = tuple(quant_format(q).name for q in args.quant) if args.quant else DEFAULT_QUANTS
-    machine = machine_for(args, probe)
+    devices = ask_servers(parse_rpc(getattr(args, "rpc", None) or ()))
+    link = getattr(args, "rpc_link", DEFAULT_LINK)
+    machine = with_rpc(machine_for(args, probe), devices, link)
     model = asyncio.run(resolve_model(args.model, lambda: OllamaClient(select_host(settings, args.host))))
     result = plan(model.facts, machine, ctx=args.ctx, kv_type=args.kv, flash_attn=parse_flash_attn(args.fa),
                   runtime=args.runtime, parallel=args.parallel, quants=quants)
@@ -168,14 +187,22 @@ def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | 
             for row in data["rows"]:
                 row["context_ladder"] = [to_jsonable(st) for st in context_ladder(model.facts, result,
                                                                                   row["quant"])]
+        if devices:
+            data["rpc"] = {"devices": [to_jsonable(d) for d in devices],
+                           "link_bytes_per_second": link.bandwidth}
+            for row, r in zip(data["rows"], result.rows, strict=True):
+                command = llama_server_command(result, r, model)
+                row["rpc_commands"] = rpc_commands(devices, command) if command else None
+                row["rpc_summary"] = rpc_summary(result, r, link)
         print(json.dumps(data, indent=2), file=out)
     else:
-        out.write(render(result, model, flash_attn=args.fa, details=args.quant is not None, goal=goal))
+        out.write(render(result, model, flash_attn=args.fa, details=args.quant is not None, goal=goal,
+                         rpc=devices, link=link))
     return 0
 
 
 def render(result: Plan, model: PlannedModel, *, flash_attn: str = "auto", details: bool = False,
-           goal: str = "quality") -> str:
+           goal: str = "quality", rpc: tuple[RpcDevice, ...] = (), link: RpcLink = DEFAULT_LINK) -> str:
     """The text report: what was planned, the table, the notices, and (with --quant) each row in full."""
     best = best_row(result, goal)
     rows = [cells(r, format_bytes, best=r is best) for r in result.rows]
@@ -195,6 +222,11 @@ def render(result: Plan, model: PlannedModel, *, flash_attn: str = "auto", detai
     if details:
         for row in result.rows:
             lines += _details(result, row, model)
+            if rpc and row.placement != "none":
+                lines += [f"  {sentence}" for sentence in rpc_summary(result, row, link)]
+                lines += ["  With the RPC servers:"]
+                command = llama_server_command(result, row, model) or ""
+                lines += [f"    {line}" for line in rpc_commands(rpc, command)]
     return "\n".join(lines) + "\n"
 
 

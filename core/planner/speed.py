@@ -24,6 +24,7 @@ from functools import cached_property
 from itertools import accumulate
 
 from core.planner.placement import Assignment
+from core.planner.rpc import network_seconds
 from core.planner.types import MachineSpec
 from core.planner.weights import WeightTable
 
@@ -91,6 +92,7 @@ def decode_tps(
     *,
     kv_bytes_read: list[int] | None = None,
     model: SpeedModel = DEFAULT_SPEED,
+    hidden_bytes: int = 0,
 ) -> float:
     """Tokens per second generating one sequence with `kv_bytes_read[u]` of cache already filled per layer.
 
@@ -124,6 +126,7 @@ def decode_tps(
         seconds += float(per_dev[d]) / (g.bandwidth * model.gpu_efficiency)
     seconds += cpu / (machine.ram_bandwidth * model.cpu_efficiency)
     seconds += model.gpu_token_overhead if a.n_gpu_layers else model.cpu_token_overhead
+    seconds += network_seconds(machine, [e > s for s, e in zip(a.starts, a.ends, strict=True)], hidden_bytes)
     return 1.0 / seconds
 
 
@@ -134,14 +137,17 @@ def prompt_tps(
     n_ubatch: int,
     *,
     model: SpeedModel = DEFAULT_SPEED,
+    hidden_bytes: int = 0,
 ) -> float:
-    """Prompt tokens per second for micro-batches of `n_ubatch` tokens."""
+    """Prompt tokens per second for micro-batches of `n_ubatch` tokens (RPC devices: plus the network)."""
     weights = share.weights
     n_weights = len(weights)
     seconds = 0.0  # per micro-batch
     cpu_weights_bytes = 0
     gpus = machine.gpus
-    offload = bool(gpus) and n_ubatch >= model.op_offload_min_batch
+    # the GPU that runs CPU-resident weights' products: the first that offloads ops (an RPC device does not)
+    host_gpu = next((i for i, g in enumerate(gpus) if g.offloads_ops), -1)
+    offload = host_gpu >= 0 and n_ubatch >= model.op_offload_min_batch
     gpu_rate = [g.tflops * 1e12 * model.gpu_prompt_efficiency for g in gpus]
     cpu_rate = machine.cpu_tflops * 1e12 * model.cpu_prompt_efficiency
     device, experts = a.unit_map()
@@ -152,10 +158,12 @@ def prompt_tps(
             seconds += f / gpu_rate[d]
         elif offload:
             # CPU-resident weights (a whole layer, or a GPU layer's experts) are copied over and run there
-            seconds += f / gpu_rate[0]
+            seconds += f / gpu_rate[host_gpu]
             cpu_weights_bytes += share.bytes_expert_total[u] if d >= 0 else share.bytes_stored[u]
         else:
             seconds += f / cpu_rate
-    if cpu_weights_bytes and gpus:
-        seconds += float(cpu_weights_bytes) / gpus[0].pcie_bandwidth
+    if cpu_weights_bytes and host_gpu >= 0:
+        seconds += float(cpu_weights_bytes) / gpus[host_gpu].pcie_bandwidth
+    used = [e > s for s, e in zip(a.starts, a.ends, strict=True)]
+    seconds += network_seconds(machine, used, hidden_bytes, n_ubatch)
     return n_ubatch / seconds if seconds > 0 else 0.0
