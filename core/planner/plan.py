@@ -142,8 +142,11 @@ def _build_row(rc: RowContext, quant: str, imatrix: bool | None) -> QuantRow:
     depth_kv = kv_read(rc, s)
     decode = prompt = None
     if result.placement != "none":
-        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=depth_kv, model=rc.speed)
-        prompt = prompt_tps(share, result.assignment, rc.machine, shape.n_ubatch, model=rc.speed)
+        hidden = rc.dims.n_embd * 4  # f32 hidden states cross each RPC device's boundary
+        decode = decode_tps(share, result.assignment, rc.machine, kv_bytes_read=depth_kv, model=rc.speed,
+                            hidden_bytes=hidden)
+        prompt = prompt_tps(share, result.assignment, rc.machine, shape.n_ubatch, model=rc.speed,
+                            hidden_bytes=hidden)
     notices = _row_notices(wt, fmt)
     n_layers = len(wt.layer_bytes)
     a = result.assignment

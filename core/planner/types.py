@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from core.planner.cards import card
 
-
 DEVICE_KINDS = ("cuda", "rocm", "vulkan", "metal", "rpc")
 
 
