@@ -89,7 +89,7 @@ def real_placement(out: FitOutcome, n_units: int, n_dev: int) -> Placement:
                 expert_cpu.append(int(m.group(1)))
             continue
         block, _, rest = pattern.partition("\\.")[2].partition("\\.")
-        fraction.append((int(block), _FRACTION.get(rest, rest), "CPU" if buft == "CPU" else buft[:4]))
+        fraction.append((int(block), _FRACTION.get(rest, rest), "CPU" if buft == "CPU" else "next GPU"))
     return Placement(out.n_ctx, tuple(layers), tuple(expert_cpu), tuple(fraction))
 
 
@@ -97,7 +97,7 @@ def our_placement(row: QuantRow, n_dev: int, fit_changed: bool) -> Placement:
     layers: tuple[int, ...] = row.tensor_split if n_dev > 1 else (row.n_gpu_layers,)
     if n_dev > 1 and not fit_changed:
         layers = ()
-    fraction = tuple((b, part, "CPU" if to < 0 else f"RPC{to}") for b, part, to in row.fractional_layers)
+    fraction = tuple((b, part, "CPU" if to < 0 else "next GPU") for b, part, to in row.fractional_layers)
     return Placement(row.fit_ctx or row.settings.n_ctx if row.settings else 0, layers,
                      row.expert_cpu_layers, fraction)  # fmt: skip
 

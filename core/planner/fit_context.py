@@ -16,7 +16,8 @@ llama-cpp-python 0.3.36), step 2:
   whole layers (or tensors) do not fill a GPU exactly.
 * With one GPU a context found that way ends fit: every layer stays on the
   GPU. With several, or when even the minimum context is short, fit goes on
-  to move layers (core.planner.placement) at the context it reached.
+  to move layers (core.planner.placement) at the context it reached, filling
+  the GPUs back to front even where the default split would now fit.
 * A context given with -c is never changed.
 
 The projections here are the planner's own memory model, so the context it
@@ -38,6 +39,9 @@ FIT_MIN_CTX = 4096  # -fitc: the smallest context fit shrinks to, per stream
 class FitContext:
     n_ctx: int  # total cells (-c) fit settles on
     layers_fixed: bool  # fit stopped after the context: every layer stays on the GPUs
+    # fit shrank the context for several GPUs and goes on to move layers without looking at the
+    # default split again, even where that would now fit
+    refill: bool = False
 
 
 def _used(placer: Placer) -> tuple[list[int], int]:
@@ -73,4 +77,4 @@ def fit_context(make_placer: Callable[[int], Placer], n_max: int, n_streams: int
     n = n_min_total + (n_max - n_min_total) * (target - used_min) // (sum(used_max) - used_min)
     align = 256 * n_streams
     n = max(n - n % align, n_min_total)
-    return FitContext(n, layers_fixed=nd == 1)
+    return FitContext(n, layers_fixed=nd == 1, refill=nd > 1)

@@ -271,6 +271,33 @@ def host_input_bytes(dims: GraphDims, ctx: ContextShape, s: RuntimeSettings) -> 
     return dims.n_embd * ctx.n_tokens * F32 + (ctx.kv_size + ctx.swa_size) * ctx.n_tokens * mask_elem
 
 
+@dataclass(frozen=True)
+class PipelineExtra:
+    """What pipeline parallelism adds to the compute buffers: first GPU, each later GPU, host.
+
+    llama.cpp turns it on (src/llama-context.cpp, 0.3.36) with more than one
+    GPU, every layer and the output offloaded, layer split, the KV cache on
+    the GPUs, no tensor overrides (so not with MoE experts in RAM), and async
+    compute and events on every GPU (CUDA and RPC have both). The scheduler
+    then keeps GGML_SCHED_MAX_COPIES = 4 copies of each split's inputs
+    (ggml-backend.cpp), none of which the allocator may reuse. Measured on
+    RPC devices with llama-fit-params for four architectures (exact to 1 MiB
+    for dense models, 4 MiB for MoE): the first GPU gains 3 x (mask +
+    hidden state), a later one 4 x mask + 8 x hidden state, the host
+    3 x mask + 4 x hidden state, a hidden state being n_embd x n_ubatch f32.
+    """
+
+    first: int
+    later: int
+    host: int
+
+
+def pipeline_extra(dims: GraphDims, ctx: ContextShape, s: RuntimeSettings) -> PipelineExtra:
+    mask = (ctx.kv_size + ctx.swa_size) * ctx.n_tokens * (2 if s.flash_attn else F32)
+    e = dims.n_embd * ctx.n_tokens * F32
+    return PipelineExtra(first=3 * (mask + e), later=4 * mask + 8 * e, host=3 * mask + 4 * e)
+
+
 def output_buffer_bytes(facts: ModelFacts, s: RuntimeSettings) -> int:
     """Logits for one row per sequence, reserved at start-up in host memory."""
     return facts.vocab_size * max(1, s.n_seq) * F32

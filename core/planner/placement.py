@@ -15,10 +15,8 @@ Every GPU holds one contiguous run of units (unit u < n is block u, unit n the
 output layer), so an assignment is a few integers and every trial is O(1)
 with prefix sums: a 70B table stays within its time budget.
 
-For MoE models fit then tries part of one more layer on each GPU (its
-fractional layer: attention plus the up, or up and gate, experts, or
-attention alone), the rest of that layer going to the next GPU, or to RAM
-from the last one; so does the search here.
+Then fit tries part of one more MoE layer per GPU, the rest going to the
+next GPU (RAM from the last); so does the search here (`_fit_fraction`).
 
 Simplifications: a machine whose GPUs hold nothing is planned as a pure CPU
 run; the weight a prompt batch copies to the GPU for a CPU-resident layer
@@ -31,7 +29,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import accumulate
 
-from core.planner.memory import ContextShape, GraphDims, compute_estimate, host_input_bytes
+from core.planner.memory import ContextShape, GraphDims, compute_estimate, host_input_bytes, pipeline_extra
 from core.planner.types import DeviceMemory, MachineSpec, RuntimeSettings
 from core.planner.weights import WeightTable
 
@@ -156,6 +154,8 @@ class Placer:
         self.gpu_compute_out = compute_estimate(dims, ctx, s, on_gpu=True, has_output=True).peak
         self.cpu_compute = compute_estimate(dims, ctx, s, on_gpu=False, has_output=True).peak
         self.host_inputs = host_input_bytes(dims, ctx, s)
+        # several GPUs holding everything: pipeline parallelism keeps 4 copies of each split's inputs
+        self.pp = pipeline_extra(dims, ctx, s) if len(machine.gpus) > 1 else None
         self.partial_host_extra = 2 * dims.n_embd * ctx.n_tokens * 4
         # a prompt batch runs CPU-resident layers' products on the GPU, one weight copy at a time
         # (ggml-backend starts a new split per offloaded weight so the copies reuse one slot)
@@ -195,6 +195,8 @@ class Placer:
         compute = self.gpu_compute_out if e == self.units else self.gpu_compute
         if partial and d == 0:
             compute += self.offload_copy
+        elif not partial and self.pp is not None:
+            compute += self.pp.first if d == 0 else self.pp.later
         return weights, kv, compute
 
     def _partial(self, a: Assignment) -> bool:
@@ -242,7 +244,7 @@ class Placer:
         elif partial:
             host_compute = self.host_inputs + self.partial_host_extra
         else:
-            host_compute = self.host_inputs
+            host_compute = self.host_inputs + (self.pp.host if self.pp is not None else 0)
         out.append(
             DeviceMemory(
                 device="CPU",
@@ -368,11 +370,11 @@ class Placer:
             return self._result(self._empty())
         return self._result(self.default_split())
 
-    def place(self) -> PlacementResult:
+    def place(self, check_default: bool = True) -> PlacementResult:  # False: see FitContext.refill
         if not self.caps:
             return self._result(self._empty())
         a = self.default_split()
-        if self.fits(a):
+        if check_default and self.fits(a):
             return self._result(a)
         if self.pe[-1]:  # MoE: routed experts go to RAM before whole layers do
             dense = self._fill_back_to_front(dense_only=True)

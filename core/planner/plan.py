@@ -103,7 +103,8 @@ def _place(
                      moe=any(wt.layer_expert_bytes))  # fmt: skip
     s = dataclasses.replace(s, n_ctx=fc.n_ctx)
     shape, placer = _placer(rc, wt, s)
-    return s, shape, placer, placer.place_default() if fc.layers_fixed else placer.place(), fc.n_ctx
+    result = placer.place_default() if fc.layers_fixed else placer.place(check_default=not fc.refill)
+    return s, shape, placer, result, fc.n_ctx
 
 
 def _row_notices(wt: WeightTable, fmt: QuantFormat) -> list[str]:

@@ -9,7 +9,15 @@ import dataclasses
 from dataclasses import dataclass
 
 from core.facts.types import ModelFacts
-from core.planner.memory import ContextShape, GraphDims, KvLayout, compute_estimate, context_shape, total_ctx
+from core.planner.memory import (
+    ContextShape,
+    GraphDims,
+    KvLayout,
+    compute_estimate,
+    context_shape,
+    pipeline_extra,
+    total_ctx,
+)
 from core.planner.placement import Placer
 from core.planner.speed import SpeedModel
 from core.planner.types import MachineSpec, RuntimeSettings
@@ -83,8 +91,9 @@ class CtxProbe:
                 swa = rc.cells_swa[hi] - rc.cells_swa[lo]
             self.parts.append((w, full, swa, a.ends[d] == placer.units, placer.caps[d] - placer.overheads[d]))
 
-    def _trial(self, user_ctx: int) -> tuple[int, int, int, int]:
-        """Full and sliding-window cells, and the compute peak without / with the output layer."""
+    def _trial(self, user_ctx: int) -> tuple[int, int, int, int, int, int]:
+        """Full and sliding-window cells, the compute peak without / with the output layer, and what
+        pipeline parallelism adds on the first and on a later GPU."""
         s = self.s
         key = ("probe", s, user_ctx)
         hit = self.rc.memo.get(key)
@@ -97,15 +106,18 @@ class CtxProbe:
                 shape.swa_size * shape.n_stream,
                 compute_estimate(dims, shape, s, on_gpu=True, has_output=False).peak,
                 compute_estimate(dims, shape, s, on_gpu=True, has_output=True).peak,
+                (pp := pipeline_extra(dims, shape, s)).first,
+                pp.later,
             )
         return hit  # type: ignore[return-value]
 
     def fits(self, user_ctx: int) -> bool:
-        full_cells, swa_cells, compute, compute_out = self._trial(user_ctx)
-        for w, full, swa, has_out, cap in self.parts:
+        full_cells, swa_cells, compute, compute_out, pp_first, pp_later = self._trial(user_ctx)
+        for d, (w, full, swa, has_out, cap) in enumerate(self.parts):
             if not (w or full or has_out):
                 continue
-            if w + full * full_cells + swa * swa_cells + (compute_out if has_out else compute) > cap:
+            pp = 0 if len(self.parts) < 2 else pp_first if d == 0 else pp_later
+            if w + full * full_cells + swa * swa_cells + (compute_out if has_out else compute) + pp > cap:
                 return False
         return True
 
