@@ -55,7 +55,7 @@ from core.planner.report import (
     machine_summary,
     model_summary,
     ollama_lines,
-    parse_ctx,
+    parse_ctx_or_auto,
     parse_flash_attn,
     plan_json,
     settings_summary,
@@ -92,8 +92,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "asks the server directly). Sizes in --json output are bytes.",
     )
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--ctx", type=_typed(parse_ctx), default=8192, metavar="N",
-                        help="context size in tokens, e.g. 8192 or 32k (Ollama: num_ctx; default 8k)")
+    parser.add_argument("--ctx", type=_typed(parse_ctx_or_auto), default=8192, metavar="N",
+                        help="context per conversation in tokens, e.g. 8192 or 32k (Ollama: num_ctx; "
+                             "default 8k), or auto: llama-server without -c, where llama.cpp's fit picks it")
     parser.add_argument("--kv", choices=KV_TYPES, default="f16", help="KV cache type (default f16)")
     parser.add_argument("--fa", choices=FLASH_ATTN, default="auto", help="flash attention (default auto)")
     parser.add_argument("--runtime", choices=RUNTIMES, default="llama-server",

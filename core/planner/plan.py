@@ -225,7 +225,7 @@ def plan(
     rows = tuple(_build_row(rc, q, imatrix) for q in quants)
     inputs = PlanInputs(
         model=facts.name, architecture=facts.architecture, ctx=run_ctx, kv_type=kv_type,
-        settings=rows_settings(settings), machine=machine, decode_depth=decode_depth,
+        settings=rows_settings(settings), machine=machine, decode_depth=decode_depth, auto_ctx=ctx is None,
     )  # fmt: skip
     return Plan(inputs=inputs, rows=rows, notices=_plan_notices(facts, machine, run_ctx, trained, measured))
 

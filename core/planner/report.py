@@ -45,6 +45,11 @@ _CTX = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([km]?)\s*$", re.IGNORECASE)
 # --------------------------------------------------------------------------- inputs
 
 
+def parse_ctx_or_auto(text: str) -> int | None:
+    """`auto` (None: no -c, llama.cpp's fit picks the context) or a context size (`parse_ctx`)."""
+    return None if text.strip().lower() == "auto" else parse_ctx(text)
+
+
 def parse_ctx(text: str) -> int:
     """A context size as people write it: `8192`, `8k`, `128K`, `1m` (k = 1024 tokens)."""
     m = _CTX.match(text)
@@ -58,8 +63,10 @@ def parse_ctx(text: str) -> int:
     return value
 
 
-def next_ctx_preset(current: int, step: int) -> int:
-    """The preset after (`+1`) or before (`-1`) `current`, staying at the ends."""
+def next_ctx_preset(current: int | None, step: int) -> int:
+    """The preset after (`+1`) or before (`-1`) `current` (auto: from 8k), staying at the ends."""
+    if current is None:
+        return 8192
     if step > 0:
         bigger = [p for p in CTX_PRESETS if p > current]
         return bigger[0] if bigger else CTX_PRESETS[-1]
@@ -115,6 +122,10 @@ def settings_summary(plan: Plan, flash_attn: str = "auto") -> str:
     8k cache) · llama-server -c 8k · KV f16 · flash attention on (auto)`."""
     s = plan.inputs.settings
     per = format_ctx(plan.inputs.ctx)
+    if plan.inputs.auto_ctx:
+        fa = "on" if s.flash_attn else "off"
+        return (f"ctx auto: llama.cpp's fit picks each row's context (Ctx), from the trained {per} · "
+                f"{s.runtime} without -c · KV {plan.inputs.kv_type} · flash attention {fa}")
     if s.kv_unified and s.n_seq > 1:
         slots = f"{s.n_seq} slots share one {format_ctx(s.n_ctx)} cache"
     elif s.n_seq > 1:
@@ -186,7 +197,8 @@ def columns(plan: Plan) -> list[str]:
     """Column titles, most important first, so an 80-column screen shows what matters."""
     devices = plan.rows[0].memory.devices if plan.rows else ()
     n_gpus = sum(1 for d in devices if d.is_gpu)
-    return ["Quant", "Runs on", "Decode", *(device_label(d, n_gpus) for d in devices),
+    fit = ["Ctx"] if plan.inputs.auto_ctx else []
+    return ["Quant", "Runs on", "Decode", *fit, *(device_label(d, n_gpus) for d in devices),
             "File", QUALITY_TITLE, "Max ctx", "KV", "Prompt", "bpw"]
 
 
@@ -196,6 +208,7 @@ def cells(row: QuantRow, size: SizeFormat, *, best: bool = False) -> list[str]:
         (BEST_MARK if best else "") + row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
         where(row),
         format_tps(row.decode_tps),
+        *([format_ctx(row.fit_ctx)] if row.fit_ctx is not None else []),
         *(size(d.total) for d in row.memory.devices),
         size(row.file_size),
         quality(row),
@@ -377,7 +390,8 @@ def plan_json(plan: Plan, model: PlannedModel, *, flash_attn: str = "auto") -> d
                   "n_params_active": f.n_params_active, "n_layers": f.n_layers,
                   "context_length": f.context_length, "file_type": f.file_type, "file_size": f.file_size,
                   "path": model.path, "ollama_url": model.ollama_url},
-        "inputs": {"ctx": plan.inputs.ctx, "kv_type": plan.inputs.kv_type, "flash_attn": flash_attn,
+        "inputs": {"ctx": plan.inputs.ctx, "auto_ctx": plan.inputs.auto_ctx, "kv_type": plan.inputs.kv_type,
+                   "flash_attn": flash_attn,
                    "runtime": s.runtime, "parallel": s.n_seq, "settings": to_jsonable(s),
                    "machine": _machine_json(plan.inputs.machine)},
         "rows": [row_json(plan, r, model) for r in plan.rows],

@@ -191,14 +191,21 @@ def load_seconds(weights_on_remote: int, link: RpcLink = DEFAULT_LINK) -> float:
     return weights_on_remote / link.bandwidth
 
 
-def rpc_commands(devices: Sequence[RpcDevice], llama_server: str) -> list[str]:
+def rpc_endpoints(machine: MachineSpec) -> list[str]:
+    """The rpc-servers a machine built by `with_rpc` reaches, in order (devices named `RPC<i> HOST:PORT`)."""
+    names = [g.name.split()[1].split("/")[0] for g in machine.gpus
+             if g.kind == "rpc" and len(g.name.split()) > 1]
+    return list(dict.fromkeys(names))
+
+
+def rpc_commands(devices: Sequence[RpcDevice] | Sequence[str], llama_server: str) -> list[str]:
     """`rpc-server` for each remote box, then this box's llama-server with --rpc."""
     lines = []
-    for endpoint in dict.fromkeys(d.endpoint for d in devices):
+    endpoints = [d if isinstance(d, str) else d.endpoint for d in devices]
+    for endpoint in dict.fromkeys(endpoints):
         host, _, port = endpoint.rpartition(":")
         lines.append(f"on {host}: " + shlex.join(["rpc-server", "-H", "0.0.0.0", "-p", port, "-c"]))
-    endpoints = ",".join(dict.fromkeys(d.endpoint for d in devices))
-    lines.append(f"here: {llama_server} --rpc {endpoints}")
+    lines.append(f"here: {llama_server} --rpc {','.join(dict.fromkeys(endpoints))}")
     return lines
 
 

@@ -164,6 +164,7 @@ class PlanInputs:
     settings: RuntimeSettings
     machine: MachineSpec
     decode_depth: int = 0  # tokens already in the context when decode speed is estimated
+    auto_ctx: bool = False  # no -c: llama.cpp's fit picks each row's context (QuantRow.fit_ctx), from `ctx`
 
 
 @dataclass(frozen=True)

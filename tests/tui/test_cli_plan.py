@@ -296,3 +296,23 @@ def test_bad_ram_bw_and_threads_are_usage_errors(capsys: pytest.CaptureFixture[s
             cli.main(["plan", "llama3.1:8b", *HYPOTHETICAL, flag, value])
         assert exit_.value.code == 2
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_ctx_auto_plans_llama_server_without_c(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without -c, fit starts from the trained context and shrinks it; each row says where it ends."""
+    code, out, _ = run_cli(capsys, "llama3.1:8b", "--gpu", "3060", "--ram", "32", "--ctx", "auto",
+                           "--quant", "Q8_0", "Q2_K")
+    assert code == 0
+    assert out.splitlines()[1].startswith("ctx auto: llama.cpp's fit picks each row's context (Ctx)")
+    rows = table_rows(out)
+    small, big = rows["Q2_K"][3], rows["Q8_0"][3]
+    assert small.endswith("k") and big.endswith("k") and float(small[:-1]) > float(big[:-1])
+    code, out, _ = run_cli(capsys, "llama3.1:8b", "--gpu", "3060", "--ram", "32", "--ctx", "auto",
+                           "--quant", "Q2_K", "--json")
+    data = json.loads(out)
+    assert data["inputs"]["auto_ctx"] is True and data["inputs"]["ctx"] == 131072
+    row = data["rows"][0]
+    assert row["llama_server_args"][:2] == ["-c", str(row["fit_ctx"])]
+    err = fails_with(capsys, "llama3.1:8b", "--gpu", "3060", "--ram", "32", "--ctx", "auto",
+                     "--runtime", "ollama")
+    assert "Ollama always starts llama-server with a context" in err

@@ -6,7 +6,7 @@ import psutil
 from rich.text import Text
 
 from core.config import Settings
-from core.units import format_bytes
+from core.units import format_bytes, format_ctx
 from tests.fakes.fake_nvml import FakeGpu, FakeNvml, GiB
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import one_line
@@ -200,3 +200,36 @@ async def test_quantize_hands_the_row_to_the_pipeline(settings: Settings) -> Non
         await pilot.press("down", "p")
         await pilot.pause()
         assert calls == [("meta-llama/Llama-3.1-8B-Instruct", "Q4_K_S")]
+
+
+async def test_rpc_devices_typed_into_the_machine_field_join_the_plan(settings: Settings) -> None:
+    app = planner_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_planner(pilot)
+        await plan_of(pilot, "llama3.1:70b")
+        await type_into(pilot, "plan-machine", "4060 Ti 16GB + 10.0.0.2:50052=3060")
+        await wait_for(pilot, lambda: screen.settled and screen.plan is not None
+                       and len(screen.plan.inputs.machine.gpus) == 2)
+        assert screen.plan is not None
+        rpc, local = screen.plan.inputs.machine.gpus
+        assert (rpc.kind, local.kind) == ("rpc", "cuda") and rpc.name.startswith("RPC0 10.0.0.2:50052")
+        text = one_line(screen_text(app))
+        assert "RPC0" in text
+        await type_into(pilot, "plan-machine", "4090 + 10.0.0.2:99999")
+        await wait_for(pilot, lambda: "10.0.0.2:99999" in one_line(screen_text(app)))
+        assert "is not an RPC server" in one_line(screen_text(app))
+
+
+async def test_auto_context_shows_what_fit_picks_per_row(settings: Settings) -> None:
+    app = planner_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_planner(pilot)
+        await plan_of(pilot, "llama3.1:8b")
+        await type_into(pilot, "plan-machine", "3060")
+        await type_into(pilot, "plan-ctx", "auto")
+        await wait_for(pilot, lambda: screen.settled and screen.plan is not None
+                       and screen.plan.inputs.auto_ctx)
+        assert screen.plan is not None
+        row = screen.plan.row("Q4_K_M")
+        assert row.fit_ctx is not None and 4096 <= row.fit_ctx < 131072
+        assert cell(screen, "Q4_K_M", "Ctx").plain == format_ctx(row.fit_ctx)

@@ -28,6 +28,7 @@ from core.planner.report import (
     ollama_lines,
     quality,
 )
+from core.planner.rpc import rpc_commands, rpc_endpoints, rpc_summary
 from core.planner.source import PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
@@ -87,6 +88,10 @@ def detail_renderable(plan: Plan, row: QuantRow, model: PlannedModel,
         if shorthand:
             parts += [Text("or, with the first layers' experts in RAM (about the same memory):", style="dim"),
                       Text(shorthand)]
+        remote = rpc_endpoints(plan.inputs.machine)
+        if remote:
+            parts += [Text("with the RPC servers:", style="dim"),
+                      Text("\n".join([*rpc_summary(plan, row), *rpc_commands(remote, command)]))]
         lines = ollama_lines(plan, row, model) or []
         runtime = plan.inputs.settings.runtime
         note = " (placement left to llama.cpp's fit)" if runtime == "ollama" else \

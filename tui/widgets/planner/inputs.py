@@ -10,6 +10,7 @@ header or ask a server, which is not something to do per keystroke.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -26,7 +27,8 @@ from core.errors import LlamadeckError
 from core.facts import catalog
 from core.planner.cards import CARDS
 from core.planner.machine import hypothetical_spec, parse_parallel, parse_ram_gb
-from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, parse_ctx
+from core.planner.report import FLASH_ATTN, KV_TYPES, RUNTIMES, card_list, parse_ctx_or_auto
+from core.planner.rpc import RpcDevice, parse_rpc
 from core.units import format_ctx
 
 THIS_MACHINE = "this machine"
@@ -40,7 +42,7 @@ DEFAULT_RAM_GB = 64.0
 class PlanChoices:
     """What the inputs say now; `cards` is None for the live machine."""
 
-    ctx: int = 8192
+    ctx: int | None = 8192  # None: auto, llama.cpp's fit picks it
     kv_type: str = "f16"
     flash_attn: str = "auto"
     runtime: str = "llama-server"
@@ -48,14 +50,26 @@ class PlanChoices:
     cards: tuple[str, ...] | None = None
     free_now: bool = False
     ram_gb: float = DEFAULT_RAM_GB
+    rpc: tuple[RpcDevice, ...] = ()  # remote rpc-server devices, typed into the Machine field
 
 
-def machine_choice(text: str) -> tuple[tuple[str, ...] | None, bool]:
-    """(cards or None for this machine, plan with the memory free now)."""
-    live = LIVE.get(text.strip().lower())
+def machine_choice(text: str) -> tuple[tuple[str, ...] | None, bool, tuple[RpcDevice, ...]]:
+    """(cards or None for this machine, plan with the memory free now, RPC devices).
+
+    Parts that look like HOST:PORT[=SIZE] are rpc-server devices that join
+    whichever machine the rest names: `this machine + 10.0.0.2:50052=12G`.
+    """
+    parts = [p.strip() for p in text.split("+")]
+    remote = [p for p in parts if _RPC_PART.match(p)]
+    rest = " + ".join(p for p in parts if p and p not in remote)
+    rpc = parse_rpc(remote)
+    live = LIVE.get(rest.lower())
     if live is not None:
-        return None, live == FREE_NOW
-    return card_list(text), False
+        return None, live == FREE_NOW, rpc
+    return card_list(rest), False, rpc
+
+
+_RPC_PART = re.compile(r"^\S+:\d+(=\S+)?$")
 
 
 class FieldInput(Input):
@@ -112,14 +126,16 @@ class PlanInputsBar(Widget):
                              id="plan-model", suggester=models, compact=True)
             yield Label("Machine")
             yield FieldInput(THIS_MACHINE, id="plan-machine", suggester=machines, compact=True,
-                             tooltip="this machine, free now, cpu, 4090, 2x 3090, 4060 Ti 16GB + 3060")
+                             tooltip="this machine, free now, cpu, 4090, 2x 3090, 4060 Ti 16GB + 3060; add "
+                                     "rpc-server devices as + HOST:PORT=12G (or =3060, or no size to ask)")
             yield Label("RAM")
             yield FieldInput(f"{DEFAULT_RAM_GB:g}", id="plan-ram", compact=True, restrict=r"[0-9.]*",
                              tooltip="GB of system RAM of the hypothetical machine")
         with Horizontal(id="plan-line2"):
             yield Label("Ctx")
-            yield FieldInput(format_ctx(self.choices.ctx), id="plan-ctx", compact=True,
-                             tooltip="tokens: 8192, 8k, 32k, 128k")
+            yield FieldInput(format_ctx(self.choices.ctx or 8192), id="plan-ctx", compact=True,
+                             tooltip="tokens per conversation: 8192, 8k, 32k, 128k; or auto (no -c: "
+                                     "llama.cpp's fit picks it per row)")
             yield Label("KV")
             yield Select([(k, k) for k in KV_TYPES], value="f16", allow_blank=False, compact=True,
                          id="plan-kv")
@@ -144,8 +160,9 @@ class PlanInputsBar(Widget):
             field.value = text
         field.cursor_position = len(text)
 
-    def set_ctx(self, ctx: int) -> None:
-        self.query_one("#plan-ctx", Input).value = format_ctx(ctx)  # Input.Changed applies it
+    def set_ctx(self, ctx: int | None) -> None:
+        text = "auto" if ctx is None else format_ctx(ctx)
+        self.query_one("#plan-ctx", Input).value = text  # Input.Changed applies it
 
     def set_machine_text(self, text: str) -> None:
         self.query_one("#plan-machine", Input).value = text
@@ -195,17 +212,17 @@ class PlanInputsBar(Widget):
     def _parse(self, field: str, value: str) -> PlanChoices:
         c = self.choices
         if field == "plan-ctx":
-            return replace(c, ctx=parse_ctx(value))
+            return replace(c, ctx=parse_ctx_or_auto(value))
         if field == "plan-ram":
             return replace(c, ram_gb=parse_ram_gb(value))
         if field == "plan-parallel":
             return replace(c, parallel=parse_parallel(value))
         if field == "plan-machine":
-            cards, free = machine_choice(value)
+            cards, free, rpc = machine_choice(value)
             if cards is not None:
                 hypothetical_spec(cards, c.ram_gb)  # an unknown card is a sentence now, not at plan time
             self.query_one("#plan-ram", Input).disabled = cards is None
-            return replace(c, cards=cards, free_now=free)
+            return replace(c, cards=cards, free_now=free, rpc=rpc)
         return c
 
     @on(Select.Changed)

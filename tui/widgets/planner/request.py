@@ -13,6 +13,7 @@ from core.hardware.types import MachineInfo, SystemSample
 from core.planner.machine import machine_spec
 from core.planner.plan import plan
 from core.planner.report import parse_flash_attn
+from core.planner.rpc import ask_servers, with_rpc
 from core.planner.source import PlannedModel
 from core.planner.types import Plan
 from tui.widgets.planner.inputs import PlanChoices
@@ -31,5 +32,6 @@ def compute(request: PlanRequest) -> Plan:
     c = request.choices
     machine = machine_spec(c.cards, ram_gb=c.ram_gb, info=request.info,
                            sample=request.sample if c.free_now else None)
+    machine = with_rpc(machine, ask_servers(c.rpc))  # asks bare HOST:PORTs (this runs in a thread)
     return plan(request.model.facts, machine, ctx=c.ctx, kv_type=c.kv_type,
                 flash_attn=parse_flash_attn(c.flash_attn), runtime=c.runtime, parallel=c.parallel)
