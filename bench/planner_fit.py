@@ -77,7 +77,8 @@ class Placement:
 
 
 def real_placement(out: FitOutcome, n_units: int, n_dev: int) -> Placement:
-    layers = out.tensor_split if out.tensor_split else ((n_units if out.n_gpu_layers < 0 else out.n_gpu_layers),)
+    ngl = n_units if out.n_gpu_layers < 0 else out.n_gpu_layers
+    layers = out.tensor_split if out.tensor_split else (ngl,)
     if out.n_gpu_layers < 0 and n_dev > 1:  # fit changed nothing: llama.cpp's default split decides
         layers = ()
     expert_cpu: list[int] = []
@@ -117,7 +118,8 @@ class Compared:
 
     def mem_errors(self) -> list[tuple[float, float]]:
         """(MiB, %) per device."""
-        return [(o - r, (o - r) / r * 100 if r else 0.0) for r, o in zip(self.real_mib, self.ours_mib, strict=True)]
+        pairs = zip(self.real_mib, self.ours_mib, strict=True)
+        return [(o - r, (o - r) / r * 100 if r else 0.0) for r, o in pairs]
 
     @property
     def mem_ok(self) -> bool:

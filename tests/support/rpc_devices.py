@@ -127,9 +127,11 @@ class MemoryProxy:
                 self._conns += [client, server]
             pending: deque[int] = deque()
             for target in (self._requests, self._replies):
-                threading.Thread(target=self._pump, args=(target, client, server, pending), daemon=True).start()
+                args = (target, client, server, pending)
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
 
-    def _pump(self, target: object, client: socket.socket, server: socket.socket, pending: deque[int]) -> None:
+    def _pump(self, target: object, client: socket.socket, server: socket.socket,
+              pending: deque[int]) -> None:  # fmt: skip
         try:
             target(client, server, pending)  # type: ignore[operator]
         except (OSError, ProtocolError) as err:

@@ -91,7 +91,10 @@ def _call(client: socket.socket, cmd: int, body: bytes, reply: bool = True) -> b
     return _recv(client, size)
 
 
-def test_only_the_device_memory_reply_is_rewritten(proxied: tuple[StandIn, MemoryProxy, socket.socket]) -> None:
+Proxied = tuple[StandIn, MemoryProxy, socket.socket]
+
+
+def test_only_the_device_memory_reply_is_rewritten(proxied: Proxied) -> None:
     server, proxy, client = proxied
     hello = _call(client, CMD_HELLO, b"\x05" * 16)
     assert hello is not None and hello[:3] == bytes([7, 0, 0])
@@ -118,7 +121,8 @@ def test_free_and_total_can_differ() -> None:
     try:
         with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
             _call(client, CMD_HELLO, bytes(16))
-            assert _call(client, CMD_GET_DEVICE_MEMORY, struct.pack("<I", 0)) == memory_reply(10 << 30, 16 << 30)
+            got = _call(client, CMD_GET_DEVICE_MEMORY, struct.pack("<I", 0))
+            assert got == memory_reply(10 << 30, 16 << 30)
     finally:
         proxy.close()
         server.listener.close()
