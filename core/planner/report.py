@@ -205,7 +205,7 @@ def columns(plan: Plan) -> list[str]:
 def cells(row: QuantRow, size: SizeFormat, *, best: bool = False) -> list[str]:
     """One row's cells, in the order of `columns`; speeds in tokens/s. `best` marks the recommended row."""
     return [
-        (BEST_MARK if best else "") + row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
+        (BEST_MARK if best else " ") + row.quant + (IMATRIX_MARK if row.needs_imatrix else ""),
         where(row),
         format_tps(row.decode_tps),
         *([format_ctx(row.fit_ctx)] if row.fit_ctx is not None else []),

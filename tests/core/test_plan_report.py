@@ -113,8 +113,8 @@ def test_columns_and_cells_line_up_per_device(llama8b_4090: tuple[Plan, PlannedM
 
 def test_imatrix_quants_are_marked(llama8b_4090: tuple[Plan, PlannedModel]) -> None:
     p, _ = llama8b_4090
-    assert cells(p.row("IQ2_M"), format_bytes)[0] == "IQ2_M*"
-    assert cells(p.row("Q4_K_M"), format_bytes)[0] == "Q4_K_M"
+    assert cells(p.row("IQ2_M"), format_bytes)[0] == " IQ2_M*"  # names line up with the marked best row's
+    assert cells(p.row("Q4_K_M"), format_bytes, best=True)[0] == ">Q4_K_M"
 
 
 def test_partial_offload_names_its_ngl_and_explains_it(llama70b_4090: tuple[Plan, PlannedModel]) -> None:
