@@ -159,8 +159,10 @@ class Placer:
         self.partial_host_extra = 2 * dims.n_embd * ctx.n_tokens * 4
         # a prompt batch runs CPU-resident layers' products on the GPU, one weight copy at a time
         # (ggml-backend starts a new split per offloaded weight so the copies reuse one slot)
-        offloads = bool(machine.gpus) and machine.gpus[0].offloads_ops
-        self.offload_copy = wt.largest_block_tensor if s.op_offload and offloads else 0
+        # the first device that offloads ops takes them (ggml-rpc has no offload_op, so with RPC devices in
+        # front it is the first local GPU; with none, the CPU runs those products itself)
+        self.offload_gpu = next((d for d, g in enumerate(machine.gpus) if g.offloads_ops), -1)
+        self.offload_copy = wt.largest_block_tensor if s.op_offload and self.offload_gpu >= 0 else 0
         # a driver context per GPU that llama.cpp does not count (none on an RPC device)
         self.overheads = [s.gpu_overhead if g.has_runtime_overhead else 0 for g in machine.gpus]
         # what --fit lets a GPU fill; the runtime's own overhead comes out of it too
@@ -193,7 +195,7 @@ class Placer:
                 weights += self._kept(u, a.frac_of(d)) - dense_only
         kv = self.pkv[e] - self.pkv[s]
         compute = self.gpu_compute_out if e == self.units else self.gpu_compute
-        if partial and d == 0:
+        if partial and d == self.offload_gpu:
             compute += self.offload_copy
         elif not partial and self.pp is not None:
             compute += self.pp.first if d == 0 else self.pp.later
@@ -241,6 +243,8 @@ class Placer:
             cpu_weights -= self.wt.tied_output_bytes  # no second copy when the output layer stays home
         if a.n_gpu_layers == 0:
             host_compute = self.cpu_compute
+        elif partial and self.offload_gpu < 0:
+            host_compute = self.cpu_compute  # nothing offloads ops: the CPU runs its layers' products
         elif partial:
             host_compute = self.host_inputs + self.partial_host_extra
         else:

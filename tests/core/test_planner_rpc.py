@@ -170,3 +170,19 @@ def test_a_server_that_cannot_be_asked_gets_a_sentence(stand_in: list[RpcStandIn
     with pytest.raises(HardwareError, match=f"Could not reach an rpc-server at 127.0.0.1:{port}") as caught:
         device_memory(f"127.0.0.1:{port}")
     assert f"--rpc 127.0.0.1:{port}=12G" in str(caught.value)
+
+
+def test_ops_are_offloaded_to_the_first_local_gpu_not_an_rpc_device() -> None:
+    """ggml-rpc has no offload_op: the prompt's weight copies go to the CUDA GPU behind the RPC device,
+    and with RPC devices only, the CPU runs its layers' products itself (a CPU-sized compute buffer)."""
+    facts = catalog.facts("llama3.1:70b")
+    mixed = with_rpc(hypothetical_spec(["3060"], 128), parse_rpc(["10.0.0.2:50052=12G"]))
+    rpc, cuda, cpu = plan(facts, mixed, ctx=8192, quants=("Q4_K_M",)).rows[0].memory.devices
+    only_cuda = plan(facts, hypothetical_spec(["3060"], 128), ctx=8192, quants=("Q4_K_M",)).rows[0]
+    local = only_cuda.memory.devices[0]
+    assert cuda.compute == local.compute and rpc.compute < cuda.compute  # the copy slot sits on the 3060
+    remote_only = with_rpc(hypothetical_spec([], 128), parse_rpc(["10.0.0.2:50052=12G"]))
+    row = plan(facts, remote_only, ctx=8192, quants=("Q4_K_M",)).rows[0]
+    assert row.placement == "partial"
+    host = row.memory.devices[-1]
+    assert host.compute > 4 * cpu.compute  # the CPU's own compute buffer, not just the inputs
