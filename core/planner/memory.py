@@ -369,27 +369,25 @@ def runtime_settings(
     return s
 
 
-def ollama_auto_batch(ctx_per_seq: int, predicted_vram: int, available: int, flash_attn: bool) -> int:
-    """Ollama's automatic num_batch (server/sched.go automaticGenerationBatch).
+def ollama_auto_batch(ctx_total: int, predicted: int, available: int, fa_off: bool, small_gpu: bool) -> int:
+    """Ollama's automatic num_batch (server/sched.go `automaticGenerationBatch` with generationBatchFits,
+    Ollama v0.32.15), from the whole KV context (num_ctx x OLLAMA_NUM_PARALLEL).
 
-    512 up to 4k context, 1024 up to 32k, 2048 beyond; stepped back down to
-    512 while the model would take more than 75 % (1024) / 60 % (2048) of
-    the GPU memory or the batch's surcharge (768 MiB / 2 GiB) does not fit
-    under 80 %. Without flash attention on CUDA it stays at 512.
+    512 up to 4k, 1024 up to 32k, 2048 beyond; stepped back down to 512
+    while the model would take more than 75 % (1024) / 60 % (2048) of the GPU
+    memory or the batch's surcharge (768 MiB / 2 GiB) does not fit under
+    80 %. On CUDA without flash attention it stays at 512, or 256 above 4k on
+    a card of 8 GiB or less.
     """
-    if not flash_attn:
-        return 512
-    batch = 2048 if ctx_per_seq > 32768 else 1024 if ctx_per_seq > 4096 else 512
+    if fa_off and available:
+        return 256 if ctx_total > 4096 and small_gpu else 512
+    batch = 2048 if ctx_total > 32768 else 1024 if ctx_total > 4096 else 512
     surcharge = {2048: 2 * 1024**3, 1024: 768 * 1024**2}
-    headroom = {2048: 0.60, 1024: 0.75}
-    while batch > 512 and available > 0:
-        threshold = available * 0.8
-        fits = (
-            predicted_vram <= threshold
-            and predicted_vram <= available * headroom[batch]
-            and surcharge[batch] <= threshold - predicted_vram
-        )
-        if fits:
+    headroom = {2048: 60, 1024: 75}
+    while batch > 512 and predicted and available:
+        threshold = available * 80 // 100
+        if (predicted <= threshold and predicted <= available * headroom[batch] // 100
+                and surcharge[batch] <= threshold - predicted):
             break
         batch = 1024 if batch == 2048 else 512
     return batch

@@ -36,7 +36,7 @@ from core.errors import PlannerError
 from core.facts.types import ModelFacts
 from core.ollama.server_settings import OllamaServerSettings
 from core.ollama.types import RunningModel
-from core.planner.memory import context_shape, graph_dims, kv_layout, output_buffer_bytes
+from core.planner.memory import context_shape, graph_dims, kv_layout, ollama_auto_batch, output_buffer_bytes
 from core.planner.placement import Assignment, Placer
 from core.planner.plan import file_size, plan
 from core.planner.types import DeviceMemory, GpuSpec, MachineSpec, QuantRow
@@ -128,22 +128,6 @@ def ollama_vram_estimate(facts: ModelFacts, weights_file: int, ctx_total: int) -
     return weights_file + 2 * facts.n_layers * max(kv_heads, 1) * head_dim * ctx_total * 2
 
 
-def auto_batch(ctx_total: int, predicted: int, available: int, fa_off: bool, small_gpu: bool) -> int:
-    """server/sched.go `automaticGenerationBatch` (with generationBatchFits and its surcharges)."""
-    if fa_off and available:  # CUDA without flash attention
-        return 256 if ctx_total > 4096 and small_gpu else 512
-    batch = 2048 if ctx_total > 32768 else 1024 if ctx_total > 4096 else 512
-    surcharge = {2048: 2 * GIB, 1024: 768 * MIB}
-    headroom = {2048: 60, 1024: 75}
-    while batch > 512 and predicted and available:
-        threshold = available * 80 // 100
-        if (predicted <= threshold and predicted <= available * headroom[batch] // 100
-                and surcharge[batch] <= threshold - predicted):
-            break
-        batch = 1024 if batch == 2048 else 512
-    return batch
-
-
 def _gpus_for_load(machine: MachineSpec, s: OllamaServerSettings, predicted: int) -> tuple[GpuSpec, ...]:
     """server/sched.go `selectLlamaServerPlacement`: one GPU when the estimate fits in 80 % of one."""
     gpus = machine.gpus
@@ -222,7 +206,7 @@ def _batch(facts: ModelFacts, s: OllamaServerSettings, ctx_total: int, completio
         return min(2048, ctx_total), "num_batch for an embedding model: min(2048, num_ctx)."
     available = sum(g.memory for g in gpus)
     small = any(g.memory <= 8 * GIB for g in gpus)
-    batch = auto_batch(ctx_total, predicted, available, fa == "off" and bool(gpus), small)
+    batch = ollama_auto_batch(ctx_total, predicted, available, fa == "off" and bool(gpus), small)
     return batch, f"num_batch {batch}: Ollama's automatic batch for {ctx_total} tokens of context."
 
 

@@ -82,7 +82,8 @@ def _row_settings(rc: RowContext, wt: WeightTable, kv_total: int) -> RuntimeSett
     if s.runtime != "ollama" or not rc.machine.gpus or s.n_batch != 0:
         return s
     available = sum(g.memory for g in rc.machine.gpus)
-    b = ollama_auto_batch(s.n_ctx // s.n_seq, wt.tensor_bytes + kv_total, available, s.flash_attn)
+    small = any(g.memory <= 8 * 1024**3 for g in rc.machine.gpus)
+    b = ollama_auto_batch(s.n_ctx, wt.tensor_bytes + kv_total, available, not s.flash_attn, small)
     return dataclasses.replace(s, n_batch=b, n_ubatch=b, n_outputs=min(b, s.n_seq))
 
 

@@ -225,7 +225,21 @@ def test_runtime_defaults() -> None:
         (65536, 19, 24, True, 512),  # over 75 %: back to the default
         (8192, 18, 24, True, 1024),  # exactly 75 %, and the 768 MiB surcharge still fits under 80 %
         (65536, 5, 24, False, 512),  # CUDA without flash attention stays at 512
+        (8192, 2, 8, False, 256),  # ... and drops to 256 on an 8 GiB card above 4k
     ],
 )
 def test_ollama_auto_batch(ctx: int, predicted_gib: int, available_gib: int, fa: bool, batch: int) -> None:
-    assert ollama_auto_batch(ctx, predicted_gib * GIB, available_gib * GIB, fa) == batch
+    small = available_gib <= 8
+    assert ollama_auto_batch(ctx, predicted_gib * GIB, available_gib * GIB, not fa, small) == batch
+
+
+def test_ollama_picks_its_batch_from_the_whole_kv_context() -> None:
+    """num_ctx 4096 x 2 slots is 8192 cells: 1024, where one slot of 4096 stays at 512."""
+    from core.planner.machine import hypothetical_spec
+    from core.planner.plan import plan
+
+    one = plan(llama31_8b(), hypothetical_spec(["4090"], 64), ctx=4096, runtime="ollama", quants=("Q4_K_M",))
+    two = plan(llama31_8b(), hypothetical_spec(["4090"], 64), ctx=4096, runtime="ollama", parallel=2,
+               quants=("Q4_K_M",))
+    assert one.rows[0].settings is not None and two.rows[0].settings is not None
+    assert (one.rows[0].settings.n_batch, two.rows[0].settings.n_batch) == (512, 1024)
