@@ -57,10 +57,10 @@ from core.planner.report import (
     ollama_lines,
     parse_ctx_or_auto,
     parse_flash_attn,
-    plan_json,
     settings_summary,
     speed_basis,
 )
+from core.planner.report_json import plan_json
 from core.planner.rpc import (
     DEFAULT_LINK,
     RpcDevice,
@@ -122,6 +122,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                              "(=3060), or no size to ask the server")
     parser.add_argument("--rpc-link", type=_typed(parse_link), default=DEFAULT_LINK, metavar="GBIT",
                         help="the network to the RPC servers in Gbit/s (default 1)")
+    parser.add_argument("--no-repack", action="store_true",
+                        help="plan llama.cpp without its repacked copy of CPU-resident weights "
+                             "(llama-server --no-repack)")
     parser.add_argument("--goal", choices=GOALS, default="quality",
                         help="which row to mark as best: quality (most bits at a readable speed), speed, "
                              "or context (longest on the GPU); default quality")
@@ -178,7 +181,8 @@ def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | 
     machine = with_rpc(machine_for(args, probe), devices, link)
     model = asyncio.run(resolve_model(args.model, lambda: OllamaClient(select_host(settings, args.host))))
     result = plan(model.facts, machine, ctx=args.ctx, kv_type=args.kv, flash_attn=parse_flash_attn(args.fa),
-                  runtime=args.runtime, parallel=args.parallel, quants=quants)
+                  runtime=args.runtime, parallel=args.parallel, quants=quants,
+                  repack=not getattr(args, "no_repack", False))
     goal = getattr(args, "goal", "quality")
     if args.json:
         data = plan_json(result, model, flash_attn=args.fa)

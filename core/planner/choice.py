@@ -82,7 +82,7 @@ def context_ladder(facts: ModelFacts, p: Plan, quant: str, steps: Sequence[int] 
     for ctx in contexts:
         row = plan(facts, inputs.machine, ctx=ctx, kv_type=inputs.kv_type, flash_attn=s.flash_attn,
                    runtime=s.runtime, parallel=parallel, quants=(quant,), decode_depth=inputs.decode_depth,
-                   fit_margin=s.fit_margin, gpu_overhead=s.gpu_overhead).rows[0]
+                   fit_margin=s.fit_margin, gpu_overhead=s.gpu_overhead, repack=s.repack).rows[0]
         out.append(LadderStep(ctx, row.placement, row.n_gpu_layers, row.n_layers, row.expert_layers_on_cpu,
                               row.decode_tps, row.memory.kv_cache))
         if row.placement == "none":

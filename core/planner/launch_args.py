@@ -36,6 +36,8 @@ def llama_server_args(inputs: PlanInputs, row: QuantRow) -> list[str]:
         args += ["-ts", ",".join(str(n) for n in row.tensor_split)]
     if row.expert_cpu_layers:
         args += ["-ot", _expert_pattern(row.expert_cpu_layers)]
+    if not s.repack:
+        args += ["--no-repack"]
     return args
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from core.errors import PlannerError
 from core.hardware.types import CpuInfo, GpuInfo, MachineInfo, SystemSample
 from core.planner.cards import GIB, find_card
+from core.planner.repack import repack_types
 from core.planner.types import GpuSpec, MachineSpec
 
 # Assumed when nothing better is known: dual-channel DDR5 as measured by a copy
@@ -109,7 +110,8 @@ def spec_from_machine_info(
     ram = ram_available if ram_available is not None else info.ram_total
     return MachineSpec(gpus, ram, bw, flops if flops is not None else DEFAULT_CPU_TFLOPS, name=info.hostname,
                        notices=tuple(notices), ram_bandwidth_source=source,
-                       cpu_threads=cpu_threads or info.cpu.physical_cores)
+                       cpu_threads=cpu_threads or info.cpu.physical_cores,
+                       cpu_repack_types=repack_types(info.cpu.simd))
 
 
 def _live_gpu(g: GpuInfo, free: int | None, notices: list[str]) -> GpuSpec:

@@ -36,8 +36,9 @@ from core.errors import PlannerError
 from core.facts.types import ModelFacts
 from core.ollama.server_settings import OllamaServerSettings
 from core.ollama.types import RunningModel
+from core.planner.assignment import Assignment
 from core.planner.memory import context_shape, graph_dims, kv_layout, ollama_auto_batch, output_buffer_bytes
-from core.planner.placement import Assignment, Placer
+from core.planner.placement import Placer
 from core.planner.plan import file_size, plan
 from core.planner.types import DeviceMemory, GpuSpec, MachineSpec, QuantRow
 from core.planner.weights import weight_table
@@ -293,6 +294,6 @@ def _fit_reason(s: OllamaServerSettings, margin: int, row: QuantRow, single: boo
 
 def _overflow(devices: tuple[DeviceMemory, ...]) -> str | None:
     cpu = devices[-1] if devices and not devices[-1].is_gpu else None
-    if cpu is not None and cpu.total > cpu.capacity:
+    if cpu is not None and cpu.total - cpu.repacked > cpu.capacity:
         return "It does not fit in RAM and VRAM together: the load fails."
     return None

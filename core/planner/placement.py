@@ -26,95 +26,13 @@ run; the weight a prompt batch copies to the GPU for a CPU-resident layer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from itertools import accumulate
 
+from core.planner.assignment import Assignment, default_split_of
 from core.planner.memory import ContextShape, GraphDims, compute_estimate, host_input_bytes, pipeline_extra
+from core.planner.repack import RepackTable
 from core.planner.types import DeviceMemory, MachineSpec, RuntimeSettings
 from core.planner.weights import WeightTable
-
-# common/fit.cpp's layer fractions: none (LAYER_FRACTION_MOE), then ATTN, UP, GATE (what stays on the GPU)
-FRACTIONS = ("", "attn", "up", "gate")
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """GPU d holds units [starts[d], ends[d]); the first `full[d]` of its blocks keep their experts.
-
-    Units before the first GPU's range are on the CPU. For dense models
-    `full[d]` covers all of a GPU's blocks. `frac[d]` (MoE) makes the block
-    after GPU d's full ones fractional: it keeps FRACTIONS[frac[d]] of it and
-    the rest of that block goes to GPU d + 1, or to RAM from the last GPU.
-    """
-
-    n_units: int  # blocks + the output layer
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
-    full: tuple[int, ...]
-    frac: tuple[int, ...] = ()
-
-    def frac_of(self, d: int) -> int:
-        return self.frac[d] if self.frac else 0
-
-    def fractional(self) -> tuple[tuple[int, str, int], ...]:
-        """(block, part kept, device the rest goes to or -1 for RAM) per fractional block."""
-        nd = len(self.starts)
-        return tuple((self.starts[d] + self.full[d], FRACTIONS[self.frac_of(d)], d + 1 if d < nd - 1 else -1)
-                     for d in range(nd) if self.frac_of(d))  # fmt: skip
-
-    @property
-    def n_gpu_layers(self) -> int:
-        return sum(self.ends) - sum(self.starts)
-
-    def device_of(self, u: int) -> int:
-        for d, (s, e) in enumerate(zip(self.starts, self.ends, strict=True)):
-            if s <= u < e:
-                return d
-        return -1
-
-    def unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
-        """Per unit: its GPU (-1 for the CPU) and whether its routed experts stay in RAM."""
-        return self._unit_map
-
-    @cached_property
-    def _unit_map(self) -> tuple[tuple[int, ...], tuple[bool, ...]]:
-        # speed and the row's summary each ask; an assignment never changes, so the map is built once
-        device = [-1] * self.n_units
-        experts = [False] * self.n_units
-        for d, (s, e, f) in enumerate(zip(self.starts, self.ends, self.full, strict=True)):
-            for u in range(s, e):
-                device[u] = d
-                experts[u] = u >= s + f and u < self.n_units - 1
-        for block, _, to in self.fractional():
-            experts[block] = to < 0  # the rest of a fractional block on the next GPU is not in RAM
-        return tuple(device), tuple(experts)
-
-    @property
-    def expert_layers_on_cpu(self) -> int:
-        return sum(self.unit_map()[1])
-
-    @property
-    def any_experts_on_cpu(self) -> bool:
-        blocks = self.n_units - 1
-        return any(min(e, blocks) - s > f for s, e, f in zip(self.starts, self.ends, self.full, strict=True))
-
-
-@lru_cache(maxsize=64)
-def _default_split(units: int, memories: tuple[int, ...]) -> Assignment:
-    """The same for every row of a plan (and every context): computed once per machine and layer count."""
-    mem = [float(m) for m in memories]
-    total = sum(mem) or 1.0
-    bounds = [x / total for x in accumulate(mem)]
-    starts, ends = [], []
-    u = 0
-    for d, b in enumerate(bounds):
-        start = u
-        while u < units and (u / units < b or d == len(bounds) - 1):
-            u += 1
-        starts.append(start)
-        ends.append(u)
-    full = tuple(e - s for s, e in zip(starts, ends, strict=True))
-    return Assignment(units, tuple(starts), tuple(ends), full)
 
 
 @dataclass(frozen=True)
@@ -137,7 +55,9 @@ class Placer:
         s: RuntimeSettings,
         machine: MachineSpec,
         output_buffer: int,
+        repack: RepackTable | None = None,
     ) -> None:
+        self.repack = repack  # what llama.cpp repacks of the CPU-resident weights (None: --no-repack)
         self.n = n = len(wt.layer_bytes)
         self.units = n + 1
         self.wt = wt
@@ -241,6 +161,7 @@ class Placer:
         cpu_weights = self.wt.input_bytes + all_weights - on_gpu_weights
         if output_on_cpu:
             cpu_weights -= self.wt.tied_output_bytes  # no second copy when the output layer stays home
+        repacked = self.repack.on_cpu(*a.unit_map()) if self.repack is not None else 0
         if a.n_gpu_layers == 0:
             host_compute = self.cpu_compute
         elif partial and self.offload_gpu < 0:
@@ -254,13 +175,14 @@ class Placer:
                 device="CPU",
                 is_gpu=False,
                 capacity=self.cpu_cap,
-                weights=cpu_weights,
+                weights=cpu_weights + repacked,
                 kv_cache=self.pkv[-1] - on_gpu_kv,
                 compute=host_compute,
                 output=self.output_buffer,
                 overhead=0,
                 layers=self.n - sum(d.layers for d in out),
                 has_output_layer=output_on_cpu,
+                repacked=repacked,
             )
         )
         return tuple(out)
@@ -273,7 +195,7 @@ class Placer:
 
     def default_split(self) -> Assignment:
         """-ngl all with llama.cpp's default split: unit u to the GPU whose memory share covers u/(n+1)."""
-        return _default_split(self.units, tuple(g.memory for g in self.machine.gpus))
+        return default_split_of(self.units, tuple(g.memory for g in self.machine.gpus))
 
     def _fill_back_to_front(self, dense_only: bool) -> Assignment:
         """common/fit.cpp step 3: each GPU, last first, takes the most trailing units that fit."""
@@ -390,7 +312,9 @@ class Placer:
     def _result(self, a: Assignment) -> PlacementResult:
         devs = self.usage(a)
         cpu = devs[-1]
-        if cpu.total > cpu.capacity:
+        # the file's pages behind repacked weights are clean cache the kernel drops when RAM is short:
+        # the copy counts (llama.cpp reports CPU_REPACK on top of CPU_Mapped), the twin it replaced does not
+        if cpu.total - cpu.repacked > cpu.capacity:
             kind = "none"
         elif a.n_gpu_layers == 0:
             kind = "cpu"

@@ -28,6 +28,7 @@ from core.planner.memory import (
     runtime_settings,
 )
 from core.planner.placement import PlacementResult, Placer
+from core.planner.repack import repack_table
 from core.planner.row_context import CtxProbe, RowContext, ctx_for_settings, kv_read
 from core.planner.speed import DEFAULT_SPEED, SpeedModel, active_share, decode_tps, prompt_tps
 from core.planner.types import MachineSpec, MemoryBreakdown, Plan, PlanInputs, QuantRow, RuntimeSettings
@@ -89,7 +90,9 @@ def _row_settings(rc: RowContext, wt: WeightTable, kv_total: int) -> RuntimeSett
 
 def _placer(rc: RowContext, wt: WeightTable, s: RuntimeSettings) -> tuple[ContextShape, Placer]:
     shape, kv_layers = ctx_for_settings(rc, s)
-    return shape, Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, output_buffer_bytes(rc.facts, s))
+    repack = repack_table(rc.facts, wt.quant, rc.machine.cpu_repack_types) if s.repack else None
+    out_buf = output_buffer_bytes(rc.facts, s)
+    return shape, Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, out_buf, repack)
 
 
 def _place(
@@ -196,6 +199,7 @@ def plan(
     fit_margin: int | None = None,
     gpu_overhead: int | None = None,
     speed: SpeedModel = DEFAULT_SPEED,
+    repack: bool = True,
 ) -> Plan:
     """One row per quant for `facts` on `machine` at context `ctx`.
 
@@ -220,6 +224,8 @@ def plan(
         settings = dataclasses.replace(settings, fit_margin=fit_margin)
     if gpu_overhead is not None:
         settings = dataclasses.replace(settings, gpu_overhead=gpu_overhead)
+    if not repack:
+        settings = dataclasses.replace(settings, repack=False)
     header, measured = gguf_overhead(facts)
     rc = dataclasses.replace(_row_context(facts, machine, settings, speed, decode_depth, trained, header),
                              auto_ctx=ctx is None)  # fmt: skip

@@ -12,10 +12,8 @@ import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from core.errors import PlannerError
-from core.hardware.types import to_jsonable
 from core.planner.choice import LadderStep
 from core.planner.launch_args import llama_server_args, n_cpu_moe_args, ollama_settings
 from core.planner.source import PlannedModel
@@ -269,6 +267,10 @@ def explain(plan: Plan, row: QuantRow, size: SizeFormat) -> list[str]:
         out.append("Not one layer fits on the GPU beside its buffers: everything runs on the CPU (-ngl 0).")
     else:
         out.append("No GPU: the whole model runs on the CPU from RAM.")
+    if cpu is not None and cpu.repacked:
+        out.append(f"llama.cpp also keeps a repacked copy of {size(cpu.repacked)} of the weights in RAM for "
+                   "faster CPU products (its log: CPU_REPACK); the file pages it was made from are cache the "
+                   "kernel can drop. --no-repack skips the copy.")
     if cpu is not None and row.placement == "gpu" and cpu.weights:
         out.append(f"The token embeddings ({size(cpu.weights)}) stay in RAM, as llama.cpp keeps them.")
     if row.max_ctx_on_gpu:
@@ -343,57 +345,3 @@ def ollama_lines(plan: Plan, row: QuantRow, model: PlannedModel) -> list[str] | 
     lines = [" ".join(f"{k}={v}" for k, v in env.items()) + " ollama serve", f"FROM {source}"]
     lines += [f"PARAMETER {k} {v}" for k, v in options.items()]
     return lines
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def _memory_json(memory: MemoryBreakdown) -> dict[str, Any]:
-    out = {k: v for k, v in to_jsonable(memory).items() if k != "devices"}
-    out["total"] = memory.total
-    out["devices"] = [{**to_jsonable(d), "total": d.total} for d in memory.devices]
-    return out
-
-
-def _machine_json(m: MachineSpec) -> dict[str, Any]:
-    return {"name": m.name, "hypothetical": m.is_hypothetical, "ram": m.ram, "ram_bandwidth": m.ram_bandwidth,
-            "ram_bandwidth_source": m.ram_bandwidth_source, "cpu_threads": m.cpu_threads,
-            "cpu_tflops": m.cpu_tflops, "gpus": [to_jsonable(g) for g in m.gpus]}
-
-
-def row_json(plan: Plan, row: QuantRow, model: PlannedModel) -> dict[str, Any]:
-    """A row with sizes in bytes, plus the commands it implies (null where it does not fit)."""
-    data = {k: v for k, v in to_jsonable(row).items() if k not in ("memory", "settings")}
-    data["memory"] = _memory_json(row.memory)
-    data["verdict"] = VERDICTS[row.placement]
-    data["settings"] = to_jsonable(row.settings) if row.settings is not None else None
-    fits = row.placement != "none"
-    data["llama_server_args"] = llama_server_args(plan.inputs, row) if fits else None
-    data["llama_server_command"] = llama_server_command(plan, row, model)
-    data["llama_server_shorthand"] = llama_server_shorthand(plan, row, model)
-    if fits:
-        env, options = ollama_settings(plan.inputs, row)
-        modelfile = (ollama_lines(plan, row, model) or [])[1:]
-        data["ollama"] = {"env": env, "options": options, "modelfile": modelfile}
-    else:
-        data["ollama"] = None
-    return data
-
-
-def plan_json(plan: Plan, model: PlannedModel, *, flash_attn: str = "auto") -> dict[str, Any]:
-    """`llamadeck plan --json`: the model, the inputs as asked and as run, one object per quant, notices."""
-    f = model.facts
-    s = plan.inputs.settings
-    return {
-        "model": {"name": model.label, "spec": model.spec, "kind": model.kind, "architecture": f.architecture,
-                  "known_architecture": f.known_architecture, "n_params": f.n_params,
-                  "n_params_active": f.n_params_active, "n_layers": f.n_layers,
-                  "context_length": f.context_length, "file_type": f.file_type, "file_size": f.file_size,
-                  "path": model.path, "ollama_url": model.ollama_url},
-        "inputs": {"ctx": plan.inputs.ctx, "auto_ctx": plan.inputs.auto_ctx, "kv_type": plan.inputs.kv_type,
-                   "flash_attn": flash_attn,
-                   "runtime": s.runtime, "parallel": s.n_seq, "settings": to_jsonable(s),
-                   "machine": _machine_json(plan.inputs.machine)},
-        "rows": [row_json(plan, r, model) for r in plan.rows],
-        "notices": list(plan.notices),
-    }

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 
-from core.planner.placement import Assignment
+from core.planner.assignment import Assignment
 from core.planner.rpc import network_seconds
 from core.planner.types import MachineSpec
 from core.planner.weights import WeightTable

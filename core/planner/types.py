@@ -62,6 +62,8 @@ class MachineSpec:
     # where ram_bandwidth comes from, for every speed shown: "measured 2026-12-07", "given", "assumed"
     ram_bandwidth_source: str = "assumed"
     cpu_threads: int | None = None  # the threads CPU work is planned with (cpu_tflops counts them)
+    # the weight types llama.cpp repacks on this CPU (core.planner.repack); an AVX2 x86 unless probed
+    cpu_repack_types: tuple[str, ...] = ("Q4_0", "Q4_K", "IQ4_NL", "MXFP4")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class RuntimeSettings:
     type_v: str
     flash_attn: bool
     op_offload: bool = True
+    repack: bool = True  # llama.cpp's CPU weight repacking (--no-repack turns it off; core.planner.repack)
     fit_margin: int = 1024**3  # what llama.cpp's --fit leaves free per GPU (--fit-target, 1 GiB)
     gpu_overhead: int = 400 * 1024**2  # CUDA context, cuBLAS and driver memory llama.cpp does not report
 
@@ -103,6 +106,9 @@ class DeviceMemory:
     overhead: int  # per-GPU runtime overhead (0 for the CPU)
     layers: int  # repeating layers whose attention lives here
     has_output_layer: bool
+    # CPU: the part of `weights` that is llama.cpp's repacked second copy; the file pages it was made from
+    # are droppable cache, so RAM needs `total - repacked` at least (core.planner.repack)
+    repacked: int = 0
 
     @property
     def total(self) -> int:

@@ -178,7 +178,8 @@ def test_fit_target_keeps_that_much_vram_free() -> None:
     assert "-ngl" not in default.args and wide.env == (("LLAMA_ARG_FIT_TARGET", "3072"),)
     assert wide.n_gpu_layers < default.n_gpu_layers
     assert wide.size_vram <= 8 * GIB - 3072 * MIB < default.size_vram
-    assert wide.size == pytest.approx(default.size, rel=0.05)  # the same buffers, elsewhere
+    # the same buffers, elsewhere, plus llama.cpp's repacked copy of the weights that moved to RAM
+    assert default.size <= wide.size <= default.size * 1.2
 
 
 def test_sched_spread_uses_every_gpu() -> None:

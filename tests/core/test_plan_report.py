@@ -24,11 +24,11 @@ from core.planner.report import (
     ollama_lines,
     parse_ctx,
     parse_flash_attn,
-    plan_json,
     settings_summary,
     speed_basis,
     where,
 )
+from core.planner.report_json import plan_json
 from core.planner.source import PlannedModel, load_local
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes, format_ctx
