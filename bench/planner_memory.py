@@ -100,7 +100,9 @@ class Row:
 
 
 def ours(facts: ModelFacts, quant: str, runtime: str, ctx: int, kv: str, fa: bool) -> MemoryBreakdown:
-    p = plan(facts, CPU_ONLY, ctx=ctx, kv_type=kv, flash_attn=fa, runtime=runtime, quants=(quant,))
+    # llama.cpp runs with --no-repack here (its CPU_REPACK copy: tests/e2e/test_planner_repack.py)
+    p = plan(facts, CPU_ONLY, ctx=ctx, kv_type=kv, flash_attn=fa, runtime=runtime, quants=(quant,),
+             repack=False)
     return p.rows[0].memory
 
 
