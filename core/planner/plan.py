@@ -90,7 +90,7 @@ def _row_settings(rc: RowContext, wt: WeightTable, kv_total: int) -> RuntimeSett
 
 def _placer(rc: RowContext, wt: WeightTable, s: RuntimeSettings) -> tuple[ContextShape, Placer]:
     shape, kv_layers = ctx_for_settings(rc, s)
-    repack = repack_table(rc.facts, wt.quant, rc.machine.cpu_repack_types) if s.repack else None
+    repack = repack_table(wt, rc.machine.cpu_repack_types) if s.repack else None
     out_buf = output_buffer_bytes(rc.facts, s)
     return shape, Placer(wt, kv_layers, rc.dims, shape, s, rc.machine, out_buf, repack)
 

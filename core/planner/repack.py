@@ -13,25 +13,21 @@ layers on the CPU repacks ~19 GiB.
 Which types depend on the CPU (`ggml_repack_get_optimal_repack_type`):
 on x86 with AVX2, Q4_0, Q4_K, IQ4_NL and MXFP4 when a matrix has a multiple
 of 8 rows (ne[1]); AVX-512 adds Q2_K. ARM NEON has layouts for more types
-(with dotprod/i8mm: also Q5_K, Q6_K and Q8_0, rows in fours).
+(with dotprod/i8mm: also Q5_K, Q6_K and Q8_0, rows in fours; counted here
+for rows in eights only, as on x86).
 """
 
 from __future__ import annotations
 
-import re
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.facts.types import ModelFacts
 from core.planner.types import MachineSpec
-from core.planner.weights import tensor_types
+from core.planner.weights import WeightTable
 
 REPACK_AVX2 = MachineSpec.cpu_repack_types  # the planner's default machine is an AVX2 x86
 REPACK_AVX512 = (*REPACK_AVX2, "Q2_K")
 REPACK_ARM = ("Q4_0", "Q4_K", "IQ4_NL", "MXFP4", "Q5_K", "Q6_K", "Q8_0")
-_ROWS = {"ARM": 4}
-_BLOCK = re.compile(r"^blk\.(\d+)\.")
 
 
 def repack_types(simd: Iterable[str]) -> tuple[str, ...]:
@@ -69,47 +65,15 @@ class RepackTable:
         return total
 
 
-def repack_table(facts: ModelFacts, quant: str, types: tuple[str, ...]) -> RepackTable:
-    n = max(facts.n_layers, 0)
-    if not types or not facts.tensors:
-        return RepackTable((0,) * n, (0,) * n, 0)
-    key = id(facts)
-    hit = _cache.get(key)
-    if hit is None or hit[0]() is not facts:
-
-        def forget(_ref: weakref.ref[ModelFacts]) -> None:
-            _cache.pop(key, None)
-
-        hit = _cache[key] = (weakref.ref(facts, forget), {})
-    tables = hit[1]
-    if (quant, types) not in tables:
-        tables[(quant, types)] = _table(facts, quant, types)
-    return tables[(quant, types)]
-
-
-# per model (while it lives), per quant and CPU: a row's table is read once per plan and context
-_cache: dict[int, tuple[weakref.ref[ModelFacts], dict[tuple[str, tuple[str, ...]], RepackTable]]] = {}
-
-
-def _table(facts: ModelFacts, quant: str, types: tuple[str, ...]) -> RepackTable:
-    rows_multiple = _ROWS["ARM"] if types == REPACK_ARM else 8
-    shapes = {t.name: t.shape for t in facts.tensors}
-    n = facts.n_layers
+def repack_table(wt: WeightTable, types: tuple[str, ...]) -> RepackTable:
+    """What this CPU repacks of `wt` when a unit runs on it (from the weight table's per-type sums)."""
+    n = len(wt.layer_bytes)
     block = [0] * n
     experts = [0] * n
     output = 0
-    for choice in tensor_types(facts, quant):
-        shape = shapes.get(choice.name, ())
-        if choice.ggml_type.upper() not in types or len(shape) not in (2, 3) or shape[1] % rows_multiple:
-            continue
-        if choice.name == "output.weight":
-            output += choice.n_bytes
-            continue
-        m = _BLOCK.match(choice.name)
-        if m is None or int(m.group(1)) >= n:
-            continue  # token_embd is read with get_rows, never multiplied: not repacked
-        i = int(m.group(1))
-        block[i] += choice.n_bytes
-        if "_exps." in choice.name:
-            experts[i] += choice.n_bytes
+    for t, per_block, per_block_experts, out in wt.repackable:
+        if t in types:
+            block = [a + b for a, b in zip(block, per_block, strict=True)]
+            experts = [a + b for a, b in zip(experts, per_block_experts, strict=True)]
+            output += out
     return RepackTable(tuple(block), tuple(experts), output)

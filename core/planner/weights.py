@@ -52,6 +52,9 @@ def _pad(n: int, align: int = GGUF_ALIGNMENT) -> int:
     return (n + align - 1) // align * align
 
 
+# every type some CPU repacks (ggml/src/ggml-cpu/repack.cpp, 0.3.36; core.planner.repack picks per CPU)
+REPACKABLE = frozenset({"Q4_0", "Q4_K", "IQ4_NL", "MXFP4", "Q2_K", "Q5_K", "Q6_K", "Q8_0"})
+
 @dataclass(frozen=True)
 class WeightTable:
     """The weights of one quantization of one model, in the buckets placement needs.
@@ -77,6 +80,9 @@ class WeightTable:
     output_bytes: int
     tied_output_bytes: int
     largest_block_tensor: int  # the biggest single weight inside the blocks (what op offload copies at once)
+    # per type some CPU repacks (REPACKABLE): (type, bytes per block, of them routed experts, output layer),
+    # matrices with a multiple of 8 rows only (core.planner.repack picks this CPU's types)
+    repackable: tuple[tuple[str, tuple[int, ...], tuple[int, ...], int], ...]
     types: tuple[tuple[str, int, int], ...]  # (ggml type, tensors, bytes), largest first
     n_fallback: int  # tensors whose rows did not fit the mix's type (llama-quantize warns about each)
 
@@ -250,6 +256,7 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     total = padded = fallback = 0
     by_type: dict[str, list[int]] = {}
     row_list: list[int] = []
+    repack_rows: dict[str, list[int]] = {}  # type -> bucket indices of repackable matrices
     largest = 0
     align = GGUF_ALIGNMENT
     for b in an.buckets:
@@ -265,6 +272,8 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         total += size
         if fell_back:
             fallback += n_tensors
+        if t in REPACKABLE and len(b.slot.shape) in (2, 3) and b.slot.shape[1] % 8 == 0:
+            repack_rows.setdefault(t, []).append(len(row_list) - 1)
         acc = by_type.setdefault(t, [0, 0])
         acc[0] += n_tensors
         acc[1] += size
@@ -279,6 +288,13 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         expert = [0] * n
         active = tuple(expert)
         ffn = ()
+    repackable = []
+    for t, idx in repack_rows.items():
+        mask = np.zeros(len(row_list), dtype=np.int64)
+        mask[idx] = 1
+        per = ((row_bytes * mask) @ an.rows_at).tolist()
+        exp = ((row_bytes * mask * an.expert_mask) @ an.rows_at).tolist()[:n] if an.has_experts else [0] * n
+        repackable.append((t, tuple(per[:n]), tuple(exp), per[n]))
     table = WeightTable(
         quant=fmt.name,
         tensor_bytes=total,
@@ -292,6 +308,7 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
         largest_block_tensor=largest,
+        repackable=tuple(repackable),
         types=tuple(sorted(((k, v[0], v[1]) for k, v in by_type.items()), key=lambda x: -x[2])),
         n_fallback=fallback,
     )
