@@ -256,13 +256,14 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
     total = padded = fallback = 0
     by_type: dict[str, list[int]] = {}
     row_list: list[int] = []
-    repack_rows: dict[str, list[int]] = {}  # type -> bucket indices of repackable matrices
+    chosen: list[str] = []  # each bucket's type
     largest = 0
     align = GGUF_ALIGNMENT
     for b in an.buckets:
         t, fell_back = choose_type(rules, fmt, b.slot)
         row = GGML_TYPES[t].row_bytes(b.slot.shape[0])
         row_list.append(row)
+        chosen.append(t)
         n_tensors = b.n_tensors
         size = row * b.total_rows
         for rows, count in b.rows.items():
@@ -272,29 +273,12 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         total += size
         if fell_back:
             fallback += n_tensors
-        if t in REPACKABLE and len(b.slot.shape) in (2, 3) and b.slot.shape[1] % 8 == 0:
-            repack_rows.setdefault(t, []).append(len(row_list) - 1)
         acc = by_type.setdefault(t, [0, 0])
         acc[0] += n_tensors
         acc[1] += size
     row_bytes = np.array(row_list, dtype=np.int64)
     per_place = (row_bytes @ an.rows_at).tolist()
-    if an.has_experts:
-        expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()[:n]
-        active = tuple(int(x * an.active_fraction) for x in expert)
-        parts = [((row_bytes * mask) @ an.rows_at).tolist()[:n] for mask in an.ffn_masks]
-        ffn = tuple(zip(*parts, strict=True))
-    else:  # dense: no expert bytes anywhere
-        expert = [0] * n
-        active = tuple(expert)
-        ffn = ()
-    repackable = []
-    for t, idx in repack_rows.items():
-        mask = np.zeros(len(row_list), dtype=np.int64)
-        mask[idx] = 1
-        per = ((row_bytes * mask) @ an.rows_at).tolist()
-        exp = ((row_bytes * mask * an.expert_mask) @ an.rows_at).tolist()[:n] if an.has_experts else [0] * n
-        repackable.append((t, tuple(per[:n]), tuple(exp), per[n]))
+    expert, active, ffn = _expert_parts(an, row_bytes)
     table = WeightTable(
         quant=fmt.name,
         tensor_bytes=total,
@@ -308,12 +292,42 @@ def weight_table(facts: ModelFacts, quant: str, *, imatrix: bool | None = None) 
         output_bytes=per_place[n],
         tied_output_bytes=_tied_copy(an, fmt, rules) if an.tied else 0,
         largest_block_tensor=largest,
-        repackable=tuple(repackable),
+        repackable=_repackable(an, row_bytes, chosen),
         types=tuple(sorted(((k, v[0], v[1]) for k, v in by_type.items()), key=lambda x: -x[2])),
         n_fallback=fallback,
     )
     an.tables[(fmt.name, use_imatrix)] = table
     return table
+
+
+def _expert_parts(an: _Analysis, row_bytes: np.ndarray) -> tuple[list[int], tuple[int, ...], tuple[
+        tuple[int, int, int], ...]]:
+    """Per block: routed-expert bytes, the share one token uses, and the ffn gate/up/down bytes (MoE)."""
+    n = an.n_layer
+    if not an.has_experts:  # dense: no expert bytes anywhere
+        return [0] * n, (0,) * n, ()
+    expert = ((row_bytes * an.expert_mask) @ an.rows_at).tolist()[:n]
+    active = tuple(int(x * an.active_fraction) for x in expert)
+    gate, up, down = (((row_bytes * mask) @ an.rows_at).tolist()[:n] for mask in an.ffn_masks)
+    return expert, active, tuple(zip(gate, up, down, strict=True))
+
+
+def _repackable(an: _Analysis, row_bytes: np.ndarray, chosen: list[str]
+                ) -> tuple[tuple[str, tuple[int, ...], tuple[int, ...], int], ...]:
+    """Per repackable type: its bytes per block, the routed experts' part, and the output layer's."""
+    n = an.n_layer
+    repack_rows: dict[str, list[int]] = {}  # type -> buckets of matrices with a multiple of 8 rows
+    for i, (b, t) in enumerate(zip(an.buckets, chosen, strict=True)):
+        if t in REPACKABLE and len(b.slot.shape) in (2, 3) and b.slot.shape[1] % 8 == 0:
+            repack_rows.setdefault(t, []).append(i)
+    out = []
+    for t, idx in repack_rows.items():
+        mask = np.zeros(len(row_bytes), dtype=np.int64)
+        mask[idx] = 1
+        per = ((row_bytes * mask) @ an.rows_at).tolist()
+        exp = ((row_bytes * mask * an.expert_mask) @ an.rows_at).tolist()[:n] if an.has_experts else [0] * n
+        out.append((t, tuple(per[:n]), tuple(exp), per[n]))
+    return tuple(out)
 
 
 def _tied_copy(an: _Analysis, fmt: QuantFormat, rules: RuleInputs) -> int:
