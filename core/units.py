@@ -228,19 +228,56 @@ def _decimal(value: int, places: int) -> str:
     return f"{whole}.{digits}" if digits else str(whole)
 
 
-_AGE_STEPS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m"))
+def _age_bucket(seconds: float) -> tuple[int, str]:
+    """Ollama's humanDuration buckets (format/time.go): the count and its unit, `s` to `y`.
+
+    The browser's column and `llamadeck ls` (like `ollama list`) both use
+    these, so one model is never "1y ago" on a screen and "23 months ago" in
+    a shell; only the spelling differs (`23mo ago`, `23 months ago`).
+    """
+    if seconds < 60:
+        return int(seconds), "s"
+    minutes = int(seconds / 60)
+    if minutes < 60:
+        return minutes, "m"
+    hours = math.floor(seconds / 3600 + 0.5)  # Go's math.Round
+    if hours < 48:
+        return hours, "h"
+    if hours < 24 * 7 * 2:
+        return hours // 24, "d"
+    if hours < 24 * 30 * 2:
+        return hours // 24 // 7, "w"
+    if hours < 24 * 365 * 2:
+        return hours // 24 // 30, "mo"
+    return int(seconds / 3600) // 24 // 365, "y"
 
 
-def format_age(seconds: float | None) -> str:
-    """How long ago, in a column-sized form: `5h ago`, `3d ago`, `2mo ago`, `just now`."""
+_LONG_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week", "mo": "month", "y": "year"}
+
+
+def human_duration(seconds: float) -> str:
+    """A span the way Ollama says it: `Less than a second`, `About a minute`, `23 months`."""
+    count, unit = _age_bucket(seconds)
+    if unit == "s" and count < 1:
+        return "Less than a second"
+    if count == 1 and unit in ("m", "h"):
+        return "About a minute" if unit == "m" else "About an hour"
+    return plural(count, _LONG_UNITS[unit])
+
+
+def format_age(seconds: float | None, *, long: bool = False) -> str:
+    """How long ago: `5h ago`, `23mo ago`, `just now` for a column; `long` spells it like `ollama list`."""
     if seconds is None:
         return NA
-    if seconds < 60:
-        return "just now"
-    for size, unit in _AGE_STEPS:
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"  # unreachable: the last step is one minute
+    if long:
+        return f"{human_duration(seconds)} ago"
+    count, unit = _age_bucket(seconds)
+    return "just now" if unit == "s" else f"{count}{unit} ago"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 model`, `2 models`, `0 models`; `nouns` for a plural that is not noun + s (`entries`)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 FOREVER_S = 20 * 365 * 86400  # like `ollama ps`: further away than this is "Forever"

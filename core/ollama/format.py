@@ -7,37 +7,10 @@ core.units with every other formatter: `format_bytes_decimal`, `go_duration_whol
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-
-def _duration(seconds: float) -> str:
-    """Ollama's humanDuration: the rough size of a span."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = math.floor(seconds / 3600 + 0.5)  # Go's math.Round
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds / 3600) // 24 // 365} years"
+from core.units import format_age, human_duration
 
 
 def _trunc_div(a: int, b: int) -> int:
@@ -56,8 +29,8 @@ def human_time(moment: datetime | None, zero: str = "Never", now: datetime | Non
     if _trunc_div(_trunc_div(int(delta / 3600), 24), 365) < -20:  # Go's integer division truncates
         return "Forever"
     if delta < 0:
-        return f"{_duration(-delta)} from now"
-    return f"{_duration(delta)} ago"
+        return f"{human_duration(-delta)} from now"
+    return format_age(delta, long=True)
 
 
 def until(expires_at: datetime | None, now: datetime | None = None) -> str:

@@ -147,5 +147,5 @@ async def test_the_models_screen_calls_a_timeout_a_timeout(settings: Settings) -
             await pilot.press("2")
             await wait_for(pilot, lambda: app.current_mode == "models" and app.screen.has_class("-offline"))
             box = app.screen.query_one("#offline", LiveText)
-            assert box.border_title == "No answer in time"
+            assert box.border_title == "The server did not answer in time"
             assert box.text.startswith("Timed out: Ollama at ")

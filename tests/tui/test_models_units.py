@@ -27,10 +27,22 @@ def test_model_sizes_read_like_ollama_list(size: int | None, text: str) -> None:
 
 @pytest.mark.parametrize(("seconds", "text"), [
     (None, "n/a"), (12, "just now"), (59, "just now"), (60, "1m ago"), (5 * 3600 + 10, "5h ago"),
-    (3 * DAY, "3d ago"), (8 * DAY, "1w ago"), (40 * DAY, "1mo ago"), (400 * DAY, "1y ago"),
+    (3 * DAY, "3d ago"), (8 * DAY, "8d ago"), (20 * DAY, "2w ago"), (90 * DAY, "3mo ago"),
+    (400 * DAY, "13mo ago"), (700 * DAY, "23mo ago"), (800 * DAY, "2y ago"),
 ])
 def test_ages_fit_the_modified_column(seconds: float | None, text: str) -> None:
     assert format_age(seconds) == text
+
+
+@pytest.mark.parametrize(("seconds", "short", "long"), [
+    (700 * DAY, "23mo ago", "23 months ago"), (90, "1m ago", "About a minute ago"),
+    (3700, "1h ago", "About an hour ago"), (47 * 3600, "47h ago", "47 hours ago"),
+    (800 * DAY, "2y ago", "2 years ago"), (1 * DAY * 10, "10d ago", "10 days ago"),
+])
+def test_the_column_and_the_cli_say_the_same_age(seconds: float, short: str, long: str) -> None:
+    """One formatter: the browser's column is the short spelling of what `llamadeck ls` prints."""
+    assert format_age(seconds) == short
+    assert format_age(seconds, long=True) == long
 
 
 @pytest.mark.parametrize(("seconds", "text"), [

@@ -21,7 +21,7 @@ from core.config import HostConfig
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
-from core.units import format_model_size
+from core.units import format_model_size, plural
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.models.copy_dialog import CopyDialog, full_name
 from tui.widgets.models.host_answer import HostAnswer
@@ -88,6 +88,57 @@ class ModelActions(Widget):
                 self.act(lambda c: c.delete(model.name), f"Deleted {model.name}.", relist=True, repoll=True)
 
         self.app.push_screen(ConfirmDialog(f"Delete {model.name}", question, confirm="Delete"), answered)
+
+    def delete_many(self, models: list[LocalModel], loaded: frozenset[str]) -> None:
+        """The marked models, after one confirmation that lists each of them."""
+        names = [m.name for m in models]
+        lines = "\n".join(f"  {m.name} ({format_model_size(m.size)}){' - loaded' if m.name in loaded else ''}"
+                          for m in models)
+        question = (f"Delete these {plural(len(models), 'model')} from Ollama at {self._url()}?\n{lines}\n"
+                    "Layers no other model uses are removed from disk.")
+
+        async def delete_all(client: OllamaClient) -> None:
+            for name in names:
+                await client.delete(name)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(delete_all, f"Deleted {plural(len(names), 'model')}: {', '.join(names)}.",
+                         relist=True, repoll=True)
+
+        self.app.push_screen(ConfirmDialog(f"Delete {plural(len(models), 'model')}", question,
+                                           confirm="Delete"), answered)
+
+    def copy_many(self, models: list[LocalModel], existing: list[str]) -> None:
+        """Each marked model to `name-copy:tag` (a free name), after one confirmation listing them."""
+        taken = {full_name(e) for e in existing}
+        pairs: list[tuple[str, str]] = []
+        for model in models:
+            base, _, tag = model.name.partition(":")
+            destination, n = f"{base}-copy:{tag or 'latest'}", 1
+            while destination in taken:
+                n += 1
+                destination = f"{base}-copy{n}:{tag or 'latest'}"
+            taken.add(destination)
+            pairs.append((model.name, destination))
+        lines = "\n".join(f"  {a} -> {b}" for a, b in pairs)
+        question = (f"Copy these {plural(len(pairs), 'model')} on {self._url()}?\n{lines}\n"
+                    "A copy is a second name for the same weights: no extra disk space.")
+
+        async def copy_all(client: OllamaClient) -> None:
+            for source, destination in pairs:
+                await client.copy(source, destination)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(copy_all, f"Copied {plural(len(pairs), 'model')}: "
+                         + ", ".join(f"{a} to {b}" for a, b in pairs) + ".", relist=True)
+
+        self.app.push_screen(ConfirmDialog(f"Copy {plural(len(pairs), 'model')}", question,
+                                           confirm="Copy", danger=False), answered)
+
+    def _url(self) -> str:
+        return self.client.url if self.client is not None else self.host.url if self.host is not None else "?"
 
     def copy(self, source: str, existing: list[str], *, rename: bool) -> None:
         def named(destination: str | None) -> None:

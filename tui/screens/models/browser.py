@@ -36,6 +36,7 @@ from tui.widgets.models.table import ModelTable
 from tui.widgets.notice_bar import NoticeBar
 
 NO_MODEL = "No model is highlighted."
+NO_ANSWER = "The server did not answer in time"
 
 
 class ModelBrowser(Vertical):
@@ -137,6 +138,7 @@ class ModelBrowser(Vertical):
         if old is not None:
             self.run_worker(old.aclose(), group="close")
         actions, running = self.actions, self.running_panel
+        running.forget()
         actions.client = running.client = None
         actions.generation = running.generation = self.generation
         actions.host = host
@@ -223,7 +225,7 @@ class ModelBrowser(Vertical):
         if self._current(message):
             error = message.error
             self._go_offline(str(error), unreachable=isinstance(error, OllamaUnreachable),
-                             title="No answer in time" if isinstance(error, ServerTimeout) else None)
+                             title=NO_ANSWER if isinstance(error, ServerTimeout) else None)
 
     @on(RunningPanel.Polled, "#running")
     def show_running(self, message: RunningPanel.Polled) -> None:

@@ -66,8 +66,11 @@ class ModelsScreen(Screen[None]):
         Binding("s", "sort", "Sort by next column", group=FIND, tooltip="Clicking a header sorts too"),
         Binding("S", "reverse_sort", "Reverse the order", group=FIND),
         Binding("p", "pull", "Pull a model", group=ACT, tooltip="Pulling an interrupted one again resumes"),
-        Binding("d,delete", "delete", "Delete", group=ACT, key_display="d", tooltip="Asks first"),
-        Binding("c", "copy", "Copy to a new name", group=ACT),
+        Binding("space", "mark", "Mark for a bulk delete or copy", group=ACT, key_display="space",
+                tooltip="d and c then act on every marked model; Esc clears the marks"),
+        Binding("d,delete", "delete", "Delete", group=ACT, key_display="d",
+                tooltip="Asks first; the marked models if any"),
+        Binding("c", "copy", "Copy to a new name", group=ACT, tooltip="The marked models if any"),
         Binding("m", "rename", "Rename", group=ACT, tooltip="Copy, then delete the old name"),
         Binding("l", "load", "Load into memory", group=ACT, tooltip="With Ollama's default keep-alive"),
         Binding("L", "load_forever", "Load and keep loaded", group=ACT, tooltip="keep_alive -1"),
@@ -80,6 +83,7 @@ class ModelsScreen(Screen[None]):
                 tooltip="Reachable, who can reach it, models disk, GPU or CPU"),
         Binding("o", "next_host", "Next Ollama host", group=SERVER),
         Binding("r", "retry", "Refresh / retry now", group=SERVER),
+        Binding("escape", "back", "Close the health view / clear the marks", show=False),
     ]
 
     def __init__(self, settings: Settings, services: Services) -> None:
@@ -181,6 +185,17 @@ class ModelsScreen(Screen[None]):
     def action_health(self) -> None:
         self.browser.toggle_health()
 
+    def action_back(self) -> None:
+        """Esc: out of the health view first, then the marks go."""
+        if self.browser.has_class("-health"):
+            self.browser.switch_lower("details")
+        else:
+            self.browser.box.clear_marks()
+
+    def action_mark(self) -> None:
+        if self.browser.target():
+            self.browser.box.toggle_mark()
+
     def action_next_host(self) -> None:
         if len(self.hosts) < 2:
             self.browser.say(f"Only one Ollama host ({self.host.name}) is configured; add [hosts.NAME] "
@@ -208,11 +223,17 @@ class ModelsScreen(Screen[None]):
         self.browser.pull.stop()
 
     def action_delete(self) -> None:
-        if model := self.browser.target():
+        if marked := self.browser.box.marked:
+            if not self.browser.refuse_offline():
+                self.browser.actions.delete_many(marked, self.table.loaded)
+        elif model := self.browser.target():
             self.browser.actions.delete(model, loaded=model.name in self.table.loaded)
 
     def action_copy(self) -> None:
-        if model := self.browser.target():
+        if marked := self.browser.box.marked:
+            if not self.browser.refuse_offline():
+                self.browser.actions.copy_many(marked, [m.name for m in self.table.models])
+        elif model := self.browser.target():
             self.browser.actions.copy(model.name, [m.name for m in self.table.models], rename=False)
 
     def action_rename(self) -> None:

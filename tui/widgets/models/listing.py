@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from core.errors import OllamaError
 from core.ollama.client import OllamaClient
 from core.ollama.types import LocalModel
-from core.units import format_model_size
+from core.units import format_model_size, plural
 from tui.widgets.models.filter_input import FilterInput
 from tui.widgets.models.host_answer import HostAnswer
 from tui.widgets.models.table import ModelTable
@@ -68,9 +68,31 @@ class ModelList(Vertical):
         """Show a listing; True when `select` was found and highlighted."""
         table = self.table
         table.show_models(models)  # cheap even for 500 models; keeps the ages current
+        table.mark(table.marked & {m.name for m in models})  # a mark on a model gone from the server goes
         found = select is not None and table.select(select)
         self.show_title()
         return found
+
+    @property
+    def marked(self) -> list[LocalModel]:
+        """The models marked with space for a bulk delete or copy, hidden by the filter or not."""
+        return [m for m in self.table.models if m.name in self.table.marked]
+
+    def toggle_mark(self) -> None:
+        """Space: mark or unmark the highlighted model and move on, as in gollama."""
+        table = self.table
+        model = table.highlighted
+        if model is not None:
+            table.mark(table.marked ^ {model.name})
+            table.move_cursor(table.cursor_row + 1)
+            self.show_title()
+
+    def clear_marks(self) -> bool:
+        """Esc: forget the marks; False when there were none."""
+        had = bool(self.table.marked)
+        self.table.mark(())
+        self.show_title()
+        return had
 
     def open_filter(self) -> None:
         # The class goes on the input, not the screen: restyling the whole screen per key is slow.
@@ -99,7 +121,9 @@ class ModelList(Vertical):
         table = self.table
         total = len(table.models)
         size = format_model_size(sum(m.size for m in table.models))
-        parts = [f"{total} models, {size}"]
+        parts = [f"{plural(total, 'model')}, {size}"]
+        if table.marked:
+            parts.append(f"{len(table.marked)} marked")
         if table.filter_text:
             parts.append(f"{len(table.shown)} match '{table.filter_text}'")
         if self.loaded:

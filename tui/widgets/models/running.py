@@ -40,6 +40,8 @@ from tui.widgets.models.table import ellipsize
 PS_INTERVAL_S = 2.0
 RELIST_EVERY = 15  # polls: models pulled or removed from a shell show up within 30 s
 NOTHING_LOADED = "Nothing is loaded. Press l to load the highlighted model."
+# Until the first answer: a server that hangs has not said that nothing is loaded.
+NOT_KNOWN_YET = "Not known yet: waiting for the server to say what is loaded…"
 COLUMNS = (("name", "Name", 0), ("size", "Size", 6), ("vram", "VRAM", 6), ("processor", "Processor", 15),
            ("context", "Context", 7), ("until", "Until", 13))
 
@@ -100,7 +102,14 @@ class RunningPanel(Vertical):
         table: DataTable[str | Text] = DataTable(id="running-table", cursor_type="none", show_cursor=False)
         table.can_focus = False
         yield table
-        yield LiveText(NOTHING_LOADED, id="running-empty")
+        yield LiveText(NOT_KNOWN_YET, id="running-empty")
+
+    def forget(self) -> None:
+        """A new connection: nothing is known about what it has loaded until its first answer."""
+        self.running, self._names = (), None
+        self.add_class("-empty")
+        self.remove_class("-error")
+        self.query_one("#running-empty", LiveText).show(NOT_KNOWN_YET)
 
     def start_polling(self) -> None:
         if self._timer is not None:

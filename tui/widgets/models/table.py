@@ -32,6 +32,7 @@ from core.ollama.types import LocalModel
 from core.units import format_age, format_model_size
 
 LOADED_MARK = "●"
+MARKED = "✓"  # picked for a bulk delete or copy: a character, readable without colour
 ASCENDING_MARK = "▲"
 DESCENDING_MARK = "▼"
 MIN_NAME_WIDTH = 14
@@ -173,6 +174,7 @@ class ModelTable(ScrollView, can_focus=True):
         self.order = SortOrder()
         self.filter_text = ""
         self.loaded: frozenset[str] = frozenset()
+        self.marked: frozenset[str] = frozenset()
         self.cursor_row = 0
         self._cells: dict[str, tuple[str, ...]] = {}  # name -> column texts, built once per listing
         self._haystacks: dict[str, str] = {}  # name -> what the filter searches
@@ -213,6 +215,10 @@ class ModelTable(ScrollView, can_focus=True):
         if loaded != self.loaded:
             self.loaded = loaded
             self.refresh()
+
+    def mark(self, names: Iterable[str]) -> None:
+        self.marked = frozenset(names)
+        self.refresh()
 
     def select(self, name: str) -> bool:
         """Put the cursor on `name` if it is shown; False when it is not."""
@@ -338,6 +344,8 @@ class ModelTable(ScrollView, can_focus=True):
             segments = [pad, Segment(LOADED_MARK, mark_style), pad]
         else:
             segments = [Segment(" " * MARK_WIDTH, style)]
+        if model.name in self.marked:
+            segments[0] = Segment(MARKED, style + Style(bold=True))
         segments.append(Segment(body, style))
         return Strip(segments).adjust_cell_length(width, style)
 
