@@ -30,7 +30,7 @@ from core.pipeline.preflight import check_disk, check_out_dir, check_shards, dis
 from core.pipeline.progress import ProgressMeter
 from core.pipeline.tools import ToolPaths, check_architecture, check_converter, check_quantize
 from core.pipeline.types import DiskNeed, HfFile, HfRepoListing, JobSpec, ModelSource, PreflightCheck
-from core.units import format_bytes_tenths
+from core.units import format_bytes_tenths, plural
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _check_repo(source: ModelSource, spec: JobSpec, settings: Settings, tools: T
                                          "(or run `hf auth login`)."))
             return listing, files, None, to_fetch
         gate = " (gated; your token is used)"
-    checks.append(ok("source", f"{listing.repo_id} at {listing.revision[:12]}: {len(files)} files, "
+    checks.append(ok("source", f"{listing.repo_id} at {listing.revision[:12]}: {plural(len(files), 'file')}, "
                                f"{format_bytes_tenths(total)}; {format_bytes_tenths(to_fetch)} to download"
                                f"{gate}."))
     cache = settings.hf_cache_dir

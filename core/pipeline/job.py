@@ -81,7 +81,7 @@ from core.pipeline.types import (
     StageSkipped,
     StageStarted,
 )
-from core.units import format_bytes_tenths
+from core.units import format_bytes_tenths, plural
 
 STAGE_TITLES = {
     "preflight": "Checking source, tools, disk space and Ollama",
@@ -278,9 +278,9 @@ class Job:
         if failed:
             raise StageError(
                 failed[0].message if len(failed) == 1 else
-                f"{len(failed)} checks failed: " + " ".join(c.message for c in failed),
+                f"{plural(len(failed), 'check')} failed: " + " ".join(c.message for c in failed),
                 tail=tuple(c.message for c in failed))
-        return None, f"{len(report.checks)} checks passed"
+        return None, f"{plural(len(report.checks), 'check')} passed"
 
     async def _download(self, emit: Callable[[JobEvent], None], state: _State) -> tuple[str | None, str]:
         listing, files = state.listing, state.files
@@ -294,8 +294,10 @@ class Job:
         self.outputs = replace(self.outputs, model_dir=plan.source.path, converted=plan.converted,
                                quantized=plan.final)
         if skipped:
-            raise _Skipped(f"all {len(files)} files already in the Hugging Face cache (checked)")
-        return str(plan.source.path), f"{len(files)} files, {format_bytes_tenths(listing.total_size)}"
+            which = "the one file" if len(files) == 1 else f"all {len(files)} files"
+            raise _Skipped(f"{which} already in the Hugging Face cache (checked)")
+        size = format_bytes_tenths(listing.total_size)
+        return str(plan.source.path), f"{plural(len(files), 'file')}, {size}"
 
     def _log_renamed(self, emit: Callable[[JobEvent], None], plan: JobPlan, recipes: OutputRecipes) -> None:
         for note in renamed_notes(plan, recipes):

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from core.pipeline.job_state import CANCELLED, FAILED, SUCCEEDED, JobState
+from core.units import plural
 
 CHECK_MARKS = {"ok": ("ok", "green"), "warn": ("WARN", "yellow"), "fail": ("FAIL", "bold red"),
                "skip": ("skip", "dim")}
@@ -47,7 +48,7 @@ def report_text(job: JobState) -> Text:
     if job.checks:
         failed = sum(1 for c in job.checks if c.status == "fail")
         warned = sum(1 for c in job.checks if c.status == "warn")
-        summary = f"{len(job.checks)} checks"
+        summary = plural(len(job.checks), "check")
         if failed:
             summary += f", {failed} failed"
         if warned:
