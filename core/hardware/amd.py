@@ -8,10 +8,12 @@ the matching field is then None.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.hardware.gpu_runtime import ROCM_LIB_DIRS, gfx_targets, rocm_runtime_found
 from core.hardware.types import GpuInfo, GpuSample
 
 AMD_VENDOR = "0x1002"
@@ -83,7 +85,10 @@ def _watts(microwatts: int | None) -> float | None:
 class AmdGpus:
     """AMD cards under `<sysfs_root>/class/drm`, indexed after any NVIDIA GPUs."""
 
-    def __init__(self, sysfs_root: Path = Path("/sys"), pci_ids: Sequence[Path] = PCI_IDS) -> None:
+    def __init__(self, sysfs_root: Path = Path("/sys"), pci_ids: Sequence[Path] = PCI_IDS,
+                 rocm_dirs: Sequence[Path] = ROCM_LIB_DIRS) -> None:
+        self._root = sysfs_root
+        self._rocm_dirs = rocm_dirs
         self._drm = sysfs_root / "class" / "drm"
         self._pci_ids = pci_ids
         self._devices: list[tuple[Path, Path | None]] = []
@@ -112,6 +117,11 @@ class AmdGpus:
                 memory_total=total,
                 power_limit_w=_watts(_read_int(hwmon / "power1_cap")) if hwmon else None,
             ))
+        if infos:  # what decides whether Ollama can use them (see core.planner.cpu_fallback)
+            targets, rocm = gfx_targets(self._root), rocm_runtime_found(self._rocm_dirs)
+            infos = [dataclasses.replace(info, rocm_runtime=rocm,
+                                         gfx_target=targets[i] if i < len(targets) else None)
+                     for i, info in enumerate(infos)]
         self.infos = tuple(infos)
 
     def _name(self, device: Path) -> str:

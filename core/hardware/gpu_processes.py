@@ -14,7 +14,7 @@ import psutil
 
 
 class ProcessNames:
-    """pid -> (name, command line), cached while the same process lives.
+    """pid -> (name, command line, user), cached while the same process lives.
 
     The cache key includes the creation time so a recycled pid is looked up
     again. A pid NVML reports may be invisible here (another PID namespace,
@@ -22,19 +22,19 @@ class ProcessNames:
     """
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, float], tuple[str, str]] = {}
+        self._cache: dict[tuple[int, float], tuple[str, str, str]] = {}
         self._seen: set[tuple[int, float]] = set()
 
-    def describe(self, pid: int) -> tuple[str, str]:
+    def describe(self, pid: int) -> tuple[str, str, str]:
         if pid <= 0:
-            return "(unknown)", ""
+            return "(unknown)", "", ""
         try:
             proc = psutil.Process(pid)
             key = (pid, proc.create_time())
         except psutil.NoSuchProcess:
-            return "(not visible)", "process has exited or lives in another PID namespace (container)"
+            return "(not visible)", "process has exited or lives in another PID namespace (container)", ""
         except psutil.AccessDenied:
-            return "(access denied)", ""
+            return "(access denied)", "", ""
         self._seen.add(key)
         if key not in self._cache:
             self._cache[key] = _describe(proc)
@@ -47,7 +47,7 @@ class ProcessNames:
         self._seen = set()
 
 
-def _describe(proc: psutil.Process) -> tuple[str, str]:
+def _describe(proc: psutil.Process) -> tuple[str, str, str]:
     try:
         name = proc.name()
     except psutil.Error:
@@ -60,4 +60,8 @@ def _describe(proc: psutil.Process) -> tuple[str, str]:
     # executable name would hide the one word that tells it apart.
     if name == "ollama" and len(argv) > 1 and not argv[1].startswith("-"):
         name = f"ollama {argv[1]}"
-    return name, shlex.join(argv) if argv else ""
+    try:
+        user = proc.username()
+    except (psutil.Error, KeyError):  # KeyError: a uid with no passwd entry
+        user = ""
+    return name, shlex.join(argv) if argv else "", user

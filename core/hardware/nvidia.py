@@ -60,6 +60,21 @@ def cuda_version_text(version: int | None) -> str | None:
     return f"{version // 1000}.{(version % 1000) // 10}"
 
 
+def _short_reason(nvml: Any, code: Any) -> str:
+    """NVML's start-up failure in a few words (the full sentence is `NvidiaGpus.problem`)."""
+    words = {
+        "NVML_ERROR_LIBRARY_NOT_FOUND": (_ERR_LIBRARY_NOT_FOUND, "no driver library"),
+        "NVML_ERROR_DRIVER_NOT_LOADED": (_ERR_DRIVER_NOT_LOADED, "NVIDIA kernel module not loaded"),
+        "NVML_ERROR_LIB_RM_VERSION_MISMATCH": (_ERR_LIB_RM_VERSION_MISMATCH,
+                                               "NVIDIA driver and module versions differ (reboot)"),
+        "NVML_ERROR_NO_PERMISSION": (_ERR_NO_PERMISSION, "no permission to open /dev/nvidia*"),
+    }
+    for name, (fallback, text) in words.items():
+        if code == getattr(nvml, name, fallback):
+            return text
+    return "NVML could not start"
+
+
 def _text(value: Any) -> str:
     """Older bindings returned bytes where current ones return str."""
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
@@ -82,6 +97,7 @@ class NvidiaGpus:
         self.infos: tuple[GpuInfo, ...] = ()
         self.notices: tuple[str, ...] = ()
         self.problem: str | None = None
+        self.reason = ""  # `problem` in a few words, for a one-line status
         self.absent = False
         self._names = ProcessNames()
         self._fatal: frozenset[int] = frozenset()
@@ -101,6 +117,7 @@ class NvidiaGpus:
                     f"The Python module `pynvml` (package nvidia-ml-py) could not be imported ({exc}), "
                     "so NVIDIA GPUs cannot be read; reinstall it with `pip install nvidia-ml-py`."
                 )
+                self.reason = "the Python module pynvml is missing"
                 return
             self._nvml = nvml
         self._fatal = frozenset(getattr(nvml, name, code) for name, code in _DEVICE_FATAL_NAMES.items())
@@ -117,6 +134,7 @@ class NvidiaGpus:
         except nvml.NVMLError as exc:
             self.problem = (f"NVML started but could not count the GPUs ({exc}); "
                             "check that `nvidia-smi` works.")
+            self.reason = "NVML could not count the GPUs"
             return
         driver = self._system_text("nvmlSystemGetDriverVersion")
         cuda = self._cuda_version()
@@ -132,6 +150,7 @@ class NvidiaGpus:
     def _explain_init_failure(self, exc: Any) -> None:
         code = getattr(exc, "value", None)
         nvml = self._nvml
+        self.reason = _short_reason(nvml, code)
         if code == getattr(nvml, "NVML_ERROR_LIBRARY_NOT_FOUND", _ERR_LIBRARY_NOT_FOUND):
             self.absent = True
             self.problem = "No NVIDIA driver library (libnvidia-ml.so.1) was found."
@@ -311,11 +330,11 @@ class NvidiaGpus:
                     if old.kind == kind and old.used_memory is not None and used is not None:
                         # MIG lists a process once per GPU instance it uses.
                         found[pid] = GpuProcess(info.index, pid, old.name, old.cmdline,
-                                                old.used_memory + used, kind)
+                                                old.used_memory + used, kind, old.user)
                     continue  # a C+G process is listed under compute only
-                name, cmdline = self._names.describe(pid)
+                name, cmdline, user = self._names.describe(pid)
                 key = pid if pid > 0 else -len(found) - 1
-                found[key] = GpuProcess(info.index, pid, name, cmdline, used, kind)
+                found[key] = GpuProcess(info.index, pid, name, cmdline, used, kind, user)
         rows_sorted = sorted(found.values(), key=lambda p: -(p.used_memory or 0))
         return tuple(rows_sorted), notice
 

@@ -32,7 +32,9 @@ from core.hardware.bandwidth import measure_ram_bandwidth
 from core.hardware.bandwidth_store import load_bandwidth, save_bandwidth
 from core.hardware.cpu import CpuLoad, read_cpu_info
 from core.hardware.disks import disks_info
+from core.hardware.gpu_runtime import no_gpu_reason
 from core.hardware.nvidia import NvidiaGpus
+from core.hardware.processes import ProcessReader, ProcessRecord, ProcessSource
 from core.hardware.types import BandwidthResult, CpuInfo, DiskInfo, GpuSample, MachineInfo, SystemSample
 
 __all__ = ["HardwareProbe", "measure_ram_bandwidth"]
@@ -69,8 +71,11 @@ class HardwareProbe:
         disk_paths: Sequence[tuple[str, Path]] = (),
         nvml: ModuleType | None = None,
         sysfs_root: Path = Path("/sys"),
+        process_source: ProcessSource | None = None,
     ) -> None:
         self._disk_paths = tuple(disk_paths)
+        self._sysfs_root = sysfs_root
+        self._process_source: ProcessSource = process_source or ProcessReader()
         self._nvidia = NvidiaGpus(nvml)
         self._amd = AmdGpus(sysfs_root)
         self._cpu_load = CpuLoad()
@@ -80,14 +85,15 @@ class HardwareProbe:
         self._closed = False
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, nvml: ModuleType | None = None) -> HardwareProbe:
+    def from_settings(cls, settings: Settings, *, nvml: ModuleType | None = None,
+                      process_source: ProcessSource | None = None) -> HardwareProbe:
         """The probe for the folders this user's models live in; nvml=None imports `pynvml` lazily."""
         paths: list[tuple[str, Path]] = [
             ("Ollama models", settings.ollama_models_dir),
             ("Hugging Face cache", settings.hf_cache_dir),
         ]
         paths.extend(("GGUF dir", d) for d in settings.gguf_dirs)
-        return cls(disk_paths=paths, nvml=nvml)
+        return cls(disk_paths=paths, nvml=nvml, process_source=process_source)
 
     # ------------------------------------------------------------------ static
 
@@ -139,7 +145,10 @@ class HardwareProbe:
         _guarded("the NVIDIA GPUs", self._nvidia.start, None, notices)
         _guarded("the AMD GPUs", lambda: self._amd.start(len(self._nvidia.infos)), None, notices)
         gpus = (*self._nvidia.infos, *self._amd.infos)
-        notices[:0] = [*self._gpu_notices(bool(gpus)), *self._nvidia.notices]
+        gpu_notices = self._gpu_notices(bool(gpus))
+        notices[:0] = [*gpu_notices, *self._nvidia.notices]
+        reason = "" if gpus else _guarded("the GPU drivers", lambda: no_gpu_reason(
+            self._nvidia.reason, self._sysfs_root), "no GPU found", notices)
         no_cpu: tuple[CpuInfo, tuple[str, ...]] = (CpuInfo("unknown CPU", None, os.cpu_count() or 1, ()), ())
         cpu, cpu_notices = _guarded("the CPU", read_cpu_info, no_cpu, notices)
         no_disks: tuple[tuple[DiskInfo, ...], tuple[str, ...]] = ((), ())
@@ -158,6 +167,8 @@ class HardwareProbe:
             notices=(*notices, *cpu_notices, *disk_notices),
             ram_bandwidth=measured.bytes_per_second if measured else None,
             ram_bandwidth_measured_at=measured.measured_at if measured else "",
+            no_gpu_reason=reason,
+            gpu_notices=tuple(gpu_notices),
         )
         return self._info
 
@@ -233,6 +244,10 @@ class HardwareProbe:
                 gpus=tuple(gpus),
                 notices=tuple(notices),
             )
+
+    def processes(self) -> list[ProcessRecord]:
+        """Every process now, from the source this probe was given (psutil by default)."""
+        return self._process_source()
 
     def close(self) -> None:
         with self._lock:

@@ -27,6 +27,8 @@ class GpuInfo:
     memory_bus_width_bits: int | None = None
     max_memory_clock_mhz: int | None = None
     memory_bandwidth: float | None = None  # theoretical, bytes/s
+    gfx_target: str | None = None  # AMD: "gfx1100", from the ROCm kernel driver (KFD)
+    rocm_runtime: bool | None = None  # AMD: is a ROCm runtime (libamdhip64) installed; None: not AMD
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class GpuProcess:
     cmdline: str
     used_memory: int | None  # None when the driver does not say (e.g. in containers)
     kind: str = "compute"  # "compute" | "graphics"
+    user: str = ""  # who runs it ("" when unknown)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class MachineInfo:
     notices: tuple[str, ...] = ()
     ram_bandwidth: float | None = None  # bytes/s, only once measured (here or earlier, from the cache)
     ram_bandwidth_measured_at: str = ""  # when that figure was measured, ISO 8601
+    no_gpu_reason: str = ""  # with no usable GPU: why, in one line ("no NVIDIA driver (no nvidia-smi); ...")
+    gpu_notices: tuple[str, ...] = ()  # the notices that only say why there is no GPU (also in `notices`)
 
 
 @dataclass(frozen=True)
