@@ -1,14 +1,19 @@
-"""The bottom line of every screen: its keys, `q Quit` and `? Help` always among them.
+"""The bottom line of every screen: its few main keys, then how to switch screens, get help and quit.
 
 Textual's Footer builds a widget per key (fourteen on the dashboard, each
 styled, laid out and recomposed whenever the bindings change), and it does so
 before the app's first frame reaches the terminal. This bar is one widget
 that draws one line from the screen's active bindings, with the same rules
 as the Footer: hidden bindings are left out, several keys for one action
-show the first, a compact binding group shows its keys run together with
-the group's name (`12345 Screens`), disabled keys are dimmed, and the
-command palette's key sits at the right end when there is room. A click on
-a key presses it, as with the Footer.
+show the first, disabled keys are dimmed, and the command palette's key sits
+at the right end when there is room. A click on a key presses it.
+
+Unlike the Footer, the app's own keys (`1-5 Screens`, `? Help`, `q Quit`)
+always keep their place: the screen's keys are cut first when the line is
+short. While a text box has the keys (1-5, ? and q would be typed there), the
+line says what works instead: Esc then 1-5, F1, Ctrl+Q. Only the screens'
+group is run together (`1-5 Screens`); a screen's own groups title its
+sections in the help, never the line, where `pdcmlLufi Model` said nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +28,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import Input, TextArea
 
 GAP = 2  # blank cells between two items
+# The app's screen keys, shown as one item: `1-5 Screens`.
+SCREENS = Binding.Group("Screens", compact=True)
+# What works while a text box has the keys: Esc leaves it (then 1-5 work), F1 and Ctrl+Q work in it.
+IN_TEXT = (("esc 1-5", "Screens", "escape"), ("f1", "Help", "f1"), ("^q", "Quit", "ctrl+q"))
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,18 @@ class KeyItem:
     label: str
     press: str
     enabled: bool = True
+
+    @property
+    def width(self) -> int:
+        return cell_len(self.keys) + (1 + cell_len(self.label) if self.label else 0)
+
+
+Collected = tuple[tuple[KeyItem, ...], tuple[KeyItem, ...], KeyItem | None]
+
+
+def takes_text(widget: Widget | None) -> bool:
+    """A focused text box types 1-5, ? and q instead of acting on them."""
+    return isinstance(widget, Input | TextArea) and not getattr(widget, "read_only", False)
 
 
 class KeyBar(Widget):
@@ -62,12 +84,13 @@ class KeyBar(Widget):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._items: tuple[KeyItem, ...] = ()
+        self._global: tuple[KeyItem, ...] = ()  # the app's keys, never cut for the screen's
         self._palette: KeyItem | None = None
         self._spans: list[tuple[int, int, str]] = []  # (first cell, end cell, key) as last drawn
 
     @property
     def items(self) -> tuple[KeyItem, ...]:
-        return self._items
+        return (*self._items, *self._global)
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -79,42 +102,40 @@ class KeyBar(Widget):
     def _bindings_changed(self, screen: Screen[object]) -> None:
         if screen is not self.screen:
             return
-        items, palette = self._collect(screen)
-        if (items, palette) != (self._items, self._palette):
-            self._items, self._palette = items, palette
+        collected = self._collect(screen)
+        if collected != (self._items, self._global, self._palette):
+            self._items, self._global, self._palette = collected
             self.refresh()
 
-    def _collect(self, screen: Screen[object]) -> tuple[tuple[KeyItem, ...], KeyItem | None]:
+    def _collect(self, screen: Screen[object]) -> Collected:
         app = self.app
         active = screen.active_bindings
-        by_action: dict[str, tuple[Binding, bool]] = {}
-        for _node, binding, enabled, _tooltip in active.values():
+        by_action: dict[str, tuple[Binding, bool, bool]] = {}
+        for node, binding, enabled, _tooltip in active.values():
             if binding.show and binding.action not in by_action:
-                by_action[binding.action] = (binding, enabled)
-        # Runs of bindings in one compact group become one item; a group with
-        # one binding showing is an ordinary item (as in Textual's Footer).
-        runs: list[list[tuple[Binding, bool]]] = []
-        for binding, enabled in by_action.values():
-            group = binding.group
-            if runs and group is not None and group.compact and runs[-1][0][0].group is group:
-                runs[-1].append((binding, enabled))
-            else:
-                runs.append([(binding, enabled)])
+                by_action[binding.action] = (binding, enabled, node is app)
         items: list[KeyItem] = []
-        for run in runs:
-            first, enabled = run[0]
-            if len(run) > 1 and first.group is not None:
-                keys = "".join(app.get_key_display(b) for b, _ in run)
-                items.append(KeyItem(keys, first.group.description, first.key, any(e for _, e in run)))
-            else:
-                items.append(KeyItem(app.get_key_display(first), first.description, first.key, enabled))
+        globals_: list[KeyItem] = []
+        screens: list[Binding] = []
+        for binding, enabled, is_global in by_action.values():
+            if binding.group is SCREENS:
+                screens.append(binding)
+                continue
+            item = KeyItem(app.get_key_display(binding), binding.description, binding.key, enabled)
+            (globals_ if is_global else items).append(item)
+        if screens:
+            keys = [app.get_key_display(b) for b in screens]
+            shown = f"{keys[0]}-{keys[-1]}" if len(keys) > 2 else "".join(keys)
+            globals_.insert(0, KeyItem(shown, SCREENS.description, screens[0].key))
+        if takes_text(screen.focused):
+            globals_ = [KeyItem(keys, label, press) for keys, label, press in IN_TEXT]
         palette = None
         if app.ENABLE_COMMAND_PALETTE:
             entry = active.get(app.COMMAND_PALETTE_BINDING)
             if entry is not None:
                 _node, binding, enabled, _tooltip = entry
                 palette = KeyItem(app.get_key_display(binding), binding.description, binding.key, enabled)
-        return tuple(items), palette
+        return tuple(items), tuple(globals_), palette
 
     def render_line(self, y: int) -> Strip:
         width = self.content_size.width
@@ -123,31 +144,34 @@ class KeyBar(Widget):
             return Strip.blank(width, base)
         key_style = base + self.get_component_rich_style("key-bar--key", partial=True)
         dim = self.get_component_rich_style("key-bar--disabled", partial=True)
-        segments: list[Segment] = []
+        segments: list[Segment] = [Segment(" ", base)]
         spans: list[tuple[int, int, str]] = []
-        x = 1
-        segments.append(Segment(" ", base))
 
         def add(item: KeyItem, at: int) -> int:
             plain, keyed = (base, key_style) if item.enabled else (base + dim, key_style + dim)
             segments.append(Segment(item.keys, keyed))
-            end = at + cell_len(item.keys)
             if item.label:
                 segments.append(Segment(f" {item.label}", plain))
-                end += 1 + cell_len(item.label)
-            spans.append((at, end, item.press))
-            return end
+            spans.append((at, at + item.width, item.press))
+            return at + item.width
 
+        # The screen's keys take what the app's keys leave; then the app's, as many as fit.
+        reserved = sum(item.width + GAP for item in self._global)
+        x = 1
         for item in self._items:
-            needed = cell_len(item.keys) + (1 + cell_len(item.label) if item.label else 0)
-            if x + needed > width:
+            if x + item.width + GAP + reserved > width:
+                break
+            x = add(item, x)
+            segments.append(Segment(" " * GAP, base))
+            x += GAP
+        for item in self._global:
+            if x + item.width > width:
                 break
             x = add(item, x)
             segments.append(Segment(" " * GAP, base))
             x += GAP
         if self._palette is not None:
-            needed = cell_len(self._palette.keys) + 1 + cell_len(self._palette.label)
-            start = width - needed - 1
+            start = width - self._palette.width - 1
             if start >= x:
                 segments.append(Segment(" " * (start - x), base))
                 add(self._palette, start)
