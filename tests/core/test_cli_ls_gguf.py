@@ -34,7 +34,8 @@ def test_ls_gguf_prints_a_table_with_split_parts_on_one_line(
     assert "2k" in lines[2]
 
 
-def test_ls_gguf_json_lists_every_part_and_the_facts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ls_gguf_json_lists_every_part_and_the_facts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["--config", str(config(tmp_path)), "ls", "--gguf", "--json", "--sort", "name"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
