@@ -78,7 +78,7 @@ from core.units import format_bytes
 
 T = TypeVar("T")
 
-LEGEND = (f"Decode and Prompt are estimated tokens/s; {IMATRIX_MARK} needs an importance matrix; "
+LEGEND = (f"tok/s (decode) and Prompt tok/s are estimates; {IMATRIX_MARK} needs an importance matrix; "
           f"{BEST_MARK} marks the best row for the goal.\n{QUALITY_NOTE}")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -17,6 +18,7 @@ from core.error_log import EXIT_CRASH, crash_sentence
 from core.redact import redact, remember_settings
 from tui.screens.dashboard.screen import DashboardScreen
 from tui.screens.help import HelpScreen
+from tui.key_routing import KeyRouter
 from tui.services import Services
 
 if TYPE_CHECKING:
@@ -61,6 +63,7 @@ class LlamadeckApp(App[None]):
         self.services = services
         # The sentence the app ended with after an unexpected error (None while all is well).
         self.crash: str | None = None
+        self._keys = KeyRouter()  # keys typed during a screen switch reach the new screen
         remember_settings(settings)  # hosts' tokens and headers are masked in every notification
         # The hardware facts (NVML init can take a while) are read while Textual starts.
         services.hardware.prefetch()
@@ -90,6 +93,13 @@ class LlamadeckApp(App[None]):
         screen = DashboardScreen(self.settings, self.services)
         self.add_mode("dashboard", lambda: screen)
         return screen
+
+    async def on_event(self, event: events.Event) -> None:
+        again = self._keys.stale(event, self.screen) if isinstance(event, events.Key) else None
+        if again is not None:
+            self.post_message(again)
+            return
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:

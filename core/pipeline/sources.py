@@ -7,6 +7,7 @@ download` of a "-GGUF" repo leaves) is not guessed at: the user picks a file.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -80,13 +81,28 @@ def model_name(stem: str) -> str:
         name = trimmed
 
 
+# Folder names that say nothing about the model: two jobs from two `hf` folders must not look the same.
+_GENERIC = re.compile(r"^(hf|hf[-_]model|model|models|checkpoints?(-\d+)?|original|main|weights|output|out|"
+                      r"final|merged|export(ed)?|safetensors|transformers|huggingface|snapshots?)$", re.I)
+
+
 def checkpoint_name(path: Path) -> str:
-    """The model's name for a checkpoint folder; a Hub cache snapshot is named after its repo."""
+    """The model's name for a checkpoint folder: a Hub cache snapshot's repo, the folder's own name,
+    or, for a folder named `hf` or `model`, config.json's `_name_or_path`, else the nearest telling parent."""
     resolved = path.resolve()
     cache_repo = resolved.parent.parent.name
     if resolved.parent.name == "snapshots" and cache_repo.startswith("models--"):
         return cache_repo.split("--")[-1]
-    return resolved.name
+    if not _GENERIC.match(resolved.name):
+        return resolved.name
+    try:
+        named = json.loads((resolved / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        named = None
+    tail = named.rstrip("/").rsplit("/", 1)[-1] if isinstance(named, str) else ""
+    if tail and not _GENERIC.match(tail):
+        return tail
+    return next((p.name for p in resolved.parents if p.name and not _GENERIC.match(p.name)), resolved.name)
 
 
 def local_facts(source: ModelSource) -> tuple[ModelFacts | None, str | None]:

@@ -223,3 +223,20 @@ def check_architecture(config: dict[str, object], script: Path | None) -> Prefli
         return ok("architecture", f"{archs[0]} is supported by the converter.")
     return fail("architecture", f"{archs[0]} is not supported by this llama.cpp's converter ({script}). "
                                 "Update llama.cpp, or look for a ready-made GGUF of this model.")
+
+
+def missing_tools(settings: Settings, *, converter: bool, quant: str | None) -> str | None:
+    """The llama.cpp tools a job would need and that are not there, in a sentence; None when all are.
+
+    Only stat calls (no tool is started), so the new-job form can say it as the form opens.
+    """
+    tools = find_tools(settings)
+    missing = []
+    if converter and (tools.convert_script is None or not tools.convert_script.is_file()):
+        missing.append("convert_hf_to_gguf.py")
+    if quant is not None and (tools.quantize is None or not tools.quantize.exists()):
+        missing.append("llama-quantize")
+    if not missing:
+        return None
+    return (f"llama.cpp's {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not found: build "
+            f"llama.cpp and set llamacpp.bin_dir (and convert_script) in {config_file()}.")

@@ -34,6 +34,8 @@ BEST_MARK = ">"
 # llama-quantize's quality figures are one model's: the perplexity each type adds to Llama-3-8B
 # (tools/quantize/quantize.cpp, llama.cpp as vendored in llama-cpp-python 0.3.36). The title says so.
 QUALITY_TITLE = "+PPL L3-8B"
+DECODE_TITLE = "tok/s"  # decode: the speed a reader sees
+MORE_TITLES = (QUALITY_TITLE, "Max ctx", "KV", "Prompt tok/s", "bpw")  # behind a key on the screen
 QUALITY_NOTE = ("+PPL L3-8B: what llama-quantize says each type adds to Llama-3-8B "
                 "(others differ; the order holds).")
 
@@ -192,12 +194,23 @@ def device_label(device: DeviceMemory, n_gpus: int) -> str:
 
 
 def columns(plan: Plan) -> list[str]:
-    """Column titles, most important first, so an 80-column screen shows what matters."""
+    """Column titles, units in them, most important first: what a user decides on, then `more_columns`."""
     devices = plan.rows[0].memory.devices if plan.rows else ()
     n_gpus = sum(1 for d in devices if d.is_gpu)
     fit = ["Ctx"] if plan.inputs.auto_ctx else []
-    return ["Quant", "Runs on", "Decode", *fit, *(device_label(d, n_gpus) for d in devices),
-            "File", QUALITY_TITLE, "Max ctx", "KV", "Prompt", "bpw"]
+    return ["Quant", "Runs on", DECODE_TITLE, *fit, *(device_label(d, n_gpus) for d in devices),
+            "File", *MORE_TITLES]
+
+
+def column_views(plan: Plan) -> tuple[list[int], list[int]]:
+    """Indices into `columns` of the two views an 80-column screen switches between.
+
+    First what a user decides on (quant, where it runs, tok/s, memory per device, file), then the
+    rest beside the quant and the verdict, so neither view needs a scroll to the right.
+    """
+    n = len(columns(plan))
+    split = n - len(MORE_TITLES)
+    return list(range(split)), [0, 1, *range(split, n)]
 
 
 def cells(row: QuantRow, size: SizeFormat, *, best: bool = False) -> list[str]:
@@ -293,7 +306,7 @@ def ladder_rows(steps: Sequence[LadderStep], size: SizeFormat) -> tuple[list[str
         else:
             where_ = {"gpu": "GPU", "cpu": "CPU", "none": "won't fit"}[st.placement]
         rows.append([format_ctx(st.ctx), where_, format_tps(st.decode_tps), size(st.kv_cache)])
-    return ["Context", "Runs on", "Decode", "KV"], rows
+    return ["Context", "Runs on", DECODE_TITLE, "KV"], rows
 
 
 def _layers_on(d: DeviceMemory) -> str:

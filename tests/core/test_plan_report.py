@@ -98,7 +98,7 @@ def test_machine_text_names_cards(text: str, cards: tuple[str, ...]) -> None:
 def test_columns_and_cells_line_up_per_device(llama8b_4090: tuple[Plan, PlannedModel]) -> None:
     p, _ = llama8b_4090
     titles = columns(p)
-    assert titles[:5] == ["Quant", "Runs on", "Decode", "GPU", "RAM"]
+    assert titles[:5] == ["Quant", "Runs on", "tok/s", "GPU", "RAM"]
     row = p.row("Q4_K_M")
     cell = dict(zip(titles, cells(row, format_bytes), strict=True))
     assert cell["Runs on"] == "GPU"

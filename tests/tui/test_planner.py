@@ -78,6 +78,7 @@ async def test_context_and_kv_keys_replan(settings: Settings) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_planner(pilot)
         await plan_of(pilot, "llama3.1:8b")
+        await pilot.press("x")  # the KV column is in the second view
         assert cell(screen, "Q4_K_M", "KV").plain == "1.0 GiB"  # 32 layers x 8 KV heads x 128 x 2 x 2 B x 8k
         first = screen.plan
         await pilot.press("c")

@@ -84,6 +84,7 @@ class ChatOptionsScreen(ModalScreen[ChatSetup | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply"),
     ]
+    AUTO_FOCUS = "#opt-model"  # not the scrolling body: the first Enter or Down opens the model list (#14)
 
     def __init__(self, models: list[str], setup: ChatSetup) -> None:
         super().__init__()

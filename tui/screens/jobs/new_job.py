@@ -27,10 +27,12 @@ from core.config import Settings
 from core.facts.quants import QUANT_FORMATS
 from core.pipeline.estimate import NO_QUANT, canonical_quant, job_estimate, job_problem
 from core.pipeline.stages import OUTTYPES
+from core.pipeline.tools import missing_tools
 from core.pipeline.types import JobSpec
 from core.planner.machine import spec_from_machine_info
 from core.planner.types import MachineSpec
 from tui.services import Services
+from tui.widgets.marks import MarkedCheckbox
 
 HINT = "Tab moves between fields; Enter in a text field (or Ctrl+S) starts the job; Esc cancels."
 SOURCE_HELP = "A Hub repo (owner/name), a checkpoint folder with config.json, or a .gguf file."
@@ -52,10 +54,11 @@ def quant_options() -> list[tuple[str, str]]:
 
 
 class EstimateMade(Message):
-    def __init__(self, text: str, *, problem: bool = False) -> None:
+    def __init__(self, text: str, *, problem: bool = False, tools: str | None = None) -> None:
         super().__init__()
         self.text = text
         self.problem = problem
+        self.tools = tools  # the llama.cpp tools the job needs and that are missing, or None
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, EstimateMade)
@@ -107,13 +110,15 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
                 else:
                     yield Static("OLLAMA_HOST or the local server", id="job-host-default")
             with Horizontal(id="job-flags"):
-                yield Checkbox("Import into Ollama", True, id="job-import", compact=True)
-                yield Checkbox("Keep the F16/BF16 GGUF", False, id="job-keep", compact=True)
+                yield MarkedCheckbox("Import into Ollama", True, id="job-import", compact=True)
+                yield MarkedCheckbox("Keep the F16/BF16 GGUF", False, id="job-keep", compact=True)
             yield Static("", id="job-estimate", markup=False)
+            yield Static("", id="job-tools", markup=False)
             yield Static(HINT, id="dialog-problem", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#job-source", Input).focus()
+        self.query_one("#job-tools", Static).display = False
         self.estimate()
 
     # ------------------------------------------------------------------ the spec
@@ -177,10 +182,15 @@ class NewJobDialog(ModalScreen[JobSpec | None]):
             return spec_from_machine_info(self.services.hardware.machine_info())
 
         made = job_estimate(source_text, quant, runtime, machine)
-        self.post_message(EstimateMade(made.text, problem=made.problem))
+        converter = not source_text.strip().lower().endswith(".gguf")  # a GGUF is only quantized
+        tools = missing_tools(self.settings, converter=converter, quant=quant)
+        self.post_message(EstimateMade(made.text, problem=made.problem, tools=tools))
 
     @on(EstimateMade)
     def show_estimate(self, message: EstimateMade) -> None:
         line = self.query_one("#job-estimate", Static)
         line.set_class(message.problem, "-error")
         line.update(message.text)
+        tools = self.query_one("#job-tools", Static)
+        tools.display = message.tools is not None
+        tools.update(f"✗ {message.tools}" if message.tools else "")

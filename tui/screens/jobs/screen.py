@@ -69,6 +69,7 @@ EMPTY = ("No jobs yet. Press n to convert a Hugging Face model (a repo id, a che
          "this row\" and the model browser open this form too.")
 JOB = Binding.Group("Job", compact=True)
 
+TOAST_S = 3  # a job's end, in one line
 
 class JobEventArrived(Message):
     """One event of job `key`. A newer progress reading of the same stage replaces a queued one."""
@@ -98,7 +99,7 @@ class JobsScreen(Screen[None]):
                 tooltip="Stops the running tool, removes its partial file; a waiting job just leaves"),
         Binding("r", "retry_job", "Retry", group=JOB,
                 tooltip="Runs a failed or cancelled job again; finished stages that check out are skipped"),
-        Binding("d,delete", "remove_job", "Remove", group=JOB, key_display="d",
+        Binding("d,delete", "remove_job", "Remove", group=JOB, key_display="d", show=False,
                 tooltip="Takes an ended job off the list (its files stay)"),
         Binding("v", "toggle_view", "Log / report", tooltip="The live log, or the checks and the failure"),
     ]
@@ -236,8 +237,10 @@ class JobsScreen(Screen[None]):
             self.running, self.running_key = None, None
         severity: SeverityLevel = "information" if event.status == SUCCEEDED else (
             "warning" if event.status == CANCELLED else "error")
-        self.notify(event.message, title=f"Job #{job.key} {event.status}", severity=severity, markup=False,
-                    timeout=8)
+        # One short line for a moment: the message itself is in the log and the report, which a big
+        # toast covered for 8 s (#14).
+        self.notify(f"Job #{job.key} {job.name} {event.status}", severity=severity, markup=False,
+                    timeout=TOAST_S)
         self._start_next()
         self.refresh_bindings()
 

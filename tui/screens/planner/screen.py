@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -32,15 +32,14 @@ from core.planner.report import (
     FLASH_ATTN,
     KV_TYPES,
     RUNTIMES,
-    llama_server_command,
     machine_summary,
     model_summary,
     next_ctx_preset,
-    ollama_lines,
 )
 from core.planner.source import PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
+from tui.screens.planner.clip import TMUX_HINT, clip_text
 from tui.screens.planner.picker import PickerScreen
 from tui.screens.planner.picks import catalog_items, machine_items, ollama_items
 from tui.services import Services
@@ -57,7 +56,6 @@ MODEL = Binding.Group("Model", compact=True)
 SETTINGS = Binding.Group("Inputs", compact=True)
 ROW = Binding.Group("Row", compact=True)
 DEFAULT_QUANT = "Q4_K_M"
-TMUX_HINT = "Copied with OSC 52; inside tmux add `set -g set-clipboard on` to ~/.tmux.conf."
 INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server), or press i and type "
          "a .gguf path, a Hugging Face folder or org/repo id, or ollama:NAME, then Enter.\n\n"
          "c/C step the context, k the KV cache type, a flash attention, r the runtime, g the machine. "
@@ -93,6 +91,8 @@ class PlannerScreen(Screen[None]):
         Binding("p", "quantize", "Quantize to this", group=ROW,
                 tooltip="Open the pipeline to make this quantization of the model"),
         Binding("z", "zoom", "Zoom the details", group=ROW, tooltip="Again to go back"),
+        Binding("x", "more_columns", "More columns", group=ROW,
+                tooltip="+PPL, max context on the GPU, KV, prompt tok/s, bits per weight; x again: back"),
         Binding("R", "reprobe", "Read this machine again", show=False),
         Binding("w", "cycle_goal", "Goal for the best row", group=SETTINGS,
                 tooltip="quality (most bits at a readable speed), speed, or context (longest on the GPU)"),
@@ -117,6 +117,7 @@ class PlannerScreen(Screen[None]):
         self.plan_number = 0
         self.answered = 0  # the plan request whose answer (plan or sentence) is on screen
         self._pending: tuple[str, str | None] | None = None
+        self._opened_at = 0.0  # when this screen last came to the front (keys older than it were typed ahead)
 
     # ------------------------------------------------------------------ layout
 
@@ -175,6 +176,17 @@ class PlannerScreen(Screen[None]):
         self.query_one(PlanTable).compute_plan(request)
 
     # ------------------------------------------------------------------ messages
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        self._opened_at = event.time
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed while the screen was still opening reach it before anything has focus; with no model
+        # chosen yet they were the model's name, not keys for an empty table (#14).
+        if self.model is None and not self.has_class("-loading") and event.time <= self._opened_at \
+                and self.query_one(PlanInputsBar).type_ahead(event):
+            event.stop()
+            event.prevent_default()
 
     @on(PlanInputsBar.ModelSubmitted)
     def model_submitted(self, message: PlanInputsBar.ModelSubmitted) -> None:
@@ -304,29 +316,25 @@ class PlannerScreen(Screen[None]):
         bar.set_select(name, options[(options.index(current) + 1) % len(options)])
 
     def action_copy_command(self) -> None:
-        row, model = self._selected()
-        if row is None or model is None or self.plan is None:
-            return
-        command = llama_server_command(self.plan, row, model)
-        if command is None:
-            self.notify(f"{row.quant} does not fit this machine, so there is no command to run it.",
-                        severity="warning")
-            return
-        self.app.copy_to_clipboard(command)
-        self.notify(TMUX_HINT, title="Copied the llama-server command", markup=False)
+        self._copy("command")
 
     def action_copy_ollama(self) -> None:
+        self._copy("ollama")
+
+    def _copy(self, what: str) -> None:
         row, model = self._selected()
         if row is None or model is None or self.plan is None:
             return
-        lines = ollama_lines(self.plan, row, model)
-        if lines is None:
-            self.notify(f"{row.quant} does not fit this machine, so there are no settings to run it.",
-                        severity="warning")
+        text, title = clip_text(self.plan, row, model, what)
+        if text is None:
+            self.notify(title, severity="warning")
             return
-        self.app.copy_to_clipboard("# environment of `ollama serve`\n" + lines[0] + "\n\n# Modelfile\n"
-                                   + "\n".join(lines[1:]) + "\n")
-        self.notify(TMUX_HINT, title="Copied the Ollama settings", markup=False)
+        self.app.copy_to_clipboard(text)
+        self.notify(TMUX_HINT, title=title, markup=False)
+
+    def action_more_columns(self) -> None:
+        best = best_row(self.plan, self.goal) if self.plan is not None else None
+        self.query_one(PlanTable).toggle_more(best.quant if best else None)
 
     def action_quantize(self) -> None:
         row, model = self._selected()
@@ -366,7 +374,7 @@ class PlannerScreen(Screen[None]):
         self.query_one(PlanSources).probe_machine()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("copy_command", "copy_ollama", "quantize", "zoom"):
+        if action in ("copy_command", "copy_ollama", "quantize", "zoom", "more_columns"):
             return True if self.plan is not None else None  # greyed out until there is a row
         return True
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -159,6 +159,28 @@ class PlanInputsBar(Widget):
         with field.prevent(Input.Changed):
             field.value = text
         field.cursor_position = len(text)
+
+    def type_ahead(self, event: events.Key) -> bool:
+        """Take a key typed before the screen could focus anything: it was meant for the model field.
+
+        A leading `i` is the planner's own "type a model" key, so it only moves there; a leading
+        digit or sign is a key for the app (another screen, help), so it is not taken.
+        """
+        field = self.query_one("#plan-model", Input)
+        started = field.has_focus
+        if started and event.key in ("enter", "backspace"):
+            if event.key == "enter":
+                self.post_message(self.ModelSubmitted(field.value))
+            else:
+                field.action_delete_left()
+            return True
+        char = event.character if event.is_printable else None
+        if not char or not (started or char.isalpha() or char in "./~"):
+            return False
+        self.screen.set_focus(field)
+        if started or char != "i":
+            field.insert_text_at_cursor(char)
+        return True
 
     def set_ctx(self, ctx: int | None) -> None:
         text = "auto" if ctx is None else format_ctx(ctx)

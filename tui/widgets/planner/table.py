@@ -1,8 +1,9 @@
-"""One row per quantization: where it runs (coloured by verdict), speed, memory per device, size, quality.
+"""One row per quantization: where it runs (coloured by verdict), speed, memory per device, size, more.
 
-Columns come from core.planner.report in priority order, so at 80 columns the
-verdict, speed and memory are on screen and the rest is a scroll to the
-right. A new plan for the same model and machine rewrites only the cells
+Columns come from core.planner.report in two views that each fit 80 columns:
+what a user decides on (quant, where it runs, tok/s, memory per device, file),
+and, on a key, the rest beside the quant and the verdict. A new plan for the
+same model and machine rewrites only the cells
 that changed, so the cursor, the scroll position and the highlight stay put
 while the user steps through contexts and KV types.
 
@@ -18,7 +19,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from core.errors import LlamadeckError
-from core.planner.report import cells, columns
+from core.planner.report import cells, column_views, columns
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
 from tui.widgets.planner.request import PlanRequest, compute
@@ -29,9 +30,12 @@ VERDICT_STYLES = {"gpu": "bold green", "partial": "bold yellow", "cpu": "bold da
 LEFT_COLUMNS = 2  # Quant and Runs on; numbers are right-aligned
 
 
-def styled_cells(row: QuantRow, best: bool = False) -> list[Text]:
+def styled_cells(row: QuantRow, best: bool = False, view: list[int] | None = None) -> list[Text]:
+    """The row's cells in the columns of `view` (indices into `columns`; all by default)."""
     texts = []
-    for i, cell in enumerate(cells(row, format_bytes, best=best)):
+    every = cells(row, format_bytes, best=best)
+    for i in view if view is not None else range(len(every)):
+        cell = every[i]
         if i == 1:
             style = VERDICT_STYLES[row.placement]
         else:
@@ -76,6 +80,7 @@ class PlanTable(DataTable[Text]):
         self.plan: Plan | None = None
         self._columns: list[str] = []
         self._shown: dict[str, list[Text]] = {}
+        self.more = False  # the view with the columns behind a key (quality, max ctx, KV, prompt, bpw)
 
     @property
     def selected(self) -> QuantRow | None:
@@ -87,8 +92,9 @@ class PlanTable(DataTable[Text]):
     def show_plan(self, plan: Plan, prefer: str | None = None, best: str | None = None) -> None:
         """Show `plan`, keeping the cursor on the same quant (or `prefer` the first time); mark `best`."""
         keep = self.selected.quant if self.selected is not None else prefer
-        titles = columns(plan)
-        rows = {r.quant: styled_cells(r, r.quant == best) for r in plan.rows}
+        view = column_views(plan)[self.more]
+        titles = [columns(plan)[i] for i in view]
+        rows = {r.quant: styled_cells(r, r.quant == best, view) for r in plan.rows}
         same_shape = titles == self._columns and list(rows) == list(self._shown)
         self.plan = plan
         if same_shape:
@@ -113,6 +119,12 @@ class PlanTable(DataTable[Text]):
                 self.move_cursor(row=target, animate=False)
         elif quants:
             self.move_cursor(row=0, animate=False)
+
+    def toggle_more(self, best: str | None = None) -> None:
+        """Switch between the columns a user decides on and the rest."""
+        self.more = not self.more
+        if self.plan is not None:
+            self.show_plan(self.plan, best=best)
 
     def clear_plan(self) -> None:
         self.plan = None
