@@ -16,6 +16,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -40,11 +41,14 @@ from core.errors import LlamadeckError, OllamaUnreachable
 from core.ollama.client import OllamaClient
 from core.planner.ollama_speed import DEFAULT_OLLAMA_CTX, predicted_decode_tps
 from core.units import format_bytes, format_ms, format_tps_plain
+from tui.screens.chat.state import ChatState
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.marks import MarkedSelectionList
 from tui.widgets.title_bar import TitleBar
 
-COLUMNS = ("Model", "TTFT", "Prompt tok/s", "Output tok/s", "Predicted", "VRAM", "Status")
+# Rates carry their unit in the cell ("312 tok/s"); cells widen their column as they grow.
+COLUMNS = ("Model", "TTFT", "Prompt", "Output", "Predicted", "VRAM", "Status")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class CompareSetup:
     system_prompt: str = ""
     options: ChatOptions = field(default_factory=ChatOptions)
 
+    @classmethod
+    def from_chat(cls, state: ChatState, models: list[str], prompt: str) -> CompareSetup:
+        """The chat's host, model (checked), system prompt and options; `prompt` to send."""
+        return cls(host=state.host, models=models, chosen=[state.model] if state.model else [], prompt=prompt,
+                   system_prompt=state.system_prompt, options=state.options)
+
 
 @dataclass
 class CompareResult:
@@ -65,25 +75,41 @@ class CompareResult:
     status: str = "waiting"
     stats: ChatStats | None = None
     vram: int | None = None
+    size: int | None = None  # what the loaded model took in all (/api/ps size), with `vram` of it on the GPU
     predicted: float | None = None
     predicted_note: str | None = None
     reply: str = ""
     thinking_chars: int = 0
     error: str | None = None
 
-    def cells(self) -> tuple[str, ...]:
+    def cells(self) -> tuple[str | Text, ...]:
         s = self.stats
-        predicted = format_tps_plain(self.predicted) if self.predicted is not None else \
+        predicted = _rate(self.predicted) if self.predicted is not None else \
             "n/a" if self.status == "done" else "–"
         return (
             self.model,
             format_ms(s.ttft_s if s else None),
-            format_tps_plain(s.prompt_tps if s else None),
-            format_tps_plain(s.output_tps if s else None),
+            _rate(s.prompt_tps if s else None),
+            _rate(s.output_tps if s else None),
             predicted,
-            format_bytes(self.vram) if self.vram is not None else "–",
-            self.status,
+            self.vram_cell(),
+            Text(f"✗ {self.status}", style="bold") if self.status == "failed" else self.status,
         )
+
+    def vram_cell(self) -> str | Text:
+        """The VRAM it took, flagged in words and bold when it ran on the CPU, in part or whole."""
+        if self.vram is None:
+            return "–"
+        shown = format_bytes(self.vram)
+        if self.vram <= 0:
+            return Text(f"! {shown}: CPU only", style="bold reverse")
+        if self.size and self.vram < self.size:
+            return Text(f"! {shown}: {self.vram * 100 // self.size}% on GPU", style="bold")
+        return shown
+
+
+def _rate(tps: float | None) -> str:
+    return f"{format_tps_plain(tps)} tok/s" if tps else "–"
 
 
 class CompareScreen(Screen[None]):
@@ -108,8 +134,8 @@ class CompareScreen(Screen[None]):
         yield TitleBar()
         with Horizontal(id="compare-top"):
             models = list(dict.fromkeys([*self.setup.models, *self.setup.chosen]))
-            picker = SelectionList[str](*((m, m, m in self.setup.chosen) for m in models),
-                                        id="compare-models")
+            picker = MarkedSelectionList[str](*((m, m, m in self.setup.chosen) for m in models),
+                                              id="compare-models")
             picker.border_title = "Models (space checks)"
             yield picker
             prompt = TextArea(self.setup.prompt, id="compare-prompt", soft_wrap=True, compact=True)
@@ -152,7 +178,7 @@ class CompareScreen(Screen[None]):
     def _show(self, result: CompareResult) -> None:
         table = self.query_one(DataTable)
         for column, value in zip(table.columns, result.cells(), strict=True):
-            table.update_cell(result.model, column, value)
+            table.update_cell(result.model, column, value, update_width=True)
         row = table.cursor_row
         if 0 <= row < len(self.results) and list(self.results)[row] == result.model:
             self._preview(result)
@@ -230,6 +256,7 @@ class CompareScreen(Screen[None]):
             result.reply = "".join(parts)
             loaded = [r for r in await client.running() if r.name == model]
             result.vram = loaded[0].size_vram if loaded else None
+            result.size = loaded[0].size if loaded else None
             ctx = self.setup.options.num_ctx or (loaded[0].context_length if loaded else None) \
                 or DEFAULT_OLLAMA_CTX
             result.predicted, result.predicted_note = await asyncio.to_thread(
