@@ -25,3 +25,13 @@ def elapsed_text(seconds: float) -> str:
 
 def waiting_text(seconds: float) -> str:
     return f"{WAITING} {elapsed_text(seconds)}"
+
+
+def loading_text(seconds: float, loading: bool | None) -> str:
+    """The wait before the first token, when the server's loaded models are known (Ollama's /api/ps):
+    the model is still being loaded, or it is in memory and the server reads the prompt."""
+    if loading is None:
+        return waiting_text(seconds)
+    if loading:
+        return f"loading the model into memory · {elapsed_text(seconds)}"
+    return f"model in memory, reading the prompt · {elapsed_text(seconds)}"

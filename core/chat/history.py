@@ -32,6 +32,8 @@ from core.private_files import private_dir, private_file, tighten
 
 HISTORY_FILE = "history.sqlite3"
 TITLE_LENGTH = 60
+# A streaming reply nobody wrote to for this long was cut off (a live writer saves every 2 s).
+INTERRUPTED_AFTER = 30.0
 
 
 def default_path() -> Path:
@@ -340,6 +342,24 @@ class HistoryStore:
                 self._live.add(message_id)
             else:
                 self._live.discard(message_id)
+
+    def claim_interrupted(self, quiet_for: float = INTERRUPTED_AFTER) -> SessionInfo | None:
+        """The newest conversation a crash cut off while a reply streamed, offered once, else None.
+
+        Such a reply is still "streaming" in the file, no writer of this store
+        holds it, and nothing was written to it for `quiet_for` seconds (another
+        llamadeck that streams writes every few). Every such reply is marked
+        "interrupted" here, so the next start does not offer the same chat again.
+        """
+        cutoff = self._now() - quiet_for
+        with self._tx("look for an interrupted reply") as db:
+            rows = db.execute("SELECT id, session_id FROM messages WHERE status = 'streaming' "
+                              "AND updated_at < ? ORDER BY updated_at DESC, id DESC", (cutoff,)).fetchall()
+            with self._lock:
+                cut = [r for r in rows if r["id"] not in self._live]
+            db.executemany("UPDATE messages SET status = 'interrupted' WHERE id = ?",
+                           [(r["id"],) for r in cut])
+        return self.session(cut[0]["session_id"]) if cut else None
 
     def edit_message(self, message_id: int, content: str) -> None:
         with self._tx("edit a message") as db:

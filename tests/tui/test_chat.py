@@ -256,7 +256,7 @@ async def test_context_warning_when_the_prompt_nears_the_context(fake_ollama: An
         screen = await open_chat(pilot, "llama3.2:latest")
         await send(pilot, screen, "a long document ...")
         # The fake runs models at 4096 tokens (its /api/ps says so), as Ollama does by default.
-        assert screen.context_length == 4096
+        assert screen.state.context_length == 4096
         text = screen_text(app)
         assert "3,901 of 4,096 context tokens" in text
 

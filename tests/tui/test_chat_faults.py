@@ -99,7 +99,7 @@ async def test_a_one_megabyte_paste_is_taken_and_sent(fake_ollama: Any, settings
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")
-        await wait_for(pilot, lambda: "llama3.2:latest" in screen.facts)  # its context is known
+        await wait_for(pilot, lambda: "llama3.2:latest" in screen.state.facts)  # its context is known
         screen.prompt.focus()
         screen.prompt.post_message(events.Paste(big))
         await wait_for(pilot, lambda: len(screen.prompt.text) == len(big), timeout=30)

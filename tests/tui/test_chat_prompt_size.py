@@ -28,7 +28,7 @@ async def test_a_prompt_over_the_context_is_asked_about_and_kept_when_declined(
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")
-        await wait_for(pilot, lambda: "llama3.2:latest" in screen.facts)  # the vocabulary is known
+        await wait_for(pilot, lambda: "llama3.2:latest" in screen.state.facts)  # the vocabulary is known
         screen.options = ChatOptions(num_ctx=8192)
         await type_prompt(pilot, screen, big)
         await pilot.press("enter")
@@ -60,7 +60,7 @@ async def test_the_conversation_so_far_counts_and_a_prompt_that_fits_is_not_aske
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_chat(pilot, "llama3.2:latest")
-        await wait_for(pilot, lambda: "llama3.2:latest" in screen.facts)
+        await wait_for(pilot, lambda: "llama3.2:latest" in screen.state.facts)
         screen.options = ChatOptions(num_ctx=2048)
         await send(pilot, screen, "word " * 1200)  # ~1,500 tokens: fits alone, no question
         assert len(chats(fake_ollama)) == 1 and isinstance(app.screen, ChatScreen)

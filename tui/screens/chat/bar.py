@@ -38,10 +38,11 @@ class ModelsFailed(Message):
 
 
 class ModelDescribed(Message):
-    def __init__(self, info: ShowInfo, contexts: dict[str, int]) -> None:
+    def __init__(self, info: ShowInfo, contexts: dict[str, int], resident: set[str]) -> None:
         super().__init__()
         self.info = info
         self.contexts = contexts  # loaded models' context lengths (/api/ps)
+        self.resident = resident  # the models in memory (/api/ps)
 
 
 class ModelPicked(Message):
@@ -117,7 +118,7 @@ class ChatBar(Horizontal):
             self.notify(str(err), title=f"Could not read {name}'s details", severity="warning", markup=False)
             return
         contexts = {r.name: r.context_length for r in running if r.context_length}
-        self.post_message(ModelDescribed(info, contexts))
+        self.post_message(ModelDescribed(info, contexts, {r.name for r in running}))
 
     @on(ModelsListed)
     def listed(self, event: ModelsListed) -> None:
@@ -129,5 +130,6 @@ class ChatBar(Horizontal):
         state = self.state
         state.facts[event.info.name] = event.info
         state.running_context.update(event.contexts)
+        state.resident = event.resident
         if state.session is not None and event.info.name == state.session.info.model:
             state.session.starts_in_thinking = template_opens_thinking(event.info.template)

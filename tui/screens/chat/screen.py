@@ -27,7 +27,7 @@ from core.chat.types import ChatOptions, StoredMessage
 from core.config import HostConfig, Settings
 from core.errors import LlamadeckError
 from core.ollama.host import select_host
-from core.ollama.types import ShowInfo
+from tui.hosts import current_host, set_current_host, watch_host
 from tui.screens.chat.bar import ChatBar, ModelDescribed, ModelPicked, ModelsFailed, ModelsListed
 from tui.screens.chat.compare import CompareScreen, CompareSetup
 from tui.screens.chat.copy_dialog import CopyScreen, copy_choices
@@ -60,15 +60,18 @@ class ChatScreen(Screen[None]):
         Binding("escape", "leave_prompt", "Leave the prompt", show=False,
                 tooltip="Focus the conversation, where 1-5, ? and q work again"),
         Binding("enter,i", "focus_prompt", "Type", show=False, tooltip="Back to the prompt box"),
-        Binding("ctrl+r", "regenerate", "Regen", tooltip="Ask again for the last prompt"),
-        Binding("ctrl+l", "edit_last", "Edit", tooltip="Put the last prompt back in the box; Enter resends"),
-        Binding("ctrl+t", "toggle_thinking", "Think", tooltip="Show or hide the reasoning blocks"),
+        Binding("ctrl+r", "regenerate", "Regenerate", show=False, tooltip="Ask again for the last prompt"),
+        Binding("ctrl+l", "edit_last", "Edit the last prompt", show=False,
+                tooltip="Put the last prompt back in the box; Enter resends"),
+        Binding("ctrl+t", "toggle_thinking", "Show/hide thinking", show=False,
+                tooltip="Show or hide the reasoning blocks"),
         Binding("ctrl+o", "options", "Options", tooltip="Model, system prompt, parameters, history limit"),
         Binding("ctrl+s", "sessions", "Chats", tooltip="Search, open, rename, delete, export chats"),
-        Binding("ctrl+g", "copy", "Copy", tooltip="Copy the last reply or a code block (OSC 52)"),
+        Binding("ctrl+g", "copy", "Copy a reply", show=False,
+                tooltip="Copy the last reply or a code block (OSC 52)"),
         Binding("ctrl+f", "compare", "Compare", tooltip="One prompt to several models, side by side"),
-        Binding("ctrl+n", "new_chat", "New", show=False, tooltip="A new chat (this one stays in Chats)"),
-        Binding("f1", "app.help", "Keys", show=False),
+        Binding("ctrl+n", "new_chat", "New", tooltip="A new chat (this one stays in Chats)"),
+        Binding("f1", "app.help", "Help", show=False),
     ]
 
     def __init__(self, settings: Settings, services: Services, host: HostConfig | None = None) -> None:
@@ -79,6 +82,7 @@ class ChatScreen(Screen[None]):
         self.show_thinking = True
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
+        self._host_after_reply: HostConfig | None = None  # the app's host changed while a reply streamed
         self._ready = False  # composed and mounted: widgets can be queried
         self.bar = ChatBar(self.state, id="chat-bar")
         self.log_view = ChatLog(id="chat-log")
@@ -106,24 +110,12 @@ class ChatScreen(Screen[None]):
         return self.state.model
 
     @property
-    def facts(self) -> dict[str, ShowInfo]:
-        return self.state.facts
-
-    @property
     def options(self) -> ChatOptions:
         return self.state.options
 
     @options.setter
     def options(self, options: ChatOptions) -> None:
         self.state.options = options
-
-    @property
-    def models(self) -> list[str]:
-        return self.bar.models
-
-    @property
-    def context_length(self) -> int | None:
-        return self.state.context_length
 
     @property
     def streaming(self) -> bool:
@@ -148,7 +140,8 @@ class ChatScreen(Screen[None]):
     def on_mount(self) -> None:
         self._ready = True
         self.title = "Chat"
-        self._switch_host(self.state.host)
+        self._switch_host(current_host(self) or self.state.host)
+        watch_host(self, self._follow_host, init=False)
         if self.state.client is None and self.state.host.kind != "ollama":
             self.bar.show_hint("Set the model with Ctrl+O")
         self.chats.open_history()
@@ -158,8 +151,7 @@ class ChatScreen(Screen[None]):
             self._handoff = None
 
     def on_screen_resume(self) -> None:
-        # A chat opened from the list was laid out while the list covered the screen: draw what is
-        # in view now that this screen is drawn again.
+        # A chat opened from the list was laid out under the list: draw what is in view now.
         self.call_after_refresh(self.log_view.request_folds)
 
     async def on_unmount(self) -> None:
@@ -172,12 +164,10 @@ class ChatScreen(Screen[None]):
         session = self.state.session
         self.sub_title = session.info.title if session and session.info.title else ""
 
-    def say(self, sentence: str | None) -> None:
-        """A sentence that stays until the next thing works (server down, a missing model...)."""
+    def say(self, sentence: str | None) -> None:  # stays until the next thing works (server down...)
         self.query_one("#chat-notice", NoticeBar).show_notices([sentence] if sentence else [])
 
-    def _still_streaming(self) -> bool:
-        """A reply streams: say so (Esc stops it) and do nothing else."""
+    def _still_streaming(self) -> bool:  # a reply streams: say so (Esc stops it) and do nothing else
         if self.streaming:
             self.notify(STREAMING_WAIT, markup=False)
         return self.streaming
@@ -202,6 +192,15 @@ class ChatScreen(Screen[None]):
     @on(ReplyFinished)
     def reply_finished(self) -> None:
         self.show_facts()
+        if self._host_after_reply is not None:
+            self._follow_host(self._host_after_reply)
+
+    def _follow_host(self, host: HostConfig) -> None:
+        """The app's host changed (`o`, another screen): a fresh chat on it; this one stays in Chats."""
+        self._host_after_reply = host if self.streaming else None
+        if host != self.state.host and not self.streaming:
+            self.state.model = None  # the first model the new server lists, unless a hand-off names one
+            self._switch_host(host)
 
     @on(HistoryOpened)
     def history_opened(self, event: HistoryOpened) -> None:
@@ -212,6 +211,8 @@ class ChatScreen(Screen[None]):
                         timeout=15)
         if self._pending_session is not None:
             self.resume(self._pending_session)
+        elif event.interrupted is not None and self.state.session is None and not self.log_view.children:
+            self.chats.offer_resume(event.interrupted)
 
     @on(HistoryFailed)
     def history_failed(self, event: HistoryFailed) -> None:
@@ -220,7 +221,7 @@ class ChatScreen(Screen[None]):
     @on(ModelsListed)
     def models_listed(self, event: ModelsListed) -> None:
         if self.state.model is None and event.names:
-            self.use_model(event.names[0])
+            self._choose_model(event.names[0])
         if not event.names:
             self.say(f"Ollama at {self.host.name} has no models yet: pull one on the Models screen (2).")
 
@@ -259,15 +260,21 @@ class ChatScreen(Screen[None]):
 
     def action_copy(self) -> None:
         replies = [v for v in self.log_view.query_children(ReplyView) if v.content]
-        if not replies:
+        if replies:
+            self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)))
+        else:
             self.notify("There is no reply to copy yet.", markup=False)
-            return
-        self.app.push_screen(CopyScreen(copy_choices(replies[-1].content)))
 
     # -- choosing a model and settings ---------------------------------------------------
 
     def use_model(self, name: str, host: str | None = None) -> None:
-        """Talk to `name` from the next prompt on (the model browser hands off here)."""
+        """The hand-off (the model browser, the planner): talk to `name` on `host`, the prompt ready."""
+        self._choose_model(name, host)
+        if self._ready:
+            self.prompt.focus()
+
+    def _choose_model(self, name: str, host: str | None = None) -> None:
+        """Talk to `name` from the next prompt on."""
         if not self._ready:
             self._handoff = (name, host)
             return
@@ -286,18 +293,20 @@ class ChatScreen(Screen[None]):
         self.show_facts()
 
     def _switch_host(self, host: HostConfig) -> None:
-        """Talk to `host` from now on; an address that cannot be used (a bad port) is said instead."""
+        """Talk to `host` from now on (the whole app too), in a fresh view; a bad address is said instead."""
+        if self.state.session is not None or self.log_view.children:
+            self.new_chat()  # what is on screen was said to the old server; it stays in Chats
+        set_current_host(self, host)
         for closer in self.state.connect(host, self.services):
             self.run_worker(closer.aclose(), group="close")
         if self.state.unusable_host is not None:
             self.say(self.state.unusable_host)
-        self.state.session = None
         self.bar.list_models()
 
     @on(ModelPicked)
     def model_picked(self, event: ModelPicked) -> None:
         if event.name != self.state.model:
-            self.use_model(event.name)
+            self._choose_model(event.name)
             self.prompt.focus()
 
     def action_options(self) -> None:
@@ -306,7 +315,7 @@ class ChatScreen(Screen[None]):
                 return
             self.state.configure(setup.system_prompt, setup.options)
             if setup.model and setup.model != self.state.model:
-                self.use_model(setup.model)
+                self._choose_model(setup.model)
             self.show_facts()
 
         setup = ChatSetup(self.state.model, self.state.system_prompt, self.state.options)
@@ -385,15 +394,10 @@ class ChatScreen(Screen[None]):
         self.show_facts()
 
     def action_compare(self) -> None:
-        state = self.state
-        if state.host.kind != "ollama":
+        if self.state.host.kind != "ollama":
             self.notify("Compare loads and unloads models, which needs an Ollama host.", markup=False)
-            return
-        if self._still_streaming():
-            return
-        last = self.turns.last_user_view()
-        prompt = self.prompt.text.strip() or (last.text if last is not None else "")
-        chosen = [state.model] if state.model else []
-        setup = CompareSetup(host=state.host, models=self.bar.models, chosen=chosen, prompt=prompt,
-                             system_prompt=state.system_prompt, options=state.options)
-        self.app.push_screen(CompareScreen(self.settings, self.services, setup))
+        elif not self._still_streaming():
+            last = self.turns.last_user_view()
+            prompt = self.prompt.text.strip() or (last.text if last is not None else "")
+            setup = CompareSetup.from_chat(self.state, self.bar.models, prompt)
+            self.app.push_screen(CompareScreen(self.settings, self.services, setup))

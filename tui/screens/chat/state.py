@@ -38,6 +38,7 @@ class ChatState:
         self.options = ChatOptions()
         self.facts: dict[str, ShowInfo] = {}
         self.running_context: dict[str, int] = {}
+        self.resident: set[str] | None = None  # the models in memory at the last look (/api/ps), if known
 
     # -- the context ------------------------------------------------------------------
 
@@ -72,6 +73,13 @@ class ChatState:
             parts.append(f"ctx ≤{self.trained_context:,}")
         parts.append(self.host.name)
         return " · ".join(parts)
+
+    def loading(self, model: str) -> bool | None:
+        """Must the server load `model` before it answers? None when not known (not Ollama, not asked)."""
+        if self.client is None or self.resident is None:
+            return None
+        names = {model, model if ":" in model else f"{model}:latest"}
+        return not names & self.resident
 
     def configure(self, system_prompt: str, options: ChatOptions) -> None:
         """New settings (Ctrl+O): from the next prompt on, in the open chat too."""
@@ -114,6 +122,7 @@ class ChatState:
         self.host = host
         self.backend = self.client = None
         self.unusable_host = None
+        self.resident = None
         try:
             self.backend = services.chat_backend(host)
             self.client = services.ollama(host) if host.kind == "ollama" else None

@@ -60,6 +60,7 @@ class ChatTurns(Widget):
     """Sends prompts and streams the replies into the log; holds whether one streams or is being edited."""
 
     DEFAULT_CSS = "ChatTurns { display: none; }"
+    LOAD_POLL = 1.0  # seconds between looks at /api/ps while a model loads
 
     def __init__(self, state: ChatState, log: ChatLog, prompt: ChatInput) -> None:
         super().__init__()
@@ -133,6 +134,9 @@ class ChatTurns(Widget):
                            prompt: str | None = None, user: UserMessage | None = None) -> None:
         self._set_streaming(True)
         self.log_view.anchor()
+        view.set_loading(self.state.loading(view.model))
+        if view.loading:
+            self._watch_load(view)
         try:
             reply = start()
         except LlamadeckError as err:
@@ -166,6 +170,20 @@ class ChatTurns(Widget):
                     await asyncio.sleep(YIELD_FOR)  # a real sleep: timers and message queues run
                     yielded = time.monotonic()
         return failed
+
+    @work(group="load-watch")
+    async def _watch_load(self, view: ReplyView) -> None:
+        """While the model loads, ask the server (/api/ps) every LOAD_POLL s whether it is in memory yet."""
+        client = self.state.client
+        while client is not None and view.waiting and view.loading:
+            await asyncio.sleep(self.LOAD_POLL)
+            try:
+                running = await client.running()
+            except OllamaError:
+                return  # the reply itself says what is wrong with the server
+            self.state.resident = {r.name for r in running}
+            if view.waiting:
+                view.set_loading(self.state.loading(view.model))
 
     async def _finish(self, reply: ReplyStream, view: ReplyView, failed: StreamFailed | None,
                       unexpected: str | None, user: UserMessage | None, prompt: str | None) -> None:

@@ -6,7 +6,8 @@ thinks and closes when the answer starts; the answer is Markdown streamed in
 segments (markdown.StreamingMarkdown); under it, one line says how the
 reply ended (stopped, broke, cut off by a crash) and one gives its numbers.
 Until the first piece arrives, the border says how long the server has been
-silent (a big model can take minutes to load; silence must not look like a hang).
+silent (a big model can take minutes to load; silence must not look like a hang),
+and, on Ollama, whether the model is still loading or already in memory (`loading`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from core.chat.types import (
     StoredMessage,
     ThinkingDelta,
 )
-from core.waiting import waiting_text
+from core.waiting import loading_text
 from tui.widgets.chat.markdown import StreamingMarkdown
 
 SHOWN_PROMPT_CHARS = 4000  # a longer prompt is sent whole but shown cut, so a 1 MB paste cannot stall layout
@@ -84,6 +85,7 @@ class ReplyView(Vertical):
         self._answer_started = bool(content)
         self._waiting = streaming  # nothing has arrived yet
         self._waited_from = self.clock()
+        self.loading: bool | None = None  # still loading the model (True), in memory (False), unknown
         self._wait_timer: Timer | None = None
         self.border_title = model
 
@@ -97,14 +99,24 @@ class ReplyView(Vertical):
         if self.stored is not None:
             self._show_ending()
         elif self._waiting:  # the first piece may have been fed before this view was mounted
-            self.border_subtitle = waiting_text(self.clock() - self._waited_from)
+            self._show_wait()
             self._wait_timer = self.set_interval(1.0, self._show_wait)
         elif self.status == "streaming":
             self.border_subtitle = "streaming…"
 
+    @property
+    def waiting(self) -> bool:
+        """Nothing of the reply has arrived yet."""
+        return self._waiting
+
+    def set_loading(self, loading: bool | None) -> None:
+        self.loading = loading
+        if self.is_mounted:
+            self._show_wait()
+
     def _show_wait(self) -> None:
         if self._waiting:
-            self.border_subtitle = waiting_text(self.clock() - self._waited_from)
+            self.border_subtitle = loading_text(self.clock() - self._waited_from, self.loading)
 
     def _end_wait(self, subtitle: str) -> None:
         if self._waiting:
