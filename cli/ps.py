@@ -5,6 +5,9 @@ load (core.planner.ollama_check: this machine, the server's settings and the
 Modelfile) beside what the server reports, and a sentence naming the setting
 behind each difference. With --json each model gains "predicted" and
 "differences" (and "server_settings"); without --predict the JSON is as before.
+
+A model at "100% CPU" on a local server is followed by why (core.planner.cpu_fallback: the
+NVIDIA or AMD cause, or this machine's lack of a GPU), as the Models screen and dashboard say it.
 """
 
 from __future__ import annotations
@@ -20,17 +23,19 @@ from cli.args import add_host_argument, ask_and_warn, iso_json
 from core.config import HostConfig, Settings
 from core.errors import OllamaError
 from core.hardware.probe import HardwareProbe
-from core.hardware.types import to_jsonable
+from core.hardware.types import MachineInfo, to_jsonable
 from core.ollama.client import OllamaClient
 from core.ollama.format import table, until
 from core.ollama.host import endpoint_for, select_host
 from core.ollama.server_env import read_server_settings
 from core.ollama.server_settings import OllamaServerSettings, env_lines
 from core.ollama.types import RunningModel
+from core.planner.cpu_fallback import cpu_fallback_diagnosis
 from core.planner.ollama_check import LoadCheck, check_loaded
 from core.units import format_bytes_decimal
 
 SettingsReader = Callable[[HostConfig], OllamaServerSettings]
+MachineReader = Callable[[], MachineInfo]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,22 +53,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
-    probe = HardwareProbe.from_settings(settings) if args.predict else None
+    probe = HardwareProbe.from_settings(settings)  # reads the hardware only if asked to
     try:
-        return run(args, settings, probe=probe)
+        return run(args, settings, probe=probe if args.predict else None, machine=probe.machine_info)
     finally:
-        if probe is not None:
-            probe.close()
+        probe.close()
 
 
 def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | None,
-        read_settings: SettingsReader = read_server_settings, out: TextIO | None = None) -> int:
+        read_settings: SettingsReader = read_server_settings, out: TextIO | None = None,
+        machine: MachineReader | None = None) -> int:
     out = out or sys.stdout
     host = select_host(settings, args.host)
     running, checks = asyncio.run(
         ask_and_warn(settings, args.host, lambda c: _ask(c, host, probe, read_settings)))
+    diagnosis = _diagnosis(running, host, machine or (probe.machine_info if probe else None))
     if args.json:
         data = [{**to_jsonable(m), "processor": m.processor} for m in running]
+        for entry, model in zip(data, running, strict=True):
+            if diagnosis and model.on_cpu_only:
+                entry["cpu_fallback"] = diagnosis
         if checks is not None:
             for entry, check in zip(data, checks, strict=True):
                 entry.update(check_json(check))
@@ -75,10 +84,21 @@ def run(args: argparse.Namespace, settings: Settings, *, probe: HardwareProbe | 
         for m in running
     ]
     print(table(["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"], rows), file=out)
+    if diagnosis:
+        print(f"\n{diagnosis}", file=out)
     if checks:
         print("", file=out)
         print("\n\n".join(check_text(c) for c in checks), file=out)
     return 0
+
+
+def _diagnosis(running: list[RunningModel], host: HostConfig, machine: MachineReader | None) -> str | None:
+    """Why models run at 100% CPU, for a local server (this machine's GPUs are the server's)."""
+    local = endpoint_for(host).is_loopback
+    if machine is None or not local or not any(m.on_cpu_only for m in running):
+        return None
+    info = machine()
+    return cpu_fallback_diagnosis(running, info.gpus, is_local=local, no_gpu_reason=info.no_gpu_reason)
 
 
 async def _ask(client: OllamaClient, host: HostConfig, probe: HardwareProbe | None,

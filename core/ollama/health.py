@@ -1,9 +1,8 @@
-"""Diagnoses of an Ollama server that users kept missing: open to the network, silently on CPU.
+"""Diagnoses of an Ollama server that users kept missing: open to the network.
 
 Ollama has no authentication at all, so a server reachable beyond loopback
-lets anyone pull, delete and run models. And when Ollama finds no usable GPU
-(it logs `no compatible GPUs were discovered`) it loads every model on the CPU
-without a word; `/api/ps` then shows `size_vram == 0`.
+lets anyone pull, delete and run models. (A model silently on the CPU is
+core.planner.cpu_fallback: its causes depend on this machine's GPUs.)
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from collections.abc import Sequence
 import psutil
 
 from core.ollama.host import OllamaEndpoint
-from core.ollama.types import RunningModel
 
 
 def local_listen_addresses(port: int) -> tuple[str, ...]:
@@ -74,24 +72,3 @@ def exposure_warning(endpoint: OllamaEndpoint, *, has_auth: bool,
             "OLLAMA_HOST=127.0.0.1 unless other machines need it."
         )
     return None
-
-
-def cpu_fallback_notice(running: Sequence[RunningModel], *, nvidia_gpu_present: bool,
-                        is_local: bool) -> str | None:
-    """The diagnosis for models loaded entirely on the CPU of a machine that has an NVIDIA GPU.
-
-    Only meaningful for a local server: the GPU the hardware probe sees must be
-    the one Ollama runs next to. A partial split ("40%/60% CPU/GPU") is not
-    flagged: that is Ollama fitting a model too big for the card, on purpose.
-    """
-    if not (is_local and nvidia_gpu_present):
-        return None
-    names = [m.name for m in running if m.on_cpu_only]
-    if not names:
-        return None
-    verb = "runs" if len(names) == 1 else "run"
-    return (
-        f"{', '.join(names)} {verb} entirely on the CPU although this machine has an NVIDIA GPU. "
-        "Ollama most likely logged `no compatible GPUs were discovered`: install its CUDA build "
-        "(`ollama-cuda` on Arch), check the driver with `nvidia-smi`, then restart Ollama."
-    )

@@ -104,3 +104,17 @@ def test_cpu_fallback_is_explained_per_vendor(gpus: tuple[GpuInfo, ...], reason:
 def test_no_diagnosis_for_a_remote_server_or_a_model_on_the_gpu() -> None:
     assert cpu_fallback_diagnosis([ON_CPU], (NVIDIA,), is_local=False) is None
     assert cpu_fallback_diagnosis([RunningModel("a", 3, 3)], (NVIDIA,), is_local=True) is None
+
+
+def test_the_nvidia_sentence_the_models_screen_shows() -> None:
+    cpu = RunningModel(name="qwen3:8b", size=5_000, size_vram=0)
+    split = RunningModel(name="llama3.3:70b", size=40_000, size_vram=20_000)
+    gpu = RunningModel(name="llama3.2:latest", size=2_000, size_vram=2_000)
+    notice = cpu_fallback_diagnosis([cpu, split, gpu], (NVIDIA,), is_local=True)
+    assert notice is not None
+    assert notice.startswith("qwen3:8b runs entirely on the CPU although this machine has an NVIDIA GPU.")
+    assert "no compatible GPUs were discovered" in notice and "ollama-cuda" in notice
+    assert cpu_fallback_diagnosis([split, gpu], (NVIDIA,), is_local=True) is None
+    assert cpu_fallback_diagnosis([cpu], (), is_local=True) is None  # no GPU, no reason given
+    two = cpu_fallback_diagnosis([cpu, cpu], (NVIDIA,), is_local=True)
+    assert two is not None and two.startswith("qwen3:8b, qwen3:8b run entirely")

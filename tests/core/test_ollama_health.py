@@ -15,9 +15,8 @@ import pytest
 from core.config import HostConfig
 from core.errors import OllamaUnreachable
 from core.ollama.client import OllamaClient
-from core.ollama.health import cpu_fallback_notice, exposure_warning
+from core.ollama.health import exposure_warning
 from core.ollama.host import parse_ollama_host
-from core.ollama.types import RunningModel
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models
 
@@ -85,24 +84,6 @@ async def test_health_of_a_server_reached_over_the_network(open_fake: FakeOllama
     async with OllamaClient(HostConfig(name="box", url=f"{address}:{open_fake.port}", token="t")) as c:
         health = await c.health()
     assert health.exposure_warning is not None and "unencrypted" in health.exposure_warning
-
-
-# --------------------------------------------------------------------------- CPU fallback
-
-
-def test_cpu_fallback_notice() -> None:
-    cpu = RunningModel(name="qwen3:8b", size=5_000, size_vram=0)
-    split = RunningModel(name="llama3.3:70b", size=40_000, size_vram=20_000)
-    gpu = RunningModel(name="llama3.2:latest", size=2_000, size_vram=2_000)
-    notice = cpu_fallback_notice([cpu, split, gpu], nvidia_gpu_present=True, is_local=True)
-    assert notice is not None
-    assert notice.startswith("qwen3:8b runs entirely on the CPU although this machine has an NVIDIA GPU.")
-    assert "no compatible GPUs were discovered" in notice and "ollama-cuda" in notice
-    assert cpu_fallback_notice([split, gpu], nvidia_gpu_present=True, is_local=True) is None
-    assert cpu_fallback_notice([cpu], nvidia_gpu_present=False, is_local=True) is None
-    assert cpu_fallback_notice([cpu], nvidia_gpu_present=True, is_local=False) is None
-    two = cpu_fallback_notice([cpu, cpu], nvidia_gpu_present=True, is_local=True)
-    assert two is not None and two.startswith("qwen3:8b, qwen3:8b run entirely")
 
 
 # --------------------------------------------------------------------------- TLS

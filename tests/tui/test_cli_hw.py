@@ -77,7 +77,7 @@ def test_json_report(probe: HardwareProbe, fake: FakeNvml) -> None:
     assert gpu0["memory_bandwidth"] == pytest.approx(1008.1e9, rel=1e-3)
     assert gpu0["processes"] == [{"gpu_index": 0, "pid": os.getpid(), "name": psutil.Process().name(),
                                   "cmdline": gpu0["processes"][0]["cmdline"], "used_memory": 14 * GiB,
-                                  "kind": "compute"}]
+                                  "kind": "compute", "user": psutil.Process().username()}]
     assert gpu1["fan_percent"] is None and gpu1["error"] is None
     assert doc["memory"]["ram_total"] == psutil.virtual_memory().total
     assert doc["memory"]["ram_used"] + doc["memory"]["ram_available"] == doc["memory"]["ram_total"]

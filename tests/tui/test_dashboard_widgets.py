@@ -118,7 +118,7 @@ def test_core_glyphs_share_cells_by_peak() -> None:
             + "6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa --ctx-size 8192",
             "ollama runner",
             60,
-            "--model sha256-6a0746a1ec1a --ctx-size 8192",
+            "sha256-6a0746a1ec1a --ctx-size 8192",
         ),
         (
             "/opt/llama.cpp/build/bin/llama-server -m /home/u/models/Qwen2.5-7B-Q4_K_M.gguf --port 8080",
@@ -158,7 +158,7 @@ async def test_process_table_draws_rows_largest_first_and_counts_what_does_not_f
         await pilot.pause()
         lines = ["".join(seg.text for seg in table.render_line(y)).rstrip() for y in range(table.size.height)]
         assert table.size.height == 5
-        assert lines[0].split() == ["GPU", "PID", "Process", "VRAM", "Command"]
+        assert lines[0].split() == ["GPU", "PID", "User", "Process", "VRAM", "Command"]
         # Largest first: proc6 (7 GiB), proc5, proc4; the last line counts the four smallest.
         assert [line.split()[2] for line in lines[1:4]] == ["proc6", "proc5", "proc4"]
         assert lines[1].split()[:2] == ["0", "106"] and "7.0 GiB" in lines[1] and "--n 6" in lines[1]

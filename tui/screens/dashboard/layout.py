@@ -27,6 +27,8 @@ def history_rows(height: int, gpus: int) -> tuple[int, int]:
     table on screen, and leave the GPU history (and clock line) to taller ones.
     """
     several = gpus > 1
+    if gpus == 0:  # CPU only: the processes and Ollama panels take the GPU panels' place
+        return 0, (1 if height < 28 else 2 if height < 36 else 3)
     if height < 28:
         return (0 if several else 2), 2
     if height < 36:

@@ -21,12 +21,15 @@ from collections.abc import Callable
 from textual.message import Message
 
 from core.hardware.probe import HardwareProbe
+from core.hardware.processes import ProcessRecord, top_processes
 from core.hardware.types import DiskInfo, SystemSample
 
 MIN_REFRESH_S = 0.25
 MAX_REFRESH_S = 10.0
 REFRESH_STEPS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 DISKS_EVERY_S = 30.0
+PROCESSES_EVERY_S = 2.0  # a walk over every process costs more than a reading
+TOP_PROCESSES = 12
 
 
 def clamp_refresh(seconds: float) -> float:
@@ -68,6 +71,17 @@ class DisksRead(Message):
         self.disks = disks
 
 
+class ProcessesRead(Message):
+    """The processes using the most RAM and CPU; a newer list replaces an older one still queued."""
+
+    def __init__(self, processes: tuple[ProcessRecord, ...]) -> None:
+        super().__init__()
+        self.processes = processes
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ProcessesRead)
+
+
 class Sampler:
     """How often to read, whether paused, and the loop that reads."""
 
@@ -76,6 +90,8 @@ class Sampler:
         self.interval = clamp_refresh(interval)
         self.paused = False
         self.disks_read_at = 0.0
+        self.with_processes = False  # the screen turns it on where it shows them
+        self.processes_read_at = -PROCESSES_EVERY_S
         self._wake = threading.Event()  # the thread waits on this between readings
         self._stopping = False
 
@@ -109,6 +125,9 @@ class Sampler:
         """The probe promises not to raise; this still keeps a broken one visible."""
         try:
             post(SampleTaken(self.probe.sample()))
+            if self.with_processes and time.monotonic() - self.processes_read_at >= PROCESSES_EVERY_S:
+                self.processes_read_at = time.monotonic()
+                post(ProcessesRead(top_processes(self.probe.processes(), TOP_PROCESSES)))
             if with_disks:
                 self.disks_read_at = time.monotonic()
                 post(DisksRead(self.probe.disks()))

@@ -24,15 +24,28 @@ from textual.worker import get_current_worker
 from core.config import Settings
 from core.errors import LlamadeckError
 from core.hardware.probe import HardwareProbe, measure_ram_bandwidth
+from core.hardware.processes import ProcessRecord, label_runners
 from core.hardware.types import BandwidthResult, GpuProcess, MachineInfo, SystemSample
+from core.ollama.host import select_host
 from core.units import format_bytes, format_interval, format_rate
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.dashboard.layout import DashboardBody, breakpoint_classes, history_rows
-from tui.screens.dashboard.sampler import DisksRead, SampleFailed, Sampler, SampleTaken, next_refresh
+from tui.screens.dashboard.runners import Runner, find_runners, gpu_records, next_runner, stop_question
+from tui.screens.dashboard.sampler import (
+    DisksRead,
+    ProcessesRead,
+    SampleFailed,
+    Sampler,
+    SampleTaken,
+    next_refresh,
+)
 from tui.services import Services
 from tui.widgets.dashboard.gpu_panel import GpuPanel
 from tui.widgets.dashboard.gpu_process_table import GpuProcessTable
 from tui.widgets.dashboard.machine_facts import MachineFacts
+from tui.widgets.dashboard.ollama_panel import OllamaPanel
 from tui.widgets.dashboard.system_panel import SystemPanel
+from tui.widgets.dashboard.top_processes import TopProcesses
 from tui.widgets.disk_free import DiskFree
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.notice_bar import NoticeBar
@@ -43,6 +56,7 @@ FACTS_WAIT_S = 0.1  # how long the first frame waits for the hardware facts
 NOT_ANSWERING = "Not answering: see the notice above."
 NO_PROCS = "No process holds GPU memory."
 NO_PROCS_UNREAD = "No process holds memory on the GPUs that answer."
+OLLAMA_MIN_ROWS = 30  # with a GPU, shorter terminals keep every gauge and the holders instead
 
 
 class MachineProbed(Message):
@@ -78,6 +92,9 @@ class DashboardScreen(Screen[None]):
                 tooltip="Sample more often (down to 0.25 s)"),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the readings; press again to resume"),
         Binding("b", "measure_bandwidth", "RAM bw", tooltip="Measure RAM bandwidth (about a second)"),
+        Binding("x", "stop_runner", "Stop runner",
+                tooltip="Stop the marked runner (▶): `ollama stop` for a model, else SIGTERM; asks first"),
+        Binding("s", "next_runner", "Next runner", show=False, tooltip="Mark the next model runner (▶)"),
         *(Binding(key, f"scroll_body('{action}')", text, show=False) for key, action, text in (
             ("up", "scroll_up", "Scroll up"), ("down", "scroll_down", "Scroll down"),
             ("pageup", "page_up", "Page up"), ("pagedown", "page_down", "Page down"),
@@ -103,6 +120,13 @@ class DashboardScreen(Screen[None]):
         self.system = SystemPanel(window_s=HISTORY_S)
         self.processes = GpuProcessTable(empty_text=NO_PROCS, id="procs", classes="panel")
         self.disks = DiskFree(id="disks")
+        self.top = TopProcesses(id="top-procs", classes="panel")
+        self.ollama = OllamaPanel(services.ollama, select_host(settings), settings.ollama_models_dir,
+                                  id="ollama", classes="panel")
+        self._records: tuple[ProcessRecord, ...] = ()  # the top processes, CPU-only machines
+        self._gpu_procs: list[GpuProcess] = []
+        self._names: dict[str, str] = {}  # blob digest -> Ollama model, from the last poll
+        self._marked: int | None = None  # the runner pid the stop key acts on
         # The GPU count is a class on #gauges (and no GPU one on #procs), not
         # on the screen: a class on the screen restyles everything on it.
         self.gauges = Horizontal(id="gauges")
@@ -139,11 +163,14 @@ class DashboardScreen(Screen[None]):
                     yield from self._panels.values()
                 yield self.system
             yield self.processes
+            yield self.ollama
+            yield self.top
             yield self.disks
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.processes.border_title = "GPU memory"
+        self.top.border_title = "Processes · most RAM and CPU"
         self._show_interval()
         if self.info is None:
             self.probe_machine()
@@ -155,6 +182,7 @@ class DashboardScreen(Screen[None]):
         self.system.set_history_rows(system_rows)
         for panel in self._panels.values():
             panel.set_history_rows(gpu_rows)
+        self.ollama.set_class(bool(self._panels) and event.size.height < OLLAMA_MIN_ROWS, "-no-room")
 
     def on_unmount(self) -> None:
         self.sampler.stop()
@@ -209,6 +237,10 @@ class DashboardScreen(Screen[None]):
         # Classes first, panels after: the panels are then styled once, as they mount.
         self.gauges.update_classes({"-cpu-only": not info.gpus, "-multi-gpu": len(info.gpus) > 1})
         self.processes.set_class(not info.gpus, "-cpu-only")
+        self.top.set_class(bool(info.gpus), "-has-gpu")
+        height = self.size.height or self.app.size.height
+        self.ollama.set_class(bool(info.gpus) and height < OLLAMA_MIN_ROWS, "-no-room")
+        self.sampler.with_processes = not info.gpus
         gpu_rows, system_rows = history_rows(self.size.height or self.app.size.height, len(info.gpus))
         self.system.set_history_rows(system_rows)
         self._panels = {
@@ -231,9 +263,30 @@ class DashboardScreen(Screen[None]):
                 panel.show(gpu, sample.timestamp, error_text=brief)
             processes.extend(gpu.processes)
         unread = any(gpu.error is not None for gpu in sample.gpus)
+        self._gpu_procs = processes
+        self.processes.marked = self._marked
         self.processes.show(processes, empty_text=NO_PROCS_UNREAD if unread else NO_PROCS)
+        self._show_runners()
         self._sample_notices = sample.notices
         self._show_notices()
+
+    @on(ProcessesRead)
+    def show_processes(self, message: ProcessesRead) -> None:
+        self._records = message.processes
+        self._show_runners()
+
+    @on(OllamaPanel.Polled)
+    def show_ollama(self, message: OllamaPanel.Polled) -> None:
+        self._names = message.names
+        self.ollama.show_state(message, self.info)
+        self._show_runners()
+
+    @on(OllamaPanel.Stopped)
+    def show_stopped(self, message: OllamaPanel.Stopped) -> None:
+        if message.error is None:
+            self.notify(f"Stopped {message.what}.", markup=False)
+        else:
+            self.notify(message.error, severity="error", timeout=8, markup=False)
 
     @on(SampleFailed)
     def show_failure(self, message: SampleFailed) -> None:
@@ -288,7 +341,40 @@ class DashboardScreen(Screen[None]):
         self._show_facts()
         self.measure_bandwidth()
 
+    def _runners(self) -> list[Runner]:
+        cpu_only = self.info is not None and not self.info.gpus
+        records = self._records if cpu_only else gpu_records(self._gpu_procs)
+        return find_runners(records, self._names)
+
+    def action_next_runner(self) -> None:
+        self._marked = next_runner(self._runners(), self._marked)
+        self._show_runners()
+
+    def action_stop_runner(self) -> None:
+        runners = self._runners()
+        runner = next((r for r in runners if r.pid == self._marked), runners[0] if runners else None)
+        if runner is None:
+            self.notify("No model runner (ollama runner, llama-server) is running.", markup=False)
+            return
+        title, question = stop_question(runner, self.ollama.host.name)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.ollama.stop(runner.pid, runner.model if runner.via_api else "")
+
+        self.app.push_screen(ConfirmDialog(title, question, confirm="Stop"), answered)
+
     # ------------------------------------------------------------------ helpers
+
+    def _show_runners(self) -> None:
+        """Both process tables, runners named by model and the marked one flagged."""
+        runners = self._runners()
+        if self._marked not in {r.pid for r in runners}:
+            self._marked = runners[0].pid if runners else None
+        self.top.show_processes(label_runners(self._records, self._names), self._marked)
+        if self.processes.marked != self._marked:
+            self.processes.marked = self._marked
+            self.processes.show(self._gpu_procs)
 
     def _show_interval(self) -> None:
         self.sub_title = self._subtitle()
@@ -303,6 +389,10 @@ class DashboardScreen(Screen[None]):
             self.facts.show_machine(self.info, bandwidth=self.bandwidth, measuring=self._measuring)
 
     def _show_notices(self) -> None:
-        static = self.info.notices if self.info is not None else ()
+        static: tuple[str, ...] = ()
+        if self.info is not None:
+            # With no GPU the facts line says why in one line; the long sentences are in `llamadeck hw`.
+            hidden = set(self.info.gpu_notices) if not self.info.gpus else set()
+            static = tuple(n for n in self.info.notices if n not in hidden)
         failure = (self._failure,) if self._failure else ()
         self.notices.show_notices((*static, *self._sample_notices, *failure))

@@ -32,7 +32,7 @@ from core.units import format_bytes
 _DIGEST = re.compile(r"(sha256[-:])([0-9a-f]{12})[0-9a-f]{52}")
 ELLIPSIS = "…"
 
-Cells = tuple[str, str, str, str, str]
+Cells = tuple[str, str, str, str, str, str]
 
 # Fixed widths (the command takes the rest): a column sized to its first
 # value would clip `14.0 GiB` after starting at `0 B`, and widths that follow
@@ -40,6 +40,7 @@ Cells = tuple[str, str, str, str, str]
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("gpu", "GPU", 3),
     ("pid", "PID", 7),
+    ("user", "User", 8),
     ("name", "Process", 15),
     ("vram", "VRAM", 9),
     ("cmd", "Command", None),
@@ -65,6 +66,9 @@ def shorten_cmdline(cmdline: str, width: int, *, name: str = "") -> str:
     for word in name.split():
         if parts and parts[0] == word:
             parts.pop(0)
+    # An Ollama blob names itself: `--model sha256-…` would spend 8 cells of a narrow column on the flag.
+    parts = [p for i, p in enumerate(parts)
+             if not (p in ("--model", "-m") and i + 1 < len(parts) and parts[i + 1].startswith("sha256"))]
     return fit(" ".join(parts), width)
 
 
@@ -128,6 +132,7 @@ class GpuProcessTable(Widget):
         self._processes: tuple[GpuProcess, ...] = ()
         self._lines: tuple[str, ...] = ()
         self._cmd_width = 40
+        self.marked: int | None = None  # the pid marked ▶ (the runner the screen's stop key acts on)
 
     @property
     def processes(self) -> tuple[GpuProcess, ...]:
@@ -168,8 +173,9 @@ class GpuProcessTable(Widget):
 
     def _cells(self, process: GpuProcess) -> Cells:
         return (
-            str(process.gpu_index),
+            ("▶" if process.pid == self.marked else " ") + str(process.gpu_index),
             str(process.pid),
+            fit(process.user, 8),
             fit(process.name, NAME_WIDTH),
             "n/a" if process.used_memory is None else format_bytes(process.used_memory),
             shorten_cmdline(process.cmdline, self._cmd_width, name=process.name),

@@ -15,8 +15,10 @@ from core.units import format_bytes, format_rate
 from tui.widgets.live_text import LiveText
 
 
-def gpu_line(gpus: tuple[GpuInfo, ...]) -> str:
+def gpu_line(gpus: tuple[GpuInfo, ...], no_gpu_reason: str = "") -> str:
     if not gpus:
+        if no_gpu_reason:  # why, in one line: no driver, module not loaded, AMD card without amdgpu, ...
+            return f"GPU  none usable: {no_gpu_reason}"
         return "GPU  none found: models run on the CPU"
     kinds = Counter((g.name, g.memory_total, g.memory_bandwidth) for g in gpus)
     names = []
@@ -84,4 +86,5 @@ class MachineFacts(LiveText):
         self, info: MachineInfo, *, bandwidth: BandwidthResult | None = None, measuring: bool = False
     ) -> None:
         measured = bandwidth if bandwidth is not None else info.ram_bandwidth
-        self.show(gpu_line(info.gpus) + "\n" + cpu_line(info, bandwidth_text(measured, measuring=measuring)))
+        cpu = cpu_line(info, bandwidth_text(measured, measuring=measuring))
+        self.show(gpu_line(info.gpus, info.no_gpu_reason) + "\n" + cpu)

@@ -29,8 +29,8 @@ from textual.widgets import Static
 from core.hardware.probe import HardwareProbe
 from core.hardware.types import DiskInfo, GpuInfo
 from core.ollama.client import OllamaClient
-from core.ollama.health import cpu_fallback_notice
 from core.ollama.types import RunningModel, ServerHealth
+from core.planner.cpu_fallback import cpu_fallback_diagnosis
 from core.units import format_bytes
 from tui.widgets.disk_free import is_low
 from tui.widgets.models.host_answer import HostAnswer
@@ -55,8 +55,7 @@ class HealthReport:
 
 def with_running(report: HealthReport, running: tuple[RunningModel, ...]) -> HealthReport:
     """The report after a poll: what is loaded, and whether it runs on the CPU although a GPU is there."""
-    notice = cpu_fallback_notice(running, nvidia_gpu_present=bool(report.gpus),
-                                 is_local=report.health.is_local)
+    notice = cpu_fallback_diagnosis(running, report.gpus, is_local=report.health.is_local)
     return replace(report, running=running, cpu_notice=notice)
 
 
