@@ -135,7 +135,7 @@ class ChatTurns(Widget):
         self._set_streaming(True)
         self.log_view.anchor()
         view.set_loading(self.state.loading(view.model))
-        if view.loading:
+        if view.model_loading:
             self._watch_load(view)
         try:
             reply = start()
@@ -175,7 +175,7 @@ class ChatTurns(Widget):
     async def _watch_load(self, view: ReplyView) -> None:
         """While the model loads, ask the server (/api/ps) every LOAD_POLL s whether it is in memory yet."""
         client = self.state.client
-        while client is not None and view.waiting and view.loading:
+        while client is not None and view.waiting and view.model_loading:
             await asyncio.sleep(self.LOAD_POLL)
             try:
                 running = await client.running()

@@ -7,7 +7,7 @@ segments (markdown.StreamingMarkdown); under it, one line says how the
 reply ended (stopped, broke, cut off by a crash) and one gives its numbers.
 Until the first piece arrives, the border says how long the server has been
 silent (a big model can take minutes to load; silence must not look like a hang),
-and, on Ollama, whether the model is still loading or already in memory (`loading`).
+and, on Ollama, whether the model is still loading or already in memory (`model_loading`).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class ReplyView(Vertical):
         self._answer_started = bool(content)
         self._waiting = streaming  # nothing has arrived yet
         self._waited_from = self.clock()
-        self.loading: bool | None = None  # still loading the model (True), in memory (False), unknown
+        self.model_loading: bool | None = None  # loading (True), in memory (False), not known (None)
         self._wait_timer: Timer | None = None
         self.border_title = model
 
@@ -110,13 +110,13 @@ class ReplyView(Vertical):
         return self._waiting
 
     def set_loading(self, loading: bool | None) -> None:
-        self.loading = loading
+        self.model_loading = loading
         if self.is_mounted:
             self._show_wait()
 
     def _show_wait(self) -> None:
         if self._waiting:
-            self.border_subtitle = loading_text(self.clock() - self._waited_from, self.loading)
+            self.border_subtitle = loading_text(self.clock() - self._waited_from, self.model_loading)
 
     def _end_wait(self, subtitle: str) -> None:
         if self._waiting:
