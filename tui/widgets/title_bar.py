@@ -53,7 +53,7 @@ class TitleBar(Static):
         sub_title = screen.sub_title if screen.sub_title is not None else app.sub_title
         line = app.format_title(title, sub_title)
         host = current_host(self)
-        if host is None or (sub_title or "").startswith(host.name + " ·"):
+        if host is None or sub_title == host.name or sub_title.startswith(host.name + " ·"):
             self.update(line)  # no app host, or the sub-title already starts with it (the model browser)
             return
         tail = f" · host {host_label(host)}"

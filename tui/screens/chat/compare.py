@@ -104,7 +104,7 @@ class CompareResult:
         if self.vram <= 0:
             return Text(f"! {shown}: CPU only", style="bold reverse")
         if self.size and self.vram < self.size:
-            return Text(f"! {shown}: {self.vram * 100 // self.size}% on GPU", style="bold")
+            return Text(f"! {shown}: {min(99, round(self.vram * 100 / self.size))}% on GPU", style="bold")
         return shown
 
 

@@ -32,7 +32,7 @@ from tui.screens.confirm import ConfirmDialog
 def describe(session: SessionInfo) -> Content:
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.updated_at))
     count = f"{session.message_count} message" + ("" if session.message_count == 1 else "s")
-    details = f"{session.model} · {when} · {count}"
+    details = f"{session.model} on {session.host} · {when} · {count}"
     if session.snippet:
         details += f" · {session.snippet}"
     return Content.assemble((session.title or "Untitled chat", "bold"), "\n", (details, "dim"))
