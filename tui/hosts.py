@@ -48,6 +48,12 @@ def current_host(node: DOMNode) -> HostConfig | None:
     return host if isinstance(host, HostConfig) else None
 
 
+def ollama_name(node: DOMNode, fallback: str | None = None) -> str | None:
+    """The name of the app's host when it is an Ollama server (what `ollama:` names mean), else `fallback`."""
+    host = current_host(node)
+    return host.name if host is not None and host.kind == "ollama" else fallback
+
+
 def set_current_host(node: DOMNode, host: HostConfig) -> None:
     """Make `host` the app's host (every screen follows), unless it already is."""
     app = node.app
