@@ -180,9 +180,7 @@ class PlannerScreen(Screen[None]):
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         self._opened_at = event.time
 
-    def on_key(self, event: events.Key) -> None:
-        # Keys typed while the screen was still opening reach it before anything has focus; with no model
-        # chosen yet they were the model's name, not keys for an empty table (#14).
+    def on_key(self, event: events.Key) -> None:  # typed ahead of an empty planner: the model's name (#14)
         if self.model is None and not self.has_class("-loading") and event.time <= self._opened_at \
                 and self.query_one(PlanInputsBar).type_ahead(event):
             event.stop()
@@ -317,10 +315,8 @@ class PlannerScreen(Screen[None]):
 
     def action_copy_command(self) -> None:
         self._copy("command")
-
     def action_copy_ollama(self) -> None:
         self._copy("ollama")
-
     def _copy(self, what: str) -> None:
         row, model = self._selected()
         if row is None or model is None or self.plan is None:
