@@ -27,10 +27,12 @@ from textual.screen import Screen
 from core.config import HostConfig, Settings
 from core.ollama.host import select_host
 from core.ollama.types import RunningModel
+from tui.hosts import set_current_host, watch_host
 from tui.screens.models.browser import ModelBrowser
 from tui.screens.models.pull_dialog import PullDialog
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
+from tui.widgets.models.gguf_files import GgufFiles
 from tui.widgets.models.health import HealthReport
 from tui.widgets.models.table import ModelTable
 from tui.widgets.title_bar import TitleBar
@@ -61,30 +63,38 @@ class ModelsScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter as you type", key_display="/", group=FIND,
-                tooltip="Words in name, family, quant or size; Esc clears"),
-        Binding("s", "sort", "Sort by next column", group=FIND, tooltip="Clicking a header sorts too"),
-        Binding("S", "reverse_sort", "Reverse the order", group=FIND),
-        Binding("p", "pull", "Pull a model", group=ACT, tooltip="Pulling an interrupted one again resumes"),
+        Binding("slash", "filter", "Filter", key_display="/", group=FIND,
+                tooltip="As you type: words in name, family, quant or size; Esc clears"),
+        Binding("s", "sort", "Sort by next column", group=FIND, show=False,
+                tooltip="Clicking a header sorts too"),
+        Binding("S", "reverse_sort", "Reverse the order", group=FIND, show=False),
+        Binding("p", "pull", "Pull", group=ACT, tooltip="Pulling an interrupted one again resumes"),
         Binding("space", "mark", "Mark for a bulk delete or copy", group=ACT, key_display="space",
+                show=False,
                 tooltip="d and c then act on every marked model; Esc clears the marks"),
         Binding("d,delete", "delete", "Delete", group=ACT, key_display="d",
                 tooltip="Asks first; the marked models if any"),
-        Binding("c", "copy", "Copy to a new name", group=ACT, tooltip="The marked models if any"),
-        Binding("m", "rename", "Rename", group=ACT, tooltip="Copy, then delete the old name"),
-        Binding("l", "load", "Load into memory", group=ACT, tooltip="With Ollama's default keep-alive"),
-        Binding("L", "load_forever", "Load and keep loaded", group=ACT, tooltip="keep_alive -1"),
-        Binding("u", "unload", "Unload from memory", group=ACT, tooltip="keep_alive 0"),
+        Binding("c", "copy", "Copy to a new name", group=ACT, show=False, tooltip="The marked models if any"),
+        Binding("m", "rename", "Rename", group=ACT, show=False, tooltip="Copy, then delete the old name"),
+        Binding("l", "load", "Load", group=ACT, tooltip="Into memory, with Ollama's default keep-alive"),
+        Binding("L", "load_forever", "Load and keep loaded", group=ACT, show=False, tooltip="keep_alive -1"),
+        Binding("u", "unload", "Unload from memory", group=ACT, show=False, tooltip="keep_alive 0"),
+        Binding("enter", "chat", "Chat with this model", group=ACT, show=False),
         Binding("f", "plan", "Plan", group=ACT, tooltip="Open the planner with this model: will it fit?"),
-        Binding("i", "convert", "Import from Hugging Face", group=ACT,
+        Binding("i", "convert", "Import from Hugging Face", group=ACT, show=False,
                 tooltip="Convert a checkpoint to GGUF and import it into this server (the jobs screen)"),
-        Binding("x", "cancel_pull", "Cancel the pull", group=ACT, tooltip="Pulling again resumes"),
-        Binding("h", "health", "Server health", group=SERVER,
+        Binding("x", "cancel_pull", "Stop the pull", group=ACT, tooltip="Pulling again resumes"),
+        Binding("h", "health", "Server health", group=SERVER, show=False,
                 tooltip="Reachable, who can reach it, models disk, GPU or CPU"),
-        Binding("o", "next_host", "Next Ollama host", group=SERVER),
-        Binding("r", "retry", "Refresh / retry now", group=SERVER),
+        Binding("o", "next_host", "Next Ollama host", group=SERVER, show=False),
+        Binding("r", "retry", "Refresh / retry now", group=SERVER, show=False),
         Binding("escape", "back", "Close the health view / clear the marks", show=False),
+        Binding("g", "gguf", "GGUF files", group=FIND,
+                tooltip="The .gguf files in paths.gguf_dirs and the Hugging Face cache; g again: Ollama's"),
     ]
+    # Keys about an Ollama model: off while the GGUF files are shown (those have their own d, f, i).
+    OLLAMA_ONLY = frozenset({"mark", "delete", "copy", "rename", "load", "load_forever", "unload", "chat",
+                             "plan", "convert", "filter", "sort", "reverse_sort", "health"})
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
@@ -100,7 +110,22 @@ class ModelsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield self.browser
+        yield GgufFiles(self.settings.gguf_dirs, self.settings.hf_cache_dir, id="gguf-files")
         yield KeyBar()
+
+    def on_mount(self) -> None:
+        watch_host(self, self._follow_host)  # `o` on any screen, a hand-off, a chat resumed elsewhere
+
+    def _follow_host(self, host: HostConfig) -> None:
+        """The app's host changed: show its models (an OpenAI-compatible host has none to show here)."""
+        if host.kind != "ollama" or host == self.host:
+            return
+        names = [h.name for h in self.hosts]
+        if host.name not in names:
+            self.hosts, names = (*self.hosts, host), [*names, host.name]
+        self.host_index = names.index(host.name)
+        self.remove_class("-offline")
+        self.browser.switch_host(self.host)
 
     # ------------------------------------------------------------------ what tests, benchmarks and keys read
 
@@ -171,7 +196,7 @@ class ModelsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_pull":
             return self.pulling is not None  # shown only while a pull runs
-        return True
+        return not (action in self.OLLAMA_ONLY and self.has_class("-gguf"))
 
     def action_filter(self) -> None:
         self.browser.box.open_filter()
@@ -185,9 +210,29 @@ class ModelsScreen(Screen[None]):
     def action_health(self) -> None:
         self.browser.toggle_health()
 
+    def action_gguf(self) -> None:
+        """`g`: the GGUF files on disk in place of the Ollama models, and back."""
+        files = self.query_one(GgufFiles)
+        self.toggle_class("-gguf")
+        if self.has_class("-gguf"):
+            files.client, files.model_names = self.browser.client, [m.name for m in self.table.models]
+            if not files.scanned:
+                files.scan()
+            self.call_after_refresh(files.table.focus)  # once it is displayed: a hidden widget takes no focus
+        else:
+            self.call_after_refresh(self.table.focus)
+        self.refresh_bindings()
+
+    @on(GgufFiles.Imported)
+    def list_imported(self, message: GgufFiles.Imported) -> None:
+        self.browser.select_after_list = message.name
+        self.browser.list_models()
+
     def action_back(self) -> None:
-        """Esc: out of the health view first, then the marks go."""
-        if self.browser.has_class("-health"):
+        """Esc: out of the GGUF files or the health view first, then the marks go."""
+        if self.has_class("-gguf"):
+            self.action_gguf()
+        elif self.browser.has_class("-health"):
             self.browser.switch_lower("details")
         else:
             self.browser.box.clear_marks()
@@ -204,6 +249,7 @@ class ModelsScreen(Screen[None]):
         self.host_index = (self.host_index + 1) % len(self.hosts)
         self.remove_class("-offline")
         self.browser.switch_host(self.host)
+        set_current_host(self, self.host)  # every screen follows
         self.browser.say(f"Switched to {self.host.name} ({self.browser.host_url}).")
 
     def action_retry(self) -> None:
