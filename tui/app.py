@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.notifications import SeverityLevel
+from textual.reactive import var
 from textual.screen import Screen
 
-from core.config import Settings
+from core.config import HostConfig, Settings
 from core.error_log import EXIT_CRASH, crash_sentence
+from core.ollama.host import select_host
 from core.redact import redact, remember_settings
+from tui.key_routing import KeyRouter
 from tui.screens.dashboard.screen import DashboardScreen
 from tui.screens.help import HelpScreen
-from tui.key_routing import KeyRouter
 from tui.services import Services
+from tui.widgets.key_bar import SCREENS
 
 if TYPE_CHECKING:
     from tui.screens.chat.screen import ChatScreen
@@ -32,9 +36,18 @@ if TYPE_CHECKING:
 # does not need, and start-up time is what a user feels on every launch.
 
 STYLES = Path(__file__).parent / "styles"
-# The footer shows the five screen keys as one "12345 Screens" item so that
-# `?` and `q` still fit at 80 columns; `?` lists each screen by name.
-SCREENS = Binding.Group("Screens", compact=True)
+
+
+def _actions_provider() -> type[Provider]:
+    from tui.palette.actions import ActionsProvider  # start-up: the palette loads when first opened
+
+    return ActionsProvider
+
+
+def _models_provider() -> type[Provider]:
+    from tui.palette.models import ModelsProvider  # start-up: the palette loads when first opened
+
+    return ModelsProvider
 
 
 class LlamadeckApp(App[None]):
@@ -46,21 +59,33 @@ class LlamadeckApp(App[None]):
     # The app opens straight on the dashboard's mode: no placeholder screen is
     # built, styled and swapped out first (a switch costs a restyle of both).
     DEFAULT_MODE = "dashboard"
+    # Every key of every screen, and "go to" a model; Textual's theme and screenshot commands stay.
+    COMMANDS = App.COMMANDS | {_actions_provider, _models_provider}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('dashboard')", "Dash", tooltip="Live GPU/CPU/RAM gauges", group=SCREENS),
-        Binding("2", "switch_mode('models')", "Models", group=SCREENS),
-        Binding("3", "switch_mode('planner')", "Plan", group=SCREENS),
-        Binding("4", "switch_mode('chat')", "Chat", group=SCREENS),
-        Binding("5", "switch_mode('jobs')", "Jobs", group=SCREENS),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("1", "switch_mode('dashboard')", "Dashboard", tooltip="GPU, CPU and RAM, live",
+                group=SCREENS),
+        Binding("2", "switch_mode('models')", "Models", tooltip="Ollama's models: pull, load, delete",
+                group=SCREENS),
+        Binding("3", "switch_mode('planner')", "Planner", tooltip="Will a model fit, and how fast",
+                group=SCREENS),
+        Binding("4", "switch_mode('chat')", "Chat", tooltip="Talk to a model", group=SCREENS),
+        Binding("5", "switch_mode('jobs')", "Jobs", tooltip="Hugging Face -> GGUF -> Ollama", group=SCREENS),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="This screen's keys, then all"),
+        Binding("f1", "help", "Help", show=False, tooltip="Where a text box has the ? key"),
+        Binding("o,f2", "switch_host", "Switch host", show=False, key_display="o",
+                tooltip="The next configured server, on every screen (F2 where a text box has the keys)"),
         Binding("q", "quit", "Quit"),
     ]
+
+    # The host every screen talks to (tui/hosts.py): screens watch it, `o` and hand-offs change it.
+    current_host: var[HostConfig | None] = var(None)
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
         self.settings = settings
         self.services = services
+        self.current_host = select_host(settings)
         # The sentence the app ended with after an unexpected error (None while all is well).
         self.crash: str | None = None
         self._keys = KeyRouter()  # keys typed during a screen switch reach the new screen
@@ -158,6 +183,20 @@ class LlamadeckApp(App[None]):
         super().notify(redact(message), title=redact(title), severity=severity, timeout=timeout,
                        markup=markup)
 
+    def action_switch_host(self) -> None:
+        from tui.hosts import switch_sentence  # start-up: loaded when first used
+
+        host, sentence = switch_sentence(self.settings, self.current_host)
+        if host is not None:
+            self.current_host = host
+        self.notify(sentence, title="Host", markup=False, timeout=4)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands less Keys (its panel lists its own internals; ? is the help) and Quit (q is)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in {"Keys", "Quit"}:
+                yield command
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
@@ -170,7 +209,11 @@ class LlamadeckApp(App[None]):
         """Show the planner with the Ollama model `model` (on host `host`) preselected."""
         from core.planner.source import OLLAMA_PREFIX  # start-up: the planner loads when first used
 
-        self._planner_screen().use_model(OLLAMA_PREFIX + model, host)
+        self.plan(OLLAMA_PREFIX + model, host)
+
+    def plan(self, spec: str, host: str | None = None) -> None:
+        """Show the planner planning `spec` (a catalog name, a .gguf path, ollama:NAME, ...)."""
+        self._planner_screen().use_model(spec, host)
         self.switch_mode("planner")
 
     def open_chat(self, model: str, host: str | None = None) -> None:

@@ -39,6 +39,7 @@ from core.planner.report import (
 from core.planner.source import PlannedModel
 from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
+from tui.hosts import ollama_name
 from tui.screens.planner.clip import TMUX_HINT, clip_text
 from tui.screens.planner.picker import PickerScreen
 from tui.screens.planner.picks import catalog_items, machine_items, ollama_items
@@ -72,31 +73,32 @@ class PlannerScreen(Screen[None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("m", "pick_model", "Pick a model", group=MODEL,
-                tooltip="Catalog and Ollama models, filter as you type"),
-        Binding("i", "edit_model", "Type a model", group=MODEL,
+        Binding("m", "pick_model", "Model", group=MODEL,
+                tooltip="Pick one: catalog and Ollama models, filter as you type"),
+        Binding("i", "edit_model", "Type a model", group=MODEL, show=False,
                 tooltip="A .gguf path, HF folder or org/repo, catalog name or ollama:NAME; Enter plans it"),
-        Binding("c", "ctx(1)", "Next context preset", group=SETTINGS,
-                tooltip="2k 4k 8k 16k 32k 128k; any size can be typed in Ctx"),
-        Binding("C", "ctx(-1)", "Previous context preset", group=SETTINGS),
-        Binding("k", "cycle('kv')", "KV cache type", group=SETTINGS, tooltip="f16, q8_0, q4_0"),
-        Binding("a", "cycle('fa')", "Flash attention", group=SETTINGS, tooltip="auto, on, off"),
-        Binding("r", "cycle('runtime')", "Runtime", group=SETTINGS,
+        Binding("c", "ctx(1)", "Context", group=SETTINGS,
+                tooltip="The next preset: 2k 4k 8k 16k 32k 128k; any size can be typed in Ctx"),
+        Binding("C", "ctx(-1)", "Previous context preset", group=SETTINGS, show=False),
+        Binding("k", "cycle('kv')", "KV cache type", group=SETTINGS, show=False, tooltip="f16, q8_0, q4_0"),
+        Binding("a", "cycle('fa')", "Flash attention", group=SETTINGS, show=False, tooltip="auto, on, off"),
+        Binding("r", "cycle('runtime')", "Runtime", group=SETTINGS, show=False,
                 tooltip="llama-server's defaults (4 slots share the cache), Ollama's (1 slot, batch 512) "
                         "or a plain llama.cpp context (llama-cli, the Python API)"),
         Binding("g", "pick_machine", "Machine", group=SETTINGS,
                 tooltip="This machine, its free memory now, or a hypothetical card and RAM"),
-        Binding("y", "copy_command", "Copy the llama-server command", group=ROW),
-        Binding("o", "copy_ollama", "Copy the Ollama settings", group=ROW),
-        Binding("p", "quantize", "Quantize to this", group=ROW,
+        Binding("y", "copy_command", "Copy command", group=ROW,
+                tooltip="The llama-server command for this row"),
+        Binding("o", "copy_ollama", "Copy the Ollama settings", group=ROW, show=False),
+        Binding("p", "quantize", "Quantize to this", group=ROW, show=False,
                 tooltip="Open the pipeline to make this quantization of the model"),
-        Binding("z", "zoom", "Zoom the details", group=ROW, tooltip="Again to go back"),
+        Binding("z", "zoom", "Zoom the details", group=ROW, show=False, tooltip="Again to go back"),
         Binding("x", "more_columns", "More columns", group=ROW,
                 tooltip="+PPL, max context on the GPU, KV, prompt tok/s, bits per weight; x again: back"),
         Binding("R", "reprobe", "Read this machine again", show=False),
-        Binding("w", "cycle_goal", "Goal for the best row", group=SETTINGS,
+        Binding("w", "cycle_goal", "Goal for the best row", group=SETTINGS, show=False,
                 tooltip="quality (most bits at a readable speed), speed, or context (longest on the GPU)"),
-        Binding("b", "measure_bandwidth", "Measure RAM bandwidth", group=SETTINGS,
+        Binding("b", "measure_bandwidth", "Measure RAM bandwidth", group=SETTINGS, show=False,
                 tooltip="About a second; kept for later plans, which then use it for CPU speeds"),
     ]
 
@@ -160,7 +162,7 @@ class PlannerScreen(Screen[None]):
         self.model_number += 1
         self.query_one("#plan-box").border_title = Text(f"Reading {spec.strip() or '…'}…")
         self.add_class("-loading")
-        self.query_one(PlanSources).load_model(self.model_number, spec, self.ollama_host)
+        self.query_one(PlanSources).load_model(self.model_number, spec, ollama_name(self, self.ollama_host))
 
     @property
     def settled(self) -> bool:
@@ -278,7 +280,7 @@ class PlannerScreen(Screen[None]):
     # ------------------------------------------------------------------ actions
 
     def action_pick_model(self) -> None:
-        host = select_host(self.settings, self.ollama_host)
+        host = select_host(self.settings, ollama_name(self, self.ollama_host))
         self.app.push_screen(
             PickerScreen("Model: catalog, then Ollama", catalog_items(),
                          more=lambda: ollama_items(self.services, host),
