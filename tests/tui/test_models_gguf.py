@@ -13,9 +13,11 @@ from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.gguf_files import llama_kv, llama_tensors, write_gguf
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import SIZE, models_app, notes, one_line, open_browser, shown_names
+from tests.tui.planner_support import open_planner, planner_app
 from tui.app import LlamadeckApp
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.models.screen import ModelsScreen
+from tui.screens.planner.picker import PickerScreen
 from tui.widgets.models.gguf_files import GgufFiles
 
 
@@ -114,3 +116,24 @@ async def test_f_plans_the_file(settings: Settings, fake_ollama: FakeOllama, tmp
         await wait_for(pilot, lambda: app.current_mode == "planner")
         field = app.screen.query_one("#plan-model", Input)
         assert field.value == str(folder / "tiny-llama-q8.gguf")
+
+
+async def test_the_planners_model_picker_lists_the_gguf_files(
+        settings: Settings, fake_ollama: FakeOllama, tmp_path: Path) -> None:
+    _, folder = gguf_app(settings, fake_ollama, tmp_path)
+    these = replace(settings, gguf_dirs=(folder,), hf_cache_dir=tmp_path / "hub")
+    app = planner_app(these, ollama=fake_ollama)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_planner(pilot)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen))
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        tiny = str(folder / "tiny-llama-q8.gguf")
+        await wait_for(pilot, lambda: any(i.value == tiny for i in picker.items)
+                       and any(i.value == "ollama:qwen3:8b" for i in picker.items))
+        assert any(i.value.endswith("big-00001-of-00003.gguf") for i in picker.items)  # one item, not three
+        assert not any(i.value.endswith("big-00002-of-00003.gguf") for i in picker.items)
+        await pilot.press(*"tiny-llama-q8", "enter")
+        await wait_for(pilot, lambda: screen.settled and screen.model is not None)
+        assert screen.model is not None and screen.model.facts.name == "Tiny Llama"

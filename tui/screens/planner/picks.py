@@ -1,12 +1,16 @@
-"""What the planner's pickers list: catalog models, an Ollama server's models, machines.
+"""What the planner's pickers list: catalog models, GGUF files on disk, an Ollama server's models, machines.
 
 Built here so the screen only opens a picker and takes its answer.
 """
 
 from __future__ import annotations
 
-from core.config import HostConfig
+import asyncio
+
+from core.config import HostConfig, Settings
+from core.errors import LlamadeckError
 from core.facts import catalog
+from core.facts.local_gguf import find_gguf_files
 from core.planner.cards import CARDS
 from core.planner.source import OLLAMA_PREFIX
 from core.units import format_model_size, format_params, format_rate
@@ -25,6 +29,25 @@ async def ollama_items(services: Services, host: HostConfig) -> list[PickItem]:
     return [PickItem(OLLAMA_PREFIX + m.name, m.name,
                      f"Ollama {host.name} · {m.details.quantization_level or '?'} · "
                      f"{format_model_size(m.size)}") for m in models]
+
+
+def gguf_items(settings: Settings) -> list[PickItem]:
+    """The readable GGUF files in paths.gguf_dirs and the HF cache (walks folders: call it in a thread)."""
+    files = find_gguf_files(settings.gguf_dirs, settings.hf_cache_dir)
+    return [PickItem(str(f.path), f.label,
+                     f"GGUF file · {f.file_type or '?'} · {format_model_size(f.size)} · {f.where}")
+            for f in files if f.problem is None]
+
+
+async def local_and_ollama_items(services: Services, host: HostConfig, settings: Settings) -> list[PickItem]:
+    """The GGUF files, then the Ollama models; a server that fails leaves its sentence as the last line."""
+    files = await asyncio.to_thread(gguf_items, settings)
+    try:
+        return files + await ollama_items(services, host)
+    except LlamadeckError as exc:
+        if not files:
+            raise
+        return [*files, PickItem("", f"Ollama {host.name}: not listed", str(exc))]  # "" picks nothing
 
 
 def machine_items(live: str) -> list[PickItem]:

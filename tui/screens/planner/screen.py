@@ -42,7 +42,7 @@ from core.units import format_bytes
 from tui.hosts import ollama_name
 from tui.screens.planner.clip import TMUX_HINT, clip_text
 from tui.screens.planner.picker import PickerScreen
-from tui.screens.planner.picks import catalog_items, machine_items, ollama_items
+from tui.screens.planner.picks import catalog_items, local_and_ollama_items, machine_items
 from tui.services import Services
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.live_text import LiveText
@@ -282,9 +282,9 @@ class PlannerScreen(Screen[None]):
     def action_pick_model(self) -> None:
         host = select_host(self.settings, ollama_name(self, self.ollama_host))
         self.app.push_screen(
-            PickerScreen("Model: catalog, then Ollama", catalog_items(),
-                         more=lambda: ollama_items(self.services, host),
-                         more_label=f"Asking Ollama at {host.url} for its models…"),
+            PickerScreen("Model: catalog, GGUF files, Ollama", catalog_items(),
+                         more=lambda: local_and_ollama_items(self.services, host, self.settings),
+                         more_label=f"Looking for GGUF files; asking Ollama at {host.url} for its models…"),
             self._model_picked)
 
     def _model_picked(self, value: str | None) -> None:
