@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from core.config import Settings
+from dataclasses import replace
+
+from core.config import HostConfig, Settings
+from core.hardware.probe import HardwareProbe
+from core.ollama.client import OllamaClient
+from tests.fakes.fake_nvml import FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.not_ollama import not_ollama
 from tests.tui.conftest import screen_text, wait_for
 from tests.tui.models_support import SIZE, models_app, notes, one_line, open_browser, shown_names, table
+from tui.app import make_app
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.models.screen import ModelsScreen
+from tui.services import Services
+from tui.widgets.live_text import LiveText
 from tui.widgets.models.listing import ModelList
 from tui.widgets.models.table import MARKED
 
@@ -91,3 +99,18 @@ async def test_marked_models_are_copied_together_and_esc_clears_marks(
         await wait_for(pilot, lambda: f"{base}-copy:{tag}" in shown_names(screen))
         assert fake_ollama.find(f"{base}-copy:{tag}") is not None
         assert fake_ollama.find(first) is not None
+
+
+async def test_a_timeout_says_the_server_did_not_answer_in_time(settings: Settings) -> None:
+    with not_ollama(hold=True) as server:
+        these = replace(settings, hosts=(HostConfig(name="box", url=server.url),), default_host="box")
+        services = Services(hardware=HardwareProbe.from_settings(these, nvml=FakeNvml([])))
+        services.ollama = lambda host: OllamaClient(host, timeout=0.3)
+        app = make_app(these, services)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_browser(pilot, listed=False)
+            await wait_for(pilot, lambda: screen.offline is not None)
+            box = screen.query_one("#offline", LiveText)
+            assert box.border_title == "The server did not answer in time"
+            assert "answered with an error" not in screen_text(app)
+            assert box.text.startswith(f"Timed out: Ollama at {server.url} did not answer within 0.3 s")
