@@ -121,6 +121,7 @@ class DashboardScreen(Screen[None]):
         self.processes = GpuProcessTable(empty_text=NO_PROCS, id="procs", classes="panel")
         self.disks = DiskFree(id="disks")
         self.top = TopProcesses(id="top-procs", classes="panel")
+        # The app's host once mounted (tui.hosts); the configured default until then.
         self.ollama = OllamaPanel(services.ollama, select_host(settings), settings.ollama_models_dir,
                                   id="ollama", classes="panel")
         self._records: tuple[ProcessRecord, ...] = ()  # the top processes, CPU-only machines

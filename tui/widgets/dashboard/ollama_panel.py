@@ -17,7 +17,7 @@ from textual import work
 from textual.message import Message
 
 from core.config import HostConfig
-from core.errors import LlamadeckError, OllamaError
+from core.errors import ConfigError, LlamadeckError
 from core.hardware.processes import stop_process
 from core.hardware.types import MachineInfo
 from core.ollama.blobs import blob_names
@@ -26,12 +26,21 @@ from core.ollama.host import endpoint_for
 from core.ollama.types import RunningModel
 from core.planner.cpu_fallback import cpu_fallback_diagnosis
 from core.units import format_bytes
+from tui.hosts import watch_host
 from tui.widgets.live_text import LiveText
 
 if TYPE_CHECKING:
     from core.ollama.client import OllamaClient  # start-up: loaded by the first poll
 
 POLL_S = 5.0
+
+
+def is_loopback(host: HostConfig) -> bool:
+    """Whether the server runs on this machine (its GPUs and models folder are ours); False for a bad URL."""
+    try:
+        return endpoint_for(host).is_loopback
+    except ConfigError:
+        return False  # the poll says what is wrong with the URL
 
 
 class OllamaPanel(LiveText):
@@ -54,25 +63,56 @@ class OllamaPanel(LiveText):
                  models_dir: Path | None, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("Asking Ollama…", id=id, classes=classes)
         self.client_for, self.host, self.models_dir = client_for, host, models_dir
-        self.is_local = endpoint_for(host).is_loopback
+        self.is_local = is_loopback(host)
         self.last: OllamaPanel.Polled | None = None
+        self._client: OllamaClient | None = None
+        self._client_error = ""  # why there is no client (a URL the config cannot use, not Ollama)
+        self._retired: list[OllamaClient] = []  # clients of earlier hosts, closed on unmount
 
     def on_mount(self) -> None:
         self.border_title = f"Ollama · {self.host.name}"
+        self._connect()
+        watch_host(self, self.follow_host)  # the app's host, now and after `o` on any screen
         self.poll()
         self.set_interval(POLL_S, self.poll)
 
+    async def on_unmount(self) -> None:
+        for client in (*self._retired, *([self._client] if self._client is not None else [])):
+            await client.aclose()
+
+    def follow_host(self, host: HostConfig) -> None:
+        if host != self.host:
+            self.host, self.is_local = host, is_loopback(host)
+            self.border_title = f"Ollama · {host.name}"
+            self.show("Asking Ollama…")
+            self._connect()
+            self.poll()
+
+    def _connect(self) -> None:
+        """A client for the host, made here in the app's loop (its connections belong to that loop)."""
+        if self._client is not None:
+            self._retired.append(self._client)
+        self._client, self._client_error = None, ""
+        if self.host.kind != "ollama":
+            self._client_error = f"{self.host.name} is not an Ollama server."
+            return
+        try:
+            self._client = self.client_for(self.host)
+        except LlamadeckError as exc:  # a URL the config cannot use: the sentence says how to fix it
+            self._client_error = str(exc)
+
     @work(exclusive=True, group="ollama-poll")
     async def poll(self) -> None:
-        client = self.client_for(self.host)
+        client = self._client
+        if client is None:
+            self.post_message(self.Polled(None, (), {}, self._client_error))
+            return
         try:
             version = await client.version()
             running = tuple(await client.running())
-        except OllamaError as exc:
+        except LlamadeckError as exc:
             self.post_message(self.Polled(None, (), {}, str(exc)))
             return
-        finally:
-            await client.aclose()
         folder = self.models_dir if self.is_local else None
         names = await asyncio.to_thread(blob_names, running, folder)
         self.post_message(self.Polled(version, running, names, None))
@@ -82,11 +122,9 @@ class OllamaPanel(LiveText):
         """Unload `model` as `ollama stop` does (keep_alive 0), or SIGTERM `pid` when no model is given."""
         try:
             if model:
-                client = self.client_for(self.host)
-                try:
-                    await client.unload(model)
-                finally:
-                    await client.aclose()
+                if self._client is None:
+                    raise LlamadeckError(self._client_error)
+                await self._client.unload(model)
             else:
                 await asyncio.to_thread(stop_process, pid)
         except LlamadeckError as exc:
@@ -101,7 +139,7 @@ class OllamaPanel(LiveText):
         if polled.error is not None:
             self.show(polled.error)  # the sentence names the address
             return
-        url = endpoint_for(self.host).connect_url
+        url = self.host.url
         lines = [f"{url} · Ollama {polled.version} · {len(polled.running)} loaded"]
         for m in polled.running:
             ctx = f"ctx {m.context_length}" if m.context_length else ""
