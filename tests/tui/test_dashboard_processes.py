@@ -121,3 +121,21 @@ async def test_a_runner_no_model_names_is_stopped_by_signal_after_asking(
         else:
             await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
             assert ollama_runner.process.poll() is None
+
+
+async def test_cpu_only_s_marks_the_next_runner_and_x_unloads_its_model(
+        settings: Settings, fake_ollama: FakeOllama) -> None:
+    on_cpu(fake_ollama)
+    app = dashboard_app(settings, fake_ollama, no_driver(), FAKE_PROCESSES)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await first_sample(pilot)
+        top = screen.query_one(TopProcesses)
+        await wait_for(pilot, lambda: f"· {MODEL}" in top.text)
+        assert top.selected == 900002  # the llama-server holds the most RAM, so it is first
+        await pilot.press("s")
+        assert top.selected == 900001 and "▶ 900001" in top.text
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert f"ollama stop {MODEL}" in app.screen.message  # type: ignore[attr-defined]
+        await pilot.press("y")  # through the API: no signal goes to the fake record's pid
+        await wait_for(pilot, lambda: MODEL not in fake_ollama.running)
