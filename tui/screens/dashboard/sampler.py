@@ -22,7 +22,7 @@ from textual.message import Message
 
 from core.hardware.probe import HardwareProbe
 from core.hardware.processes import ProcessRecord, top_processes
-from core.hardware.types import DiskInfo, SystemSample
+from core.hardware.types import BandwidthResult, DiskInfo, MachineInfo, SystemSample
 
 MIN_REFRESH_S = 0.25
 MAX_REFRESH_S = 10.0
@@ -80,6 +80,21 @@ class ProcessesRead(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ProcessesRead)
+
+
+class MachineProbed(Message):
+    """The static facts are in; the screen can build one panel per GPU."""
+
+    def __init__(self, info: MachineInfo) -> None:
+        super().__init__()
+        self.info = info
+
+
+class BandwidthMeasured(Message):
+    def __init__(self, result: BandwidthResult | None, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
 
 
 class Sampler:

@@ -17,7 +17,6 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -32,7 +31,9 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.dashboard.layout import DashboardBody, breakpoint_classes, history_rows
 from tui.screens.dashboard.runners import Runner, find_runners, gpu_records, next_runner, stop_question
 from tui.screens.dashboard.sampler import (
+    BandwidthMeasured,
     DisksRead,
+    MachineProbed,
     ProcessesRead,
     SampleFailed,
     Sampler,
@@ -57,21 +58,6 @@ NOT_ANSWERING = "Not answering: see the notice above."
 NO_PROCS = "No process holds GPU memory."
 NO_PROCS_UNREAD = "No process holds memory on the GPUs that answer."
 OLLAMA_MIN_ROWS = 30  # with a GPU, shorter terminals keep every gauge and the holders instead
-
-
-class MachineProbed(Message):
-    """The static facts are in; the screen can build one panel per GPU."""
-
-    def __init__(self, info: MachineInfo) -> None:
-        super().__init__()
-        self.info = info
-
-
-class BandwidthMeasured(Message):
-    def __init__(self, result: BandwidthResult | None, error: str | None = None) -> None:
-        super().__init__()
-        self.result = result
-        self.error = error
 
 
 class DashboardScreen(Screen[None]):
