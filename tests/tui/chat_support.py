@@ -26,6 +26,14 @@ def chat_app(fake_ollama: Any, settings: Settings, **services: Any) -> Llamadeck
     return make_app(these, Services(hardware=probe, **services))
 
 
+def two_hosts_app(fake_ollama: Any, settings: Settings) -> LlamadeckApp:
+    """The app with two hosts, "fake" (the default) and "spare", both the fake Ollama."""
+    these = replace(settings, hosts=(HostConfig(name="fake", url=fake_ollama.url),
+                                     HostConfig(name="spare", url=fake_ollama.url)))
+    probe = HardwareProbe.from_settings(these, nvml=FakeNvml([FakeGpu()]))
+    return make_app(these, Services(hardware=probe))
+
+
 async def open_chat(pilot: Pilot[Any], model: str | None = None) -> ChatScreen:
     """Press 4 and wait until the history is open and a model is picked."""
     app = pilot.app

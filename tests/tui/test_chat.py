@@ -165,7 +165,7 @@ async def test_escape_while_editing_gives_back_the_draft(fake_ollama: Any, setti
         await pilot.press("escape")
         await pilot.pause()
         assert screen.prompt.text == "half-written draft"
-        assert not screen.editing
+        assert not screen.turns.editing
 
 
 async def test_prompt_history_walks_back_and_forth(fake_ollama: Any, settings: Settings) -> None:

@@ -3,32 +3,20 @@ the chat list says each chat's host; toggles read without colour (NO_COLOR)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from textual.widgets import SelectionList
 
 from core.chat.history import HistoryStore
-from core.config import HostConfig, Settings
-from core.hardware.probe import HardwareProbe
-from tests.fakes.fake_nvml import FakeGpu, FakeNvml
+from core.config import Settings
 from tests.fakes.fake_ollama import FakeOllama
-from tests.tui.chat_support import open_chat, press_now
+from tests.tui.chat_support import open_chat, press_now, two_hosts_app
 from tests.tui.conftest import screen_text, wait_for
-from tui.app import LlamadeckApp, make_app
+from tui.app import LlamadeckApp
 from tui.hosts import ollama_name
 from tui.screens.chat.compare import CompareScreen
 from tui.screens.chat.sessions import SessionsScreen
 from tui.screens.models.screen import ModelsScreen
 from tui.screens.planner.screen import PlannerScreen
-from tui.services import Services
-
-
-def two_hosts_app(fake: FakeOllama, settings: Settings) -> LlamadeckApp:
-    """The app with two hosts, "fake" (the default) and "spare", both the fake Ollama."""
-    these = replace(settings, hosts=(HostConfig(name="fake", url=fake.url),
-                                     HostConfig(name="spare", url=fake.url)))
-    return make_app(these, Services(hardware=HardwareProbe.from_settings(these, nvml=FakeNvml([FakeGpu()]))))
 
 
 def top_line(app: LlamadeckApp) -> str:

@@ -82,7 +82,7 @@ class ChatScreen(Screen[None]):
         self.show_thinking = True
         self._pending_session: int | None = None
         self._handoff: tuple[str, str | None] | None = None
-        self._host_after_reply: HostConfig | None = None  # the app's host changed while a reply streamed
+        self._host_after_reply: HostConfig | None = None
         self._ready = False  # composed and mounted: widgets can be queried
         self.bar = ChatBar(self.state, id="chat-bar")
         self.log_view = ChatLog(id="chat-log")
@@ -120,10 +120,6 @@ class ChatScreen(Screen[None]):
     @property
     def streaming(self) -> bool:
         return self.turns.streaming
-
-    @property
-    def editing(self) -> bool:
-        return self.turns.editing
 
     # -- layout ---------------------------------------------------------------------
 
@@ -174,7 +170,7 @@ class ChatScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.streaming or self.editing
+            return self.streaming or self.turns.editing
         if action == "leave_prompt":
             return self.prompt.has_focus
         if action == "focus_prompt":
@@ -192,7 +188,7 @@ class ChatScreen(Screen[None]):
     @on(ReplyFinished)
     def reply_finished(self) -> None:
         self.show_facts()
-        if self._host_after_reply is not None:
+        if self._host_after_reply is not None:  # the app's host changed while the reply streamed
             self._follow_host(self._host_after_reply)
 
     def _follow_host(self, host: HostConfig) -> None:
@@ -222,7 +218,7 @@ class ChatScreen(Screen[None]):
     def models_listed(self, event: ModelsListed) -> None:
         if self.state.model is None and event.names:
             self._choose_model(event.names[0])
-        if not event.names:
+        elif not event.names:
             self.say(f"Ollama at {self.host.name} has no models yet: pull one on the Models screen (2).")
 
     @on(ModelsFailed)
@@ -273,8 +269,7 @@ class ChatScreen(Screen[None]):
         if self._ready:
             self.prompt.focus()
 
-    def _choose_model(self, name: str, host: str | None = None) -> None:
-        """Talk to `name` from the next prompt on."""
+    def _choose_model(self, name: str, host: str | None = None) -> None:  # from the next prompt on
         if not self._ready:
             self._handoff = (name, host)
             return
