@@ -19,6 +19,7 @@ from core.config import HostConfig, Settings
 from core.error_log import EXIT_CRASH, crash_sentence
 from core.ollama.host import select_host
 from core.redact import redact, remember_settings
+from tui import no_color
 from tui.key_routing import KeyRouter
 from tui.screens.dashboard.screen import DashboardScreen
 from tui.screens.help import HelpScreen
@@ -83,6 +84,8 @@ class LlamadeckApp(App[None]):
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
+        if self.no_color:  # warnings in bold reverse video, not in a grey that vanishes (tui/no_color.py)
+            no_color.install(self._filters)
         self.settings = settings
         self.services = services
         self.current_host = select_host(settings)

@@ -233,9 +233,11 @@ async def test_help_lists_every_key_of_the_browser(
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for words in ("Filter as you type", "Sort by next column", "Reverse the order", "Pull a model",
-                      "Delete", "Copy to a new name", "Rename", "Load into memory", "Load and keep loaded",
-                      "Unload from memory", "Plan", "Server health", "Next Ollama host", "Refresh / retry"):
+        # the names the key line uses, each with its longer explanation where it has one
+        for words in ("Filter", "Sort by next column", "Reverse the order", "Pull", "Mark for a bulk",
+                      "Delete", "Copy to a new name", "Rename", "Load - Into memory", "Load and keep loaded",
+                      "Unload from memory", "Plan", "Server health", "Next Ollama host", "Refresh / retry",
+                      "GGUF files"):
             assert words in text, words
         await pilot.press("escape")
 

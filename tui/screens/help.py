@@ -26,7 +26,7 @@ INTRO = (
 # What every screen answers to, besides the app's keys listed one by one.
 EVERYWHERE = (
     ("^p", "Command palette - every key of every screen, and go to a model by name"),
-    ("tab, shift+tab", "Next / previous pane"),
+    ("tab", "Next pane (shift+tab: the one before)"),
     ("esc", "Out of a text box, where 1-5, ? and q work again"),
     ("^q", "Quit, even from a text box"),
 )
@@ -48,11 +48,11 @@ class HelpScreen(ModalScreen[None]):
         place = place_of(under)
         name = place.name if place is not None else (under.title or "This screen")
         here: list[tuple[str, str]] = []
-        for node in (under, *chain(under.focused, under)):
-            for binding in own_bindings(type(node)):
-                row = (key_name(app, binding, every=True), _does(binding))
-                if row not in here:
-                    here.append(row)
+        bindings = [b for node in (under, *chain(under.focused, under)) for b in own_bindings(type(node))]
+        for binding in sorted(bindings, key=lambda b: not b.show):  # the key line's first, as it orders them
+            row = (key_name(app, binding, every=True), _does(binding))
+            if row not in here:
+                here.append(row)
         everywhere: list[tuple[str, str]] = []
         for binding in own_bindings(type(app)):
             if binding.action.startswith("switch_mode("):

@@ -18,7 +18,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input
@@ -41,6 +41,7 @@ from core.planner.types import Plan, QuantRow
 from core.units import format_bytes
 from tui.hosts import ollama_name
 from tui.screens.planner.clip import TMUX_HINT, clip_text
+from tui.screens.planner.keys import PLANNER_KEYS
 from tui.screens.planner.picker import PickerScreen
 from tui.screens.planner.picks import catalog_items, local_and_ollama_items, machine_items
 from tui.services import Services
@@ -53,9 +54,6 @@ from tui.widgets.planner.sources import PlanSources
 from tui.widgets.planner.table import PlanTable
 from tui.widgets.title_bar import TitleBar
 
-MODEL = Binding.Group("Model", compact=True)
-SETTINGS = Binding.Group("Inputs", compact=True)
-ROW = Binding.Group("Row", compact=True)
 DEFAULT_QUANT = "Q4_K_M"
 INTRO = ("Pick a model with m (the catalog, and the models on your Ollama server), or press i and type "
          "a .gguf path, a Hugging Face folder or org/repo id, or ollama:NAME, then Enter.\n\n"
@@ -72,35 +70,7 @@ class PlannerScreen(Screen[None]):
     ALLOW_IN_MAXIMIZED_VIEW = "TitleBar, KeyBar"  # z zooms the details; the keys stay in view
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("m", "pick_model", "Model", group=MODEL,
-                tooltip="Pick one: catalog and Ollama models, filter as you type"),
-        Binding("i", "edit_model", "Type a model", group=MODEL, show=False,
-                tooltip="A .gguf path, HF folder or org/repo, catalog name or ollama:NAME; Enter plans it"),
-        Binding("c", "ctx(1)", "Context", group=SETTINGS,
-                tooltip="The next preset: 2k 4k 8k 16k 32k 128k; any size can be typed in Ctx"),
-        Binding("C", "ctx(-1)", "Previous context preset", group=SETTINGS, show=False),
-        Binding("k", "cycle('kv')", "KV cache type", group=SETTINGS, show=False, tooltip="f16, q8_0, q4_0"),
-        Binding("a", "cycle('fa')", "Flash attention", group=SETTINGS, show=False, tooltip="auto, on, off"),
-        Binding("r", "cycle('runtime')", "Runtime", group=SETTINGS, show=False,
-                tooltip="llama-server's defaults (4 slots share the cache), Ollama's (1 slot, batch 512) "
-                        "or a plain llama.cpp context (llama-cli, the Python API)"),
-        Binding("g", "pick_machine", "Machine", group=SETTINGS,
-                tooltip="This machine, its free memory now, or a hypothetical card and RAM"),
-        Binding("y", "copy_command", "Copy command", group=ROW,
-                tooltip="The llama-server command for this row"),
-        Binding("o", "copy_ollama", "Copy the Ollama settings", group=ROW, show=False),
-        Binding("p", "quantize", "Quantize to this", group=ROW, show=False,
-                tooltip="Open the pipeline to make this quantization of the model"),
-        Binding("z", "zoom", "Zoom the details", group=ROW, show=False, tooltip="Again to go back"),
-        Binding("x", "more_columns", "More columns", group=ROW,
-                tooltip="+PPL, max context on the GPU, KV, prompt tok/s, bits per weight; x again: back"),
-        Binding("R", "reprobe", "Read this machine again", show=False),
-        Binding("w", "cycle_goal", "Goal for the best row", group=SETTINGS, show=False,
-                tooltip="quality (most bits at a readable speed), speed, or context (longest on the GPU)"),
-        Binding("b", "measure_bandwidth", "Measure RAM bandwidth", group=SETTINGS, show=False,
-                tooltip="About a second; kept for later plans, which then use it for CPU speeds"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = PLANNER_KEYS
 
     def __init__(self, settings: Settings, services: Services) -> None:
         super().__init__()
