@@ -3,6 +3,11 @@
     .venv/bin/python scripts/screenshots.py              # every screen
     .venv/bin/python scripts/screenshots.py dashboard    # just one
 
+Each screen is shot twice: NAME.svg at 100x30 and NAME-80x24.svg at the
+size a new terminal (and tmux) opens with. `dashboard-cpu-only` is the
+dashboard without a GPU driver, with a fixed set of process records and the
+fake Ollama running qwen3:8b on the CPU.
+
 The GPU in these pictures is not real hardware: it is the fake NVML module
 from `tests/fakes/fake_nvml.py` posing as an RTX 4090 24 GiB, played through
 a short scenario (idle, `ollama run` loads a 14 GiB model, it generates).
@@ -76,7 +81,9 @@ from tui.services import Services  # noqa: E402
 from tui.widgets.models.details import ModelDetailsPane  # noqa: E402
 
 OUT = ROOT / "screenshots"
-SIZE = (100, 30)
+WIDE = (100, 30)
+SMALL = (80, 24)
+SIZE = WIDE  # the size being shot (main sets it per picture)
 HOSTNAME = "gpu-box"
 STEP_S = 5.0  # virtual seconds between two readings
 
@@ -198,6 +205,59 @@ def fake_ollama_server(workdir: Path) -> FakeOllama:
         except OSError:  # a real Ollama (or anything) holds 11434
             continue
     raise RuntimeError("unreachable: port 0 always binds")
+
+
+async def shoot_dashboard_cpu(workdir: Path) -> str:
+    """No NVIDIA driver: one GPU line, and the processes and Ollama's state in the space that leaves.
+
+    The process list is a fixed set of records (an `ollama runner` serving
+    qwen3:8b, a llama-server, a browser), not this machine's processes.
+    """
+    import pynvml
+
+    from core.hardware.processes import ProcessRecord
+    from tui.widgets.dashboard.ollama_panel import OllamaPanel
+    from tui.widgets.dashboard.top_processes import TopProcesses
+
+    (workdir / "blobs").mkdir()
+    fake = fake_ollama_server(workdir)
+    try:
+        for model in model_store():
+            fake.add_model(model)
+        digest = "a3de86cd1c132c822487ededd47a324c50491393e6565cd14bafa40d0b8e686f"
+        fake.set_running("qwen3:8b", size=6_358_000_000, size_vram=0, context_length=8192,
+                         expires_in=290).digest = f"sha256:{digest}"
+        blob = f"/usr/share/ollama/.ollama/models/blobs/sha256-{digest}"
+        processes = [
+            ProcessRecord(2317, "ollama", "ollama", ("/usr/local/bin/ollama", "runner", "--model", blob),
+                          6_020_000_000, 388.0),
+            ProcessRecord(1864, "ollama", "ollama", ("/usr/local/bin/ollama", "serve"), 120_000_000, 1.0),
+            ProcessRecord(3391, "alice", "llama-server",
+                          ("llama-server", "-m", "/data/gguf/Qwen2.5-7B-Instruct-Q4_K_M.gguf"),
+                          4_810_000_000, 0.3),
+            ProcessRecord(2980, "alice", "firefox", ("/usr/lib/firefox/firefox",), 1_930_000_000, 6.0),
+            ProcessRecord(1402, "alice", "tmux: server", ("tmux",), 9_000_000, 0.1),
+        ]
+        models = workdir / "ollama-models"
+        models.mkdir()
+        settings = Settings(ollama_models_dir=models, hf_cache_dir=workdir / "hf-cache",
+                            hosts=(HostConfig(name="local", url=fake.url),), default_host="local")
+        probe = HardwareProbe.from_settings(
+            settings, nvml=FakeNvml([], init_error=pynvml.NVML_ERROR_LIBRARY_NOT_FOUND),
+            process_source=lambda: list(processes))
+        app = make_app(settings, Services(hardware=probe))
+        with mock.patch("socket.gethostname", return_value=HOSTNAME):
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and not (
+                        screen.query(OllamaPanel) and screen.query_one(OllamaPanel).last is not None
+                        and "qwen3:8b" in screen.query_one(TopProcesses).text):
+                    await pilot.pause(0.1)
+                await pilot.pause(2.5)  # a few readings into the CPU and RAM histories
+                return app.export_screenshot(title="llamadeck")
+    finally:
+        fake.close()
 
 
 async def shoot_models(workdir: Path) -> str:
@@ -353,7 +413,7 @@ async def shoot_chat(workdir: Path) -> str:
             app.open_chat("qwen3:8b")
             deadline = time.monotonic() + 60
             while not (isinstance(app.screen, ChatScreen) and app.screen.store is not None
-                       and app.screen.model == "qwen3:8b" and "qwen3:8b" in app.screen.facts):
+                       and app.screen.model == "qwen3:8b" and "qwen3:8b" in app.screen.state.facts):
                 if time.monotonic() > deadline:
                     raise RuntimeError("the chat screen never got ready")
                 await pilot.pause(0.1)
@@ -378,6 +438,7 @@ async def shoot_chat(workdir: Path) -> str:
 
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
+    "dashboard-cpu-only": shoot_dashboard_cpu,
     "models": shoot_models,
     "jobs": shoot_jobs,
     "planner": shoot_planner,
@@ -394,12 +455,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no screenshot named {', '.join(unknown)}; known: {', '.join(SHOTS)}")
     OUT.mkdir(exist_ok=True)
+    global SIZE
     for name in args.names or list(SHOTS):
-        with tempfile.TemporaryDirectory(prefix=f"llamadeck-shot-{name}-") as tmp:
-            svg = asyncio.run(SHOTS[name](Path(tmp)))
-        target = OUT / f"{name}.svg"
-        target.write_text(svg, encoding="utf-8")
-        print(f"wrote {target.relative_to(ROOT)}")
+        for size, suffix in ((WIDE, ""), (SMALL, "-80x24")):  # the wide view, and the terminal users start in
+            SIZE = size
+            with tempfile.TemporaryDirectory(prefix=f"llamadeck-shot-{name}-") as tmp:
+                svg = asyncio.run(SHOTS[name](Path(tmp)))
+            target = OUT / f"{name}{suffix}.svg"
+            target.write_text(svg, encoding="utf-8")
+            print(f"wrote {target.relative_to(ROOT)}")
     return 0
 
 
