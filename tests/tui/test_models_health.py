@@ -9,6 +9,8 @@ import psutil
 import pytest
 
 from core.config import HostConfig, Settings
+from core.hardware.types import GpuInfo
+from core.ollama.types import RunningModel, ServerHealth
 from tests.fakes.fake_nvml import FakeNvml
 from tests.fakes.fake_ollama import FakeOllama
 from tests.fakes.fake_ollama_models import demo_models
@@ -21,6 +23,7 @@ from tests.tui.models_support import (
     open_browser,
     with_gpu,
 )
+from tui.widgets.models.health import HealthReport, notices, with_running
 
 CPU_DIAGNOSIS = (
     "qwen3:8b runs entirely on the CPU although this machine has an NVIDIA GPU. Ollama most likely logged "
@@ -74,7 +77,7 @@ async def test_model_on_the_cpu_next_to_an_nvidia_gpu_gets_the_diagnosis(setting
         assert panel.has_class("-warn")
         text = one_line(screen_text(app))
         assert CPU_DIAGNOSIS in text
-        assert "1 loaded model(s) on the CPU only" in text
+        assert "! 1 loaded model on the CPU only" in text
 
         fake_ollama.set_running("qwen3:8b", size_vram=3_000_000_000)  # Ollama restarted with CUDA
         await wait_for(pilot, lambda: screen.report is not None and screen.report.cpu_notice is None,
@@ -144,3 +147,13 @@ async def test_remote_server_without_authentication_is_a_warning(
             assert "s3cret" not in text  # secrets are never shown
             if token:
                 assert fake.requests[-1].headers.get("authorization") == "Bearer s3cret"
+
+
+def test_an_amd_gpu_gets_its_own_causes_on_the_models_screen() -> None:
+    """The Models screen passes every GPU to the diagnosis, so an AMD card's causes are named."""
+    amd = GpuInfo(0, "amd", "Radeon RX 6600", None, 8 * 1024**3, gfx_target="gfx1032")
+    local = ServerHealth("local", "http://127.0.0.1:11434", True, version="0.12.6", is_local=True)
+    running = (RunningModel(name="qwen3:8b", size=5 * 1024**3, size_vram=0),)
+    report = with_running(HealthReport(local, gpus=(amd,)), running)
+    assert report.cpu_notice is not None and "AMD GPU" in report.cpu_notice
+    assert notices(report) == ["qwen3:8b on the CPU only although there is an AMD GPU (h: why)."]

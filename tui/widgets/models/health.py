@@ -15,7 +15,6 @@ with `Checked`; the screen adds the last poll and the CPU notice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from rich.console import Group, RenderableType
@@ -31,7 +30,7 @@ from core.hardware.types import DiskInfo, GpuInfo
 from core.ollama.client import OllamaClient
 from core.ollama.types import RunningModel, ServerHealth
 from core.planner.cpu_fallback import cpu_fallback_diagnosis
-from core.units import format_bytes
+from core.units import format_bytes, plural
 from tui.widgets.disk_free import is_low
 from tui.widgets.models.host_answer import HostAnswer
 
@@ -43,7 +42,7 @@ class HealthReport:
     """Everything the view shows, gathered by the screen (server, hardware probe, last poll)."""
 
     health: ServerHealth
-    gpus: tuple[GpuInfo, ...] = ()  # NVIDIA GPUs this machine has (meaningful for a local server)
+    gpus: tuple[GpuInfo, ...] = ()  # the GPUs this machine has, NVIDIA and AMD (for a local server)
     models_disk: DiskInfo | None = None
     running: tuple[RunningModel, ...] = ()
     cpu_notice: str | None = None
@@ -67,7 +66,8 @@ def notices(report: HealthReport | None) -> list[str]:
             found.append("Ollama answers beyond loopback without authentication (h: details).")
         if report.cpu_notice:
             names = ", ".join(m.name for m in report.running if m.on_cpu_only)
-            found.append(f"{names} on the CPU only although there is an NVIDIA GPU (h: why).")
+            vendor = "an NVIDIA" if any(g.vendor == "nvidia" for g in report.gpus) else "an AMD"
+            found.append(f"{names} on the CPU only although there is {vendor} GPU (h: why).")
     return found
 
 
@@ -106,12 +106,12 @@ def _gpu(report: HealthReport) -> Text:
     if not report.health.is_local:
         return Text("the server's GPUs are not visible from here; see Processor under Running", style="dim")
     if not report.gpus:
-        return Text("no NVIDIA GPU seen on this machine", style="dim")
+        return Text("no GPU seen on this machine", style="dim")
     names = ", ".join(f"{g.name} ({format_bytes(g.memory_total)})" for g in report.gpus)
     text = Text(names)
     on_cpu = [m for m in report.running if m.on_cpu_only]
     if on_cpu:
-        text.append(f"  {len(on_cpu)} loaded model(s) on the CPU only", style="bold red")
+        text.append(f"  ! {plural(len(on_cpu), 'loaded model')} on the CPU only", style="bold red")
     elif report.running:
         text.append("  loaded models use it", style="green")
     return text
@@ -184,10 +184,7 @@ class HealthPanel(VerticalScroll):
                 self.notify(f"Reading this machine's GPUs and disks failed ({type(exc).__name__}: {exc}).",
                             severity="warning", markup=False)
             else:
-                gpus = nvidia_gpus(info.gpus)
+                gpus = tuple(info.gpus)  # NVIDIA and AMD: the diagnosis names either's causes
                 disk = next((d for d in disks if d.label == MODELS_DISK_LABEL), None)
         self.post_message(self.Checked(self, generation, health, gpus, disk))
 
-
-def nvidia_gpus(gpus: Sequence[GpuInfo]) -> tuple[GpuInfo, ...]:
-    return tuple(g for g in gpus if g.vendor == "nvidia")
