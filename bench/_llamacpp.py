@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import resource
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.llama_server import free_port
 from tests.support.llamacpp import LlamaCppTools
 from tests.support.llamacpp_output import (
     BenchResult,
@@ -59,12 +59,6 @@ def kv_args(ctx: int, kv_type: str, flash_attn: bool) -> list[str]:
     return ["-c", str(ctx), "-ctk", kv_type, "-ctv", kv_type, "-fa", "on" if flash_attn else "off"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def server_buffers(
     tools: LlamaCppTools, model: Path, args: list[str], *, timeout: float = 60
 ) -> BufferReport:
@@ -86,7 +80,7 @@ def server_buffers(
         "--host",
         "127.0.0.1",
         "--port",
-        str(_free_port()),
+        str(free_port()),
         *args,
     ]
     with log_path.open("w") as log:

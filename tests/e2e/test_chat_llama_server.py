@@ -7,15 +7,9 @@ words are noise but the protocol is the real one: SSE chunks, `[DONE]`, the
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from cli.main import main
@@ -25,51 +19,20 @@ from core.chat.session import ChatSession
 from core.chat.types import ChatMessage, ChatOptions, ContentDelta, StreamDone
 from core.config import HostConfig
 from core.errors import ModelNotFound, OllamaError
+from tests.support.llama_server import llama_server as running_llama_server
 from tests.support.llamacpp import LlamaCppTools
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def llama_server(tiny_gguf_f16: Path, llamacpp_tools: LlamaCppTools,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real llama-server on a free port; its log is kept for the failure message."""
-    tools = llamacpp_tools
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    cmd = [str(tools.tool("llama-server")), "-m", str(tiny_gguf_f16), "--host", "127.0.0.1",
-           "--port", str(port), "-c", "1024", "-np", "1", "-t", "2", "--no-webui"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama-server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama-server not healthy after 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.1)
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with running_llama_server(llamacpp_tools, tiny_gguf_f16, ["-c", "1024", "-np", "1", "-t", "2"], log,
+                              timeout=60) as url:
         yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 async def test_streamed_chat_with_timings(llama_server: str) -> None:

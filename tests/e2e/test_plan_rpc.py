@@ -10,12 +10,7 @@ server's log says it put on each device is what the plan predicted.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +18,7 @@ import httpx
 import pytest
 
 import cli.main as cli
+from tests.support.llama_server import llama_server
 from tests.support.llamacpp import LlamaCppTools
 from tests.support.rpc_devices import RpcDevices, rpc_devices
 
@@ -33,12 +29,6 @@ MiB = 1024**2
 # "load_tensors: RPC0[127.0.0.1:40123] model buffer size =     4.88 MiB" (llama.cpp 0.3.36 names every RPC
 # device's buffer "RPC0[endpoint]", so the endpoint tells them apart)
 _BUFFER = re.compile(r"RPC\d+\[([\d.]+:\d+)\] (model|KV|compute) buffer size =\s+([\d.]+) MiB")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -54,28 +44,6 @@ def _plan(capsys: pytest.CaptureFixture[str], model: Path, devs: RpcDevices) -> 
     assert code == 0, out
     data: dict[str, object] = json.loads(out)
     return data
-
-
-def _serve(tools: LlamaCppTools, model: Path, args: list[str],
-           log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    cmd = [str(tools.tool("llama-server")), "-m", str(model), *args, "-lv", "4", "--no-repack",
-           "--host", "127.0.0.1", "--port", str(port), "-t", "1", "--no-webui"]
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"llama-server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"llama-server not healthy after 120 s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
 
 
 def test_plan_rpc_runs_on_two_rpc_servers_as_predicted(
@@ -94,14 +62,10 @@ def test_plan_rpc_runs_on_two_rpc_servers_as_predicted(
     assert list(predicted) == list(devices.endpoints)  # llama.cpp's order: as given, in front
 
     log = tmp_path / "llama-server.log"
-    args = [*row["llama_server_args"], "--rpc", devices.rpc_arg]
-    proc, url = _serve(llamacpp_tools, tiny_gguf_f16, args, log)
-    try:
+    args = [*row["llama_server_args"], "--rpc", devices.rpc_arg, "-lv", "4", "--no-repack", "-t", "1"]
+    with llama_server(llamacpp_tools, tiny_gguf_f16, args, log) as url:
         reply = httpx.post(f"{url}/completion", json={"prompt": "Hello", "n_predict": 8}, timeout=120).json()
         assert reply["tokens_predicted"] == 8 and reply["content"]
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
     real: dict[str, dict[str, float]] = {}
     for endpoint, kind, mib in _BUFFER.findall(log.read_text(errors="replace")):

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ from core.hardware.cpu import read_cpu_info
 from core.planner.machine import hypothetical_spec
 from core.planner.plan import plan
 from core.planner.repack import repack_types
+from tests.support.llama_server import llama_server
 from tests.support.llamacpp import LlamaCppTools
 
 pytestmark = pytest.mark.e2e
@@ -26,27 +23,11 @@ MiB = 1024**2
 _REPACK = re.compile(r"CPU_REPACK model buffer size =\s+([\d.]+) MiB")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _repack_mib(tools: LlamaCppTools, model: Path, log: Path) -> float:
-    """Start llama-server on the CPU until it has loaded the weights; the CPU_REPACK line (0 if none)."""
-    cmd = [str(tools.tool("llama-server")), "-m", str(model), "-c", "1024", "-np", "1", "-ngl", "0",
-           "-lv", "4", "--no-warmup", "-t", "1", "--host", "127.0.0.1", "--port", str(_free_port())]
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while "listening on" not in (text := log.read_text(errors="replace")):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"llama-server did not come up:\n{text[-2000:]}")
-            time.sleep(0.05)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    """llama-server on the CPU until the model is loaded (/health); the CPU_REPACK line (0 if none)."""
+    args = ["-c", "1024", "-np", "1", "-ngl", "0", "-lv", "4", "--no-warmup", "-t", "1"]
+    with llama_server(tools, model, args, log):
+        text = log.read_text(errors="replace")
     found = _REPACK.findall(text)
     return float(found[-1]) if found else 0.0
 

@@ -44,6 +44,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.llama_server import free_port
 from tests.support.llamacpp import LlamaCppTools
 
 CMD_HELLO = 14
@@ -201,12 +202,6 @@ class RpcDevices:
         return ",".join(self.endpoints)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> bool:
     """True once the server accepts connections; False if it exited (its port was taken)."""
     deadline = time.monotonic() + timeout
@@ -221,7 +216,7 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) ->
 
 def _start_server(tools: LlamaCppTools, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     for _ in range(5):  # a port picked free can be taken before the server binds it
-        port = _free_port()
+        port = free_port()
         cmd = [str(tools.tool("ggml-rpc-server")), "-H", "127.0.0.1", "-p", str(port), "-t", "1"]
         with log.open("ab") as fh:
             proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
