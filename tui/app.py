@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.command import Provider
 from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
@@ -27,6 +26,8 @@ from tui.services import Services
 from tui.widgets.key_bar import SCREENS
 
 if TYPE_CHECKING:
+    from textual.command import Provider  # start-up: textual.command loads with the palette
+
     from tui.screens.chat.screen import ChatScreen
     from tui.screens.jobs.screen import JobsScreen
     from tui.screens.models.screen import ModelsScreen

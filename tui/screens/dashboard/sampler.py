@@ -29,6 +29,7 @@ MAX_REFRESH_S = 10.0
 REFRESH_STEPS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 DISKS_EVERY_S = 30.0
 PROCESSES_EVERY_S = 2.0  # a walk over every process costs more than a reading
+FIRST_PROCESSES_S = 0.5
 TOP_PROCESSES = 12
 
 
@@ -106,7 +107,8 @@ class Sampler:
         self.paused = False
         self.disks_read_at = 0.0
         self.with_processes = False  # the screen turns it on where it shows them
-        self.processes_read_at = -PROCESSES_EVERY_S
+        # the first walk over every process comes FIRST_PROCESSES_S after start, not before the first frame
+        self.processes_read_at = time.monotonic() - PROCESSES_EVERY_S + FIRST_PROCESSES_S
         self._wake = threading.Event()  # the thread waits on this between readings
         self._stopping = False
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,12 @@ class OllamaPanel(LiveText):
 
     def on_mount(self) -> None:
         self.border_title = f"Ollama · {self.host.name}"
+        # The Ollama client (the `ollama` package and httpx, ~0.2 s and ~20 MiB) is loaded after the
+        # dashboard's first frame, not before it: the dashboard is what `llamadeck` opens on.
+        self.call_after_refresh(self._start)
+
+    async def _start(self) -> None:
+        await asyncio.to_thread(import_module, "core.ollama.client")
         self._connect()
         watch_host(self, self.follow_host)  # the app's host, now and after `o` on any screen
         self.poll()
