@@ -78,12 +78,27 @@ class GGUFHeader:
     alignment: int
 
 
-class _Cursor:
-    """Bounds-checked reads over the mapped file; every failure names the file."""
+class HeaderIncomplete(ModelFactsError):
+    """The bytes given end before the header does (a remote file read by ranges): `needed` is a lower bound.
 
-    def __init__(self, buf: mmap.mmap | bytes, size: int, path: Path) -> None:
+    Raised only by `parse_header` when the file itself is longer than the bytes
+    it was given; the caller reads at least `needed` bytes from the start and
+    parses again. A file that really ends there gets the truncation sentence.
+    """
+
+    def __init__(self, name: str, needed: int) -> None:
+        super().__init__(f"The first bytes of {name} do not hold its whole header "
+                         f"({needed:,} bytes at least).")
+        self.needed = needed
+
+
+class _Cursor:
+    """Bounds-checked reads over the mapped file (or its first `size` bytes); every failure names the file."""
+
+    def __init__(self, buf: mmap.mmap | bytes, size: int, path: Path, file_size: int | None = None) -> None:
         self.buf = buf
-        self.size = size
+        self.size = size  # the bytes there are to read
+        self.file_size = size if file_size is None else file_size  # the bytes the file has
         self.pos = 0
         self.path = path
 
@@ -94,12 +109,20 @@ class _Cursor:
         )
 
     def need(self, n: int, what: str) -> None:
-        if n < 0 or self.pos + n > self.size:
-            raise ModelFactsError(
-                f"{self.path.name} ends in the middle of its header while reading {what}: "
-                f"it is truncated or not a GGUF file ({self.size:,} bytes).",
-                hint="Download or convert it again.",
-            )
+        if n < 0 or self.pos + n > self.file_size:
+            raise _truncated(self, what)
+        if self.pos + n > self.size:
+            raise HeaderIncomplete(self.path.name, self.pos + n)
+
+    def short(self, what: str, needed: int) -> ModelFactsError:
+        """Out of bytes at `pos`: more to read (a prefix of a longer file), or truly truncated."""
+        if self.size < self.file_size:
+            return HeaderIncomplete(self.path.name, min(needed, self.file_size))
+        return _truncated(self, what)
+
+    def left(self) -> int:
+        """Bytes of the file after `pos`: what every count is checked against."""
+        return self.file_size - self.pos
 
     def scalar(self, vtype: int, what: str) -> Any:
         st = _SCALARS[vtype]
@@ -122,7 +145,6 @@ class _Cursor:
         raw = bytes(self.buf[self.pos:self.pos + n])
         self.pos += n
         return raw.decode("utf-8", errors="replace")
-
 
 def _skip_strings(cur: _Cursor, count: int, what: str) -> None:
     """Step over `count` length-prefixed strings without decoding them.
@@ -212,7 +234,7 @@ def _read_value(cur: _Cursor, vtype: int, key: str, depth: int = 0) -> Any:
         raise cur.fail(f"key {key!r} nests arrays deeper than GGUF files do")
     item = cur.u32(f"the item type of {key}")
     count = cur.u64(f"the length of {key}")
-    remaining = cur.size - cur.pos
+    remaining = cur.left()
     if item in _SCALARS:
         width = _SCALARS[item].size
         if count * width > remaining:
@@ -220,6 +242,7 @@ def _read_value(cur: _Cursor, vtype: int, key: str, depth: int = 0) -> Any:
         if count > KEEP_ARRAY_MAX:
             cur.pos += count * width
             return ArrayInfo(_TYPE_NAMES[item], count)
+        cur.need(count * width, f"the items of {key}")
         fmt = "<" + _SCALARS[item].format[1:] * count
         values = list(struct.unpack_from(fmt, cur.buf, cur.pos))
         cur.pos += count * width
@@ -257,7 +280,7 @@ def _read_tensor_table(cur: _Cursor, n_tensors: int, alignment: int) -> tuple[li
                 shown = bytes(buf[pos + 8:pos + 8 + min(n, 80)]).decode("utf-8", "replace")
                 raise cur.fail(f"tensor name {shown!r} is longer than llama.cpp allows")
             if pos + 8 + n > size:
-                raise _truncated(cur, "a tensor name")
+                raise cur.short("a tensor name", pos + 8 + n)
             name = bytes(buf[pos + 8:pos + 8 + n]).decode("utf-8", errors="replace")
             pos += 8 + n
             (n_dims,) = u32(buf, pos)
@@ -283,7 +306,8 @@ def _read_tensor_table(cur: _Cursor, n_tensors: int, alignment: int) -> tuple[li
             tensors.append(TensorInfo(name, shape, gtype.name, gtype.row_bytes(n_el)))
             offsets.append(offset)
     except struct.error:
-        raise _truncated(cur, "the tensor table") from None
+        longest = 8 + GGML_MAX_NAME + 4 + 8 * GGML_MAX_DIMS + 12  # name, dimensions, type, offset
+        raise cur.short("the tensor table", cur.pos + longest) from None
     cur.pos = pos
     return tensors, offsets
 
@@ -291,7 +315,7 @@ def _read_tensor_table(cur: _Cursor, n_tensors: int, alignment: int) -> tuple[li
 def _truncated(cur: _Cursor, what: str) -> ModelFactsError:
     return ModelFactsError(
         f"{cur.path.name} ends in the middle of its header while reading {what}: "
-        f"it is truncated or not a GGUF file ({cur.size:,} bytes).",
+        f"it is truncated or not a GGUF file ({cur.file_size:,} bytes).",
         hint="Download or convert it again.",
     )
 
@@ -311,9 +335,9 @@ def _parse(cur: _Cursor) -> GGUFHeader:
     n_tensors = cur.u64("the tensor count")
     n_kv = cur.u64("the metadata count")
     # The smallest possible entries bound the counts by the bytes that exist.
-    if n_kv * 13 > cur.size - cur.pos:
+    if n_kv * 13 > cur.left():
         raise cur.fail(f"the header claims {n_kv:,} metadata entries, more than the file can hold")
-    if n_tensors * 29 > cur.size - cur.pos:
+    if n_tensors * 29 > cur.left():
         raise cur.fail(f"the header claims {n_tensors:,} tensors, more than the file can hold")
 
     metadata: dict[str, Any] = {}
@@ -329,14 +353,29 @@ def _parse(cur: _Cursor) -> GGUFHeader:
     tensors, offsets = _read_tensor_table(cur, n_tensors, alignment)
     data_offset = -(-cur.pos // alignment) * alignment
     data_end = max((o + t.n_bytes for o, t in zip(offsets, tensors, strict=True)), default=0)
-    if data_offset + data_end > cur.size:
+    if data_offset + data_end > cur.file_size:
         raise ModelFactsError(
             f"{cur.path.name} is truncated: its tensors need {data_offset + data_end:,} bytes "
-            f"but the file has {cur.size:,}.",
+            f"but the file has {cur.file_size:,}.",
             hint="The download or conversion stopped early; fetch or convert it again.",
         )
     return GGUFHeader(cur.path, version, metadata, tuple(tensors), tuple(offsets),
-                      data_offset, cur.size, alignment)
+                      data_offset, cur.file_size, alignment)
+
+
+def parse_header(data: bytes, file_size: int, path: Path) -> GGUFHeader:
+    """The header of a file of `file_size` bytes from its first `len(data)` bytes (a remote file's ranges).
+
+    Counts and lengths are checked against `file_size`, as for a file on
+    disk, so a hostile header fails the same way; when `data` ends before the
+    header does, HeaderIncomplete says how many bytes to read at least.
+    """
+    if file_size < 24:
+        raise ModelFactsError(
+            f"{path.name} is too small to be a GGUF file ({file_size} bytes).",
+            hint="The upload stopped early, or the file is not a model.",
+        )
+    return _parse(_Cursor(data, min(len(data), file_size), path, file_size))
 
 
 def read_header(path: Path) -> GGUFHeader:
