@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import ModelFactsError
 from core.facts.ggml_types import file_type_name
-from core.facts.gguf_header import ArrayInfo
+from core.facts.gguf_header import ArrayInfo, GGUFHeader
 from core.facts.gguf_split import read_model_headers
 from core.facts.hf_checkpoint import HfCheckpoint, map_tensors, read_local
 from core.facts.hf_config import ConfigError, convert_config
@@ -149,11 +149,19 @@ def _selected_metadata(meta: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 def facts_from_gguf(path: str | Path) -> ModelFacts:
     """Facts from a GGUF file (any part of a split model); reads headers only."""
     p = Path(path).expanduser()
-    headers = read_model_headers(p)
+    return facts_from_headers(read_model_headers(p), p.name)
+
+
+def facts_from_headers(headers: Sequence[GGUFHeader], file_name: str) -> ModelFacts:
+    """Facts from the headers of a model's parts, first part first (a local file's or a remote one's).
+
+    The one place both go through, so a model read over HTTP plans exactly as
+    the same file on disk does.
+    """
     first = headers[0]
     tensors = [t for h in headers for t in h.tensors]
     name = first.metadata.get("general.name")
-    display = name if isinstance(name, str) and name else p.name
+    display = name if isinstance(name, str) and name else file_name
     return build_facts(
         name=display,
         source="gguf",

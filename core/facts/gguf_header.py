@@ -40,6 +40,7 @@ GGML_MAX_NAME = 64  # llama.cpp rejects longer tensor names
 KEEP_ARRAY_MAX = 4096
 MAX_KEY_BYTES = 65536
 MAX_STRING_BYTES = 64 << 20  # a chat template is KiB; nothing real comes near this
+MAX_STRING_ITEMS = 1 << 22  # real merges reach ~450k (gpt-oss); millions of hostile empty strings: seconds
 MAX_NESTING = 2
 
 _U8, _I8, _U16, _I16, _U32, _I32, _F32, _BOOL, _STR, _ARR, _U64, _I64, _F64 = range(13)
@@ -79,16 +80,13 @@ class GGUFHeader:
 
 
 class HeaderIncomplete(ModelFactsError):
-    """The bytes given end before the header does (a remote file read by ranges): `needed` is a lower bound.
+    """`parse_header` was given fewer bytes than the header takes: read at least `needed` and parse again.
 
-    Raised only by `parse_header` when the file itself is longer than the bytes
-    it was given; the caller reads at least `needed` bytes from the start and
-    parses again. A file that really ends there gets the truncation sentence.
+    A file that really ends there gets the truncation sentence instead.
     """
 
     def __init__(self, name: str, needed: int) -> None:
-        super().__init__(f"The first bytes of {name} do not hold its whole header "
-                         f"({needed:,} bytes at least).")
+        super().__init__(f"The first bytes of {name} do not hold its whole header ({needed:,} at least).")
         self.needed = needed
 
 
@@ -120,8 +118,7 @@ class _Cursor:
             return HeaderIncomplete(self.path.name, min(needed, self.file_size))
         return _truncated(self, what)
 
-    def left(self) -> int:
-        """Bytes of the file after `pos`: what every count is checked against."""
+    def left(self) -> int:  # bytes of the file after `pos`: what every count is checked against
         return self.file_size - self.pos
 
     def scalar(self, vtype: int, what: str) -> Any:
@@ -248,8 +245,9 @@ def _read_value(cur: _Cursor, vtype: int, key: str, depth: int = 0) -> Any:
         cur.pos += count * width
         return values
     if item == _STR:
-        if count * 8 > remaining:
-            raise cur.fail(f"array {key!r} claims {count:,} strings, more than the file holds")
+        if count * 8 > remaining or count > MAX_STRING_ITEMS:
+            more = "the file holds" if count * 8 > remaining else "any real GGUF has"
+            raise cur.fail(f"array {key!r} claims {count:,} strings, more than {more}")
         if count > KEEP_ARRAY_MAX:
             _skip_strings(cur, count, key)
             return ArrayInfo("string", count)

@@ -57,18 +57,23 @@ def read_model_headers(path: Path) -> list[GGUFHeader]:
     if parts is None:
         return [read_header(path)]
     headers = [read_header(p) for p in parts]
+    check_split_headers(headers, parts[0].name)
+    return headers
+
+
+def check_split_headers(headers: list[GGUFHeader], first_name: str) -> None:
+    """The parts agree with what the first part's header promises (local files or remote ones)."""
     first = headers[0].metadata
     declared = first.get("split.count")
-    if declared is not None and declared != len(parts):
+    if declared is not None and declared != len(headers):
         raise ModelFactsError(
-            f"{parts[0].name} says the model has {declared} parts, but its name says {len(parts)}.",
+            f"{first_name} says the model has {declared} parts, but its name says {len(headers)}.",
             hint="The files were renamed or mixed from two downloads.",
         )
     total = first.get("split.tensors.count")
     have = sum(len(h.tensors) for h in headers)
     if isinstance(total, int) and total != have:
         raise ModelFactsError(
-            f"The parts of {parts[0].name} hold {have} tensors, but the first part promises {total}.",
+            f"The parts of {first_name} hold {have} tensors, but the first part promises {total}.",
             hint="A part is from another download or was cut short; fetch the parts again.",
         )
-    return headers
