@@ -63,3 +63,7 @@ class HistoryError(LlamadeckError):
 
 class PlannerError(LlamadeckError):
     """The planner was asked something it cannot answer (an unknown quant type, a bad context size)."""
+
+
+class DiscoverError(LlamadeckError):
+    """The Hub (or a mirror, or ModelScope) could not be searched, or a repo's files listed or read."""
