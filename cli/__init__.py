@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "chat": "stream one reply from a model to stdout (saved to the chat history)",
     "convert": "convert a Hugging Face model to a quantized GGUF and import it into Ollama",
     "plan": "which quantization of a model fits this machine, how fast, with what context",
+    "search": "search the Hugging Face Hub for GGUF models, and whether they fit this machine",
+    "files": "the GGUF files of a Hub repo: which fit this machine, how fast, with what context",
 }
 
 

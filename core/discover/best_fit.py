@@ -1,10 +1,13 @@
-"""For each search result, the verdict of its most promising file: "find a model that fits this box".
+"""For each search result, the verdict of its best file here: "find a model that fits this box".
 
-Reading every file of twenty repos would cost hundreds of header reads; one
-file a repo is enough to answer the question a results list asks. The file
-is the largest that could fit in the GPUs' memory (the most bits that may
-run there; on a machine without a GPU, in RAM), else the smallest; its
-verdict is exact, from its own header, like any row of `llamadeck files`.
+Reading every file of twenty repos would cost hundreds of header reads; two
+a repo answer the question a results list asks. The smallest model file's
+header gives the model's shape, and the planner replays every other quant
+of the repo from it (as `llamadeck plan` does for a model's quants); the
+file picked is the largest that runs all on the GPU (on a machine without
+one: the largest that runs at all), else the smallest. That file's own
+header is then read and planned, so the verdict shown is exact, the same as
+its row in `llamadeck files`.
 """
 
 from __future__ import annotations
@@ -19,25 +22,48 @@ from core.discover.header_cache import HeaderCache
 from core.discover.hub import Hub
 from core.discover.ranges import RangeReader
 from core.discover.remote_facts import WORKERS
-from core.discover.types import FileFit, GgufGroup
+from core.discover.types import FileFit, GgufGroup, RepoListing
 from core.errors import LlamadeckError
+from core.facts.quants import quant_format
+from core.facts.types import ModelFacts
+from core.planner.plan import plan
 from core.planner.types import MachineSpec
 
-ROOM = 0.9  # of the GPUs' memory (or RAM) a file may take and still leave room for the context
 
-
-def pick_file(models: Sequence[GgufGroup], machine: MachineSpec) -> GgufGroup:
-    """The largest model file that could fit in the GPUs' memory (RAM without a GPU), else the smallest."""
-    budget = ROOM * (sum(g.memory for g in machine.gpus) or machine.ram)
-    could = [g for g in models if g.size <= budget]
-    return max(could, key=lambda g: g.size) if could else min(models, key=lambda g: g.size)
+def pick_file(facts: ModelFacts, models: Sequence[GgufGroup], machine: MachineSpec, *, ctx: int | None,
+              kv_type: str) -> GgufGroup:
+    """The largest file whose quant (by its name), replayed on `facts`, runs all on the GPU (with no GPU:
+    runs at all); else the smallest."""
+    goal = {"gpu"} if machine.gpus else {"gpu", "cpu"}
+    runs: list[GgufGroup] = []
+    for group in models:
+        try:
+            quant = quant_format((group.quant or "").removeprefix("UD-")).name
+            row = plan(facts, machine, ctx=ctx, kv_type=kv_type, quants=(quant,)).rows[0]
+        except LlamadeckError:
+            continue  # no quant in the name, or one the planner does not know: not a candidate
+        if row.placement in goal:
+            runs.append(group)
+    return max(runs, key=lambda g: g.size) if runs else min(models, key=lambda g: g.size)
 
 
 def best_fit(repo_id: str, machine: MachineSpec, *, ctx: int | None, kv_type: str, hub: Hub,
              cache: HeaderCache, reader: RangeReader) -> FileFit:
-    """The verdict for `repo_id`'s most promising file (one listing, one header read). Blocking."""
+    """The verdict for `repo_id`'s best file here (one listing, at most two header reads). Blocking."""
     listing = list_files(repo_id, hub=hub)
-    one = dataclasses.replace(listing, groups=(pick_file(listing.models, machine),))
+    smallest = min(listing.models, key=lambda g: g.size)
+    probe = _one(listing, smallest, machine, ctx, kv_type, hub, cache, reader)
+    if probe.facts is None:
+        return probe  # unreadable (gated, a broken file): its sentence says why
+    chosen = pick_file(probe.facts, listing.models, machine, ctx=ctx, kv_type=kv_type)
+    if chosen is smallest:
+        return probe
+    return _one(listing, chosen, machine, ctx, kv_type, hub, cache, reader)
+
+
+def _one(listing: RepoListing, group: GgufGroup, machine: MachineSpec, ctx: int | None, kv_type: str,
+         hub: Hub, cache: HeaderCache, reader: RangeReader) -> FileFit:
+    one = dataclasses.replace(listing, groups=(group,))
     return evaluate_repo(one, machine, ctx=ctx, kv_type=kv_type, hub=hub, cache=cache, reader=reader,
                          workers=1).fits[0]
 
