@@ -75,12 +75,15 @@ class RangeReader:
 
 def _body(response: httpx.Response, limit: int) -> bytes:
     """At most `limit` bytes of the body; the rest is never read (the connection is closed instead)."""
-    out = bytearray()
+    chunks: list[bytes] = []
+    have = 0
     for chunk in response.iter_bytes():
-        out += chunk
-        if len(out) >= limit:
+        chunks.append(chunk)
+        have += len(chunk)
+        if have >= limit:
             break
-    return bytes(out[:limit])
+    body = b"".join(chunks)  # one copy: a 10 MB header arrives in ~150 pieces
+    return body if len(body) <= limit else body[:limit]
 
 
 def _total(content_range: str | None, start: int, name: str, host: str) -> int | None:

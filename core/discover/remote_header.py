@@ -55,7 +55,7 @@ def next_read(have: int, needed: int) -> int:
 def read_remote_header(reader: RangeReader, file: RemoteFile, *, first: int = FIRST_READ) -> RemoteHeader:
     """The header of `file`, read by ranges from its start. Blocking."""
     size = file.size
-    data = bytearray()
+    data = b""
     want = min(first, size) if size > 0 else first
     requests = 0
     while True:
@@ -68,9 +68,9 @@ def read_remote_header(reader: RangeReader, file: RemoteFile, *, first: int = FI
         if not chunk:
             raise DiscoverError(f"{file.name} ended after {len(data):,} bytes, in the middle of its header.",
                                 hint="The upload may be broken; try another file of the repo.")
-        data += chunk
+        data = data + chunk if data else chunk
         try:
-            header = parse_header(bytes(data), size, Path(file.path))
+            header = parse_header(data, size, Path(file.path))
         except HeaderIncomplete as more:
             want = min(next_read(len(data), more.needed), size)
             if more.needed > MAX_HEADER:
