@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ class HeaderCache:
     def put(self, key: tuple[str, str, str, str], header: GGUFHeader) -> None:
         """Keep `header`; a cache that cannot be written (a full or read-only disk) only costs a re-read."""
         path = self._file(key)
-        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")  # one per writer
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             part.write_text(json.dumps(_encode(header, key)), encoding="utf-8")
