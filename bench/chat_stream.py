@@ -1,6 +1,7 @@
 """Issue #5 targets: a long streamed reply costs the same per token at 2,000 and 20,000 tokens.
 
     .venv/bin/python -m bench.chat_stream [--sizes 2000 10000 20000] [--naive-sizes 250 500] [--rounds 1]
+    .venv/bin/python -m bench.chat_stream --rate 100 --sizes 2000 20000   # paced (bench/chat_paced.py)
 
 Three programs draw the same reply of mixed Markdown (headings, paragraphs,
 lists, Python code, Chinese with emoji; bench/chat_stream_apps.py) in a real
@@ -126,7 +127,17 @@ def main() -> None:
     ap.add_argument("--naive-sizes", type=int, nargs="*", default=[250, 500])
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--skip-floor", action="store_true", help="only the chat screen at --sizes")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="tokens a second (paced, issue #15: bench/chat_paced.py); 0: as fast as it can")
+    ap.add_argument("--baseline", default="38647bd", help="with --rate: the commit to compare with")
+    ap.add_argument("--no-baseline", action="store_true", help="with --rate: no baseline run")
+    ap.add_argument("--scroll", action="store_true", help="with --rate: measure scroll-back to the top")
     args = ap.parse_args()
+    if args.rate:
+        from bench.chat_paced import run as run_paced
+
+        run_paced(args.rate, args.sizes, None if args.no_baseline else args.baseline, args.scroll)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="llamadeck-bench-chat-"))
     fake = TimedOllama(blob_dir=tmp / "blobs")

@@ -3,6 +3,7 @@
     python -m bench.chat_stream_apps chat  --tokens N  # the real app, chat screen, against OLLAMA_HOST
     python -m bench.chat_stream_apps floor --tokens N  # bare Textual: Markdown.get_stream, a write a token
     python -m bench.chat_stream_apps naive --tokens N  # bare Textual: Markdown.update(whole text) a token
+    python -m bench.chat_stream_apps lines --tokens N --rate R  # bare Textual: plain lines, R tokens a second
 
 Each paints READY when it is ready and starts on Enter, so the parent can
 read the process's CPU time just before the first token and watch for the
@@ -12,6 +13,7 @@ reply's last token (END_MARK) reaching the terminal.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 from typing import ClassVar
 
@@ -19,7 +21,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.widgets import Log, Markdown, Static
 
 READY = "bench-ready"
 BENCH_MODEL = "llama3.2:latest"
@@ -114,6 +116,36 @@ class BareStream(App[None]):
             await stream.stop()
 
 
+class PlainLines(App[None]):
+    """The floor of a paced stream: the same text appended as plain lines to a Log, `rate` tokens a
+    second (paced here, against the clock, as the fake server paces the chat screen's)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "go", "Go")]
+
+    def __init__(self, tokens: list[str], rate: float) -> None:
+        super().__init__()
+        self.tokens = tokens
+        self.rate = rate
+
+    def compose(self) -> ComposeResult:
+        yield Static(READY)
+        yield Log()
+
+    def action_go(self) -> None:
+        self.stream()
+
+    @work(exclusive=True)
+    async def stream(self) -> None:
+        log = self.query_one(Log)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i, token in enumerate(self.tokens):
+            wait = start + i / self.rate - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            log.write(token)
+
+
 def run_chat() -> None:
     """The whole app as `llamadeck` runs it, opened on the chat screen (the dashboard is never built)."""
     from core.config import load_settings
@@ -141,11 +173,14 @@ def run_chat() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("app", choices=("chat", "floor", "naive"))
+    parser.add_argument("app", choices=("chat", "floor", "naive", "lines"))
     parser.add_argument("--tokens", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=100.0, help="tokens a second (lines only)")
     args = parser.parse_args(argv)
     if args.app == "chat":
         run_chat()
+    elif args.app == "lines":
+        PlainLines(markdown_tokens(args.tokens), args.rate).run()
     else:
         BareStream(markdown_tokens(args.tokens), naive=args.app == "naive").run()
 

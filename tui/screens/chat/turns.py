@@ -75,6 +75,9 @@ class ChatTurns(Widget):
         # No class on the screen for this: changing one restyles every widget in the log.
         self.streaming = streaming
         self.refresh_bindings()  # Esc stops the reply while it streams
+        # A blinking cursor repaints twice a second; while a reply streams that is work taken from
+        # the model (with partial offload llama.cpp runs on every core).
+        self.prompt.cursor_blink = not streaming
 
     def _say(self, sentence: str | None) -> None:
         self.post_message(TurnSaid(sentence))

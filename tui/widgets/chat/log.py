@@ -28,7 +28,7 @@ from tui.widgets.chat.message import ReplyView
 from tui.widgets.chat.segment import Segment
 
 FOLD_DELAY = 0.1  # seconds: folding follows scrolling and growth, a few times a second at most
-FOLD_BEYOND = 1.0  # screens away from the viewport: a drawn segment that far is folded
+FOLD_BEYOND = 0.5  # screens away from the viewport: a drawn segment that far is folded
 DRAW_WITHIN = 0.25  # screens away from the viewport: a folded segment that near is drawn
 STALE_LOOKS = 50  # looks in a row (FOLD_DELAY apart) that may wait for a layout to catch up
 
@@ -84,7 +84,7 @@ class ChatLog(VerticalScroll, can_focus=True):
         self.request_folds()
 
     def folded(self) -> list[Segment]:
-        return [s for s in self.query(Segment) if s.folded]
+        return [s for s in self.query(Segment) if s.folded and not s.gone]
 
     def unfold_all(self) -> None:
         for segment in self.folded():
@@ -109,8 +109,10 @@ class ChatLog(VerticalScroll, can_focus=True):
                 segment.stale = True
         view = self.content_region
         far, near = int(view.height * self.fold_beyond), int(view.height * self.draw_within)
-        unfolded = split = waiting = False
+        unfolded = split = waiting = folded_now = False
         for segment in self.query(Segment):
+            if segment.gone:
+                continue
             region = segment.region
             if not region.height:
                 # Not displayed (a closed reasoning block), or not laid out yet: look again then.
@@ -122,6 +124,7 @@ class ChatLog(VerticalScroll, can_focus=True):
             if segment.can_fold and (region.bottom <= view.y - far or region.y >= view.bottom + far):
                 segment.fold(region.height)
                 self.folds_done += 1
+                folded_now = True
             elif segment.folded and view.y - near < region.bottom and region.y < view.bottom + near:
                 # A run is cut first; the pieces that are near are drawn on the next look.
                 rows = (view.y - near - region.y, view.bottom + near - region.y)  # of the run, from its top
@@ -131,6 +134,8 @@ class ChatLog(VerticalScroll, can_focus=True):
                 above = segment.stale and region.bottom <= view.y
                 segment.unfold(self._keep_view if above else None)
                 unfolded = True
+        if folded_now:
+            self._merge_folded()
         if unfolded or split or waiting:  # new regions (drawn, split or new segments): look again
             self.call_after_refresh(self.request_folds)
         if stale and not trust:
@@ -138,6 +143,18 @@ class ChatLog(VerticalScroll, can_focus=True):
             self.request_folds()
         else:
             self._stale_looks = 0
+
+    def _merge_folded(self) -> None:
+        """Folded segments side by side become one run: a long reply keeps a handful of widgets."""
+        previous: Segment | None = None
+        for segment in list(self.query(Segment)):
+            if segment.gone:
+                continue
+            joinable = segment.folded and previous is not None and previous.parent is segment.parent
+            if joinable and previous is not None and previous.folded:
+                previous.absorb(segment)
+                continue
+            previous = segment
 
     def _regions_current(self) -> bool:
         """Do the regions come from a layout at the current scroll position? The first message's

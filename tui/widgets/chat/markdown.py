@@ -1,23 +1,28 @@
 """Markdown that grows while a reply streams, at a cost per token that stays flat however long it gets.
 
-Textual's Markdown widget appends incrementally (`Markdown.get_stream` ->
-`MarkdownStream.write`), but costs in it grow with the document: every
-append rebuilds the source and splits it into lines, every layout pass walks
-every block widget, every focus change restyles them all. Streamed into one
-widget, a 20,000-token reply costs several CPU-seconds per 1,000 tokens by
-the end. So a reply here is a column of segments (segment.Segment),
-each its own Markdown widget with its own stream:
+Textual's Markdown widget appends incrementally (`Markdown.append`), but
+costs in it grow with the document: every append rebuilds the source and
+splits it into lines, every layout pass walks every block widget, every
+focus change restyles them all. And whatever changes, drawing it is a layout
+pass of the whole screen and, with the log following the end, a repaint of
+every row: tens of milliseconds. So a reply here is a column of segments
+(segment.Segment), each its own Markdown widget, with a live tail under them:
 
-- writes are gathered and handed to the stream at most every `FLUSH_EVERY`
-  (30 times a second), however fast tokens come;
+- writes are gathered and handed to the Markdown once a second
+  (`FLUSH_EVERY`), or every `SOONEST_FLUSH` when more arrives than the live
+  tail can show, however fast tokens come; the live tail (live_tail) shows
+  the words that arrived since, as plain text, ten times a second, without a
+  layout (bench/chat_paced.py measures what this saves at a GPU's pace);
 - once a segment holds `SEGMENT_CHARS`, the next safe cut starts a new one
-  (markdown_cuts), so an append only ever touches a short document;
+  (markdown_cuts), so an append only ever re-parses a short document, and
+  segments before the live one are never touched again;
 - when one flush brings more than a screenful (tokens arriving faster than
   anyone reads), only its last screenful is drawn; the text before it,
   with the segment it continues, folds into one run that is drawn when
   scrolled to; and until the burst is over, the screen is drawn only every
   `BURST_FLUSH_EVERY`, so reading the stream keeps most of the time;
-- segments far from the viewport are folded by the chat log (log).
+- segments far from the viewport are folded by the chat log (log), and
+  folded neighbours merge into one run, so a long reply leaves few widgets.
 """
 
 from __future__ import annotations
@@ -29,13 +34,13 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import Markdown
-from textual.widgets.markdown import MarkdownStream
 
+from tui.widgets.chat.live_tail import LiveTail
 from tui.widgets.chat.markdown_cuts import SEGMENT_CHARS, FenceTracker, estimate_rows
 from tui.widgets.chat.segment import Segment
 
-FLUSH_EVERY = 1 / 30  # seconds between two writes to the Markdown streams
+FLUSH_EVERY = 1.0  # most seconds between two draws of the Markdown (the live tail shows what is between)
+SOONEST_FLUSH = 0.5  # least seconds between two draws, when the live tail overflows before FLUSH_EVERY
 BURST_FLUSH_EVERY = 1.0  # seconds between flushes while text comes faster than a screenful per flush
 
 
@@ -62,8 +67,6 @@ class StreamingMarkdown(Vertical):
         self._pending: list[str] = [text] if text and streaming else []  # not yet handed to a stream
         self._tracker = FenceTracker()
         self._segment: Segment | None = None  # the one taking text
-        self._stream: MarkdownStream | None = None
-        self._open: list[tuple[Segment, MarkdownStream]] = []  # streams not stopped yet
         self._segment_size = 0
         self._timer: Timer | None = None
         self._last_flush = 0.0
@@ -71,10 +74,35 @@ class StreamingMarkdown(Vertical):
         self._bursting = False  # the last flush brought more than a screenful: draw less often
         self._flushing = False  # a flush worker is running
         self._lock = asyncio.Lock()
+        self._tail = self._new_tail() if streaming else None
 
     def compose(self) -> ComposeResult:
         if not self.streaming and self._parts:
             yield Segment.lazy(self._parts[0], self._width())
+        if self._tail is not None:
+            yield self._tail
+
+    def _new_tail(self) -> LiveTail:
+        return LiveTail(self._pending_text, overflowed=self._tail_overflowed)
+
+    def _tail_overflowed(self) -> None:
+        """The live tail cannot show all that is pending: draw the Markdown as soon as allowed."""
+        if self._timer is None or self._flushing or self._bursting:
+            return
+        due = self._last_flush + min(self.flush_every, SOONEST_FLUSH) - time.monotonic()
+        self._timer.stop()
+        self._timer = None
+        self._schedule(max(0.0, due))
+
+    def _pending_text(self) -> str:
+        if len(self._pending) > 1:
+            self._pending[:] = ["".join(self._pending)]
+        return self._pending[0] if self._pending else ""
+
+    async def _mount_segment(self, segment: Segment) -> None:
+        """Segments go above the live tail."""
+        tail = self._tail if self._tail is not None and self._tail.parent is self else None
+        await self.mount(segment, before=tail)
 
     def _width(self) -> int:
         return self.size.width or max(20, self.app.size.width - 8)
@@ -90,7 +118,7 @@ class StreamingMarkdown(Vertical):
 
     @property
     def segments(self) -> list[Segment]:
-        return list(self.query_children(Segment))
+        return [s for s in self.query_children(Segment) if not s.gone]
 
     async def on_mount(self) -> None:
         if self._pending:
@@ -108,6 +136,8 @@ class StreamingMarkdown(Vertical):
             raise RuntimeError("This Markdown has finished; it takes no more text.")
         self._parts.append(text)
         self._pending.append(text)
+        if self._tail is not None:
+            self._tail.touch()
         self._schedule()
 
     def _schedule(self, wait: float | None = None) -> None:
@@ -147,12 +177,13 @@ class StreamingMarkdown(Vertical):
 
     async def _do_reset(self) -> None:
         self._reset = False
-        await self._stop_streams()
         self._tracker = FenceTracker()
         self._segment = None
-        self._stream = None
         self._segment_size = 0
-        await self.remove_children()
+        await self.remove_children(Segment)
+        if self._tail is None:
+            self._tail = self._new_tail()
+            await self.mount(self._tail)
 
     async def flush(self) -> None:
         """Hand everything written so far to the segments now."""
@@ -181,6 +212,8 @@ class StreamingMarkdown(Vertical):
                         await self._start_segment(piece)
                     else:
                         await self._write(piece)
+                if self._tail is not None:
+                    self._tail.repaint_now()  # what it showed is in the Markdown now
         self.call_after_refresh(self._grew)  # the log judges by regions: let the layout place this first
 
     def _fold_point(self, text: str, points: list[int]) -> int | None:
@@ -202,12 +235,9 @@ class StreamingMarkdown(Vertical):
         """`head` goes undrawn: into the segment it continues (which folds), else a run of its own."""
         segment = self._segment
         if segment is None:
-            await self.mount(Segment.lazy(head, self._width()))
+            await self._mount_segment(Segment.lazy(head, self._width()))
             return
-        for entry in [e for e in self._open if e[0] is segment]:
-            await segment.drained()  # see Segment.drained: stop a stream only once it is drained
-            await entry[1].stop()
-            self._open.remove(entry)
+        await segment.drained()
         segment.fold_with(head, self._width())
 
     def _grew(self) -> None:
@@ -234,38 +264,25 @@ class StreamingMarkdown(Vertical):
         if self._segment is not None:
             self._segment.sealed = True
         self._segment = None
-        self._stream = None
         self._segment_size = 0
 
     async def _start_segment(self, text: str) -> None:
         """A new segment, parsed from `text` as it mounts (a stream only starts if more text follows)."""
         self._seal()
         segment = Segment(text)
-        await self.mount(segment)
+        await self._mount_segment(segment)
         self._segment = segment
         self._segment_size = len(text)
-        # Earlier segments take no more text: stop their streams once drawn.
-        for old, stream in list(self._open):
-            if not old.busy:
-                await stream.stop()
-                self._open.remove((old, stream))
 
     async def _write(self, text: str) -> None:
-        """Append to the segment taking text, through its stream."""
+        """Append to the segment taking text; Textual's Markdown.append re-parses from its last block,
+        which a short segment keeps short. Awaited here, inside the flush's batch, so the new text
+        and the emptied live tail reach the screen in one frame."""
         segment = self._segment
         assert segment is not None
-        if self._stream is None:
-            self._stream = Markdown.get_stream(segment)
-            self._open.append((segment, self._stream))
         segment.written += len(text)
         self._segment_size += len(text)
-        await self._stream.write(text)
-
-    async def _stop_streams(self) -> None:
-        for segment, stream in self._open:
-            await segment.drained()
-            await stream.stop()
-        self._open.clear()
+        await segment.append(text)
 
     async def finish(self) -> None:
         """Draw everything written and stop the streams (the reply has ended)."""
@@ -274,15 +291,13 @@ class StreamingMarkdown(Vertical):
             self._timer = None
         await self.flush()
         async with self._lock:
-            await self._stop_streams()
             self._seal()
+            if self._tail is not None:
+                self._tail.stop()
+                await self._tail.remove()
+                self._tail = None
         self.streaming = False
 
     def on_unmount(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        for _segment, stream in self._open:
-            task = stream._task  # the widget is gone: its updaters must not outlive it
-            if task is not None:
-                task.cancel()
-        self._open.clear()

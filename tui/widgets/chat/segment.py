@@ -19,14 +19,33 @@ from collections.abc import Callable
 from itertools import accumulate
 
 from textual.await_complete import AwaitComplete
+from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Markdown
+from textual.widgets.markdown import MarkdownBlock, MarkdownFence
 
 from tui.widgets.chat.markdown_cuts import SEGMENT_CHARS, estimate_rows, split_markdown
 
 
+class ChatFence(MarkdownFence):
+    """A code block; one without a language is shown plain.
+
+    Textual's fence guesses the language of unlabelled code with pygments'
+    `guess_lexer` (textual/highlight.py `guess_language`, Textual 8.2.8), which
+    runs every lexer's analyser over the code: tens of milliseconds, again on
+    every flush while the block grows, and often a wrong guess.
+    """
+
+    @classmethod
+    def highlight(cls, code: str, language: str, ansi: bool = False, dark: bool = False) -> Content:
+        return super().highlight(code, language or "text", ansi=ansi, dark=dark)
+
+
 class Segment(Markdown):
     """A Markdown widget that knows what its stream still owes it, and that can fold."""
+
+    BLOCKS: dict[str, type[MarkdownBlock]] = {  # noqa: RUF012 (Textual declares it so)
+        **Markdown.BLOCKS, "fence": ChatFence, "code_block": ChatFence}
 
     DEFAULT_CSS = """
     Segment { padding: 0; }
@@ -40,6 +59,10 @@ class Segment(Markdown):
         self.folded = False
         self.stale = False  # the fixed height is an estimate (never drawn, or drawn at another width)
         self._text = markdown or ""  # the source while folded (Markdown.source is emptied then)
+        # A run made of folded segments keeps each one's text and exact height, so cutting it again
+        # for drawing gives back exact heights (nothing on screen moves); None: one piece.
+        self._known: list[tuple[str, int]] | None = None
+        self.gone = False  # merged into the run before it, or cut into pieces: its removal is under way
         self._appending = 0
         self._redraw: AwaitComplete | None = None
         self._idle = asyncio.Event()
@@ -65,10 +88,23 @@ class Segment(Markdown):
         height = self.styles.height
         return int(height.value) if self.folded and height is not None else None
 
+    @classmethod
+    def folded_pieces(cls, pieces: list[tuple[str, int]]) -> Segment:
+        """A sealed, folded segment of known pieces (text, exact rows): one run of them if several."""
+        segment = cls(sealed=True)
+        segment._text = "".join(text for text, _ in pieces)
+        segment._known = pieces if len(pieces) > 1 else None
+        segment.folded = True
+        segment.styles.height = sum(rows for _, rows in pieces)
+        return segment
+
     @property
     def is_run(self) -> bool:
         """Folded text long enough to be several segments: split it before drawing any of it."""
-        return self.folded and len(self._text) > 2 * SEGMENT_CHARS
+        return self.folded and (self._known is not None or len(self._text) > 2 * SEGMENT_CHARS)
+
+    def _pieces(self) -> list[tuple[str, int]]:
+        return self._known or [(self._text, self.folded_height or 0)]
 
     def split_run(self, rows: tuple[int, int] | None = None) -> list[Segment]:
         """Put this run's text back as segment-sized lazy pieces (in its place); returns them, or
@@ -80,15 +116,21 @@ class Segment(Markdown):
         of a long burst adds a handful of widgets, not one per piece.
         """
         width = self.size.width or 80
-        texts = split_markdown(self._text)
-        if len(texts) < 2:
-            return []  # nowhere to cut it (one long code block): it is drawn whole
-        if rows is not None:
-            texts = _near(texts, [estimate_rows(text, width) for text in texts], *rows)
-        pieces = [Segment.lazy(piece, width) for piece in texts]
+        if self._known is not None and not self.stale:
+            known = self._known
+            groups = _near(known, *rows) if rows is not None else [[piece] for piece in known]
+            pieces = [Segment.folded_pieces(group) for group in groups]
+        else:
+            texts = split_markdown(self._text)
+            if len(texts) < 2:
+                return []  # nowhere to cut it (one long code block): it is drawn whole
+            estimated = [(text, estimate_rows(text, width)) for text in texts]
+            groups = _near(estimated, *rows) if rows is not None else [[piece] for piece in estimated]
+            pieces = [Segment.lazy("".join(text for text, _ in group), width) for group in groups]
         parent = self.parent
         if isinstance(parent, Widget):
             parent.mount_all(pieces, before=self)
+            self.gone = True
             self.remove()
         return pieces
 
@@ -150,17 +192,31 @@ class Segment(Markdown):
         segment's stream must be stopped first; its height becomes an estimate.
         """
         self._text = self.source + more
+        self._known = None
         self.sealed = True
         self.folded = True
         self.stale = True
         self.styles.height = estimate_rows(self._text, width)
         self.remove_children()
 
+    def absorb(self, after: Segment) -> None:
+        """Take the folded segment that follows this folded one into it (one widget for both), so
+        the widgets a long reply leaves behind stay few: every layout pass visits each of them."""
+        assert self.folded and after.folded
+        pieces = self._pieces() + after._pieces()
+        self._known = None if self.stale or after.stale else pieces
+        self._text += after._text
+        self.stale = self.stale or after.stale
+        self.styles.height = sum(rows for _, rows in pieces)
+        after.gone = True
+        after.remove()
+
     def unfold(self, then: Callable[[Segment, int], None] | None = None) -> None:
         """Draw the blocks from the source; `then(self, old_height)` runs once they are laid out."""
         if not self.folded:
             return
         self.folded = False
+        self._known = None
         old = self.styles.height
         old_height = int(old.value) if old is not None else 0
 
@@ -174,13 +230,16 @@ class Segment(Markdown):
         self._redraw = AwaitComplete(redraw())
 
 
-def _near(texts: list[str], heights: list[int], first: int, last: int) -> list[str]:
-    """`texts` with those wholly above row `first` joined into one, and those wholly below row `last`."""
+def _near(pieces: list[tuple[str, int]], first: int, last: int) -> list[list[tuple[str, int]]]:
+    """`pieces` (text, rows) grouped: those wholly above row `first` in one group, each piece that
+    overlaps rows `first`..`last` in a group of its own, those wholly below row `last` in one group."""
+    heights = [rows for _, rows in pieces]
     tops = [0, *accumulate(heights)][:-1]
     near = [i for i, (top, height) in enumerate(zip(tops, heights, strict=True))
             if top + height > first and top <= last]
     if not near:  # the rows miss the estimate: the piece closest to them
-        near = [min(range(len(texts)), key=lambda i: min(abs(tops[i] - first), abs(tops[i] - last)))]
+        near = [min(range(len(pieces)), key=lambda i: min(abs(tops[i] - first), abs(tops[i] - last)))]
     lo, hi = near[0], near[-1]
-    before, after = "".join(texts[:lo]), "".join(texts[hi + 1:])
-    return [*([before] if before else []), *texts[lo:hi + 1], *([after] if after else [])]
+    before, after = pieces[:lo], pieces[hi + 1:]
+    return [*([before] if before else []), *([piece] for piece in pieces[lo:hi + 1]),
+            *([after] if after else [])]
