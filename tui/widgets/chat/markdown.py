@@ -117,6 +117,11 @@ class StreamingMarkdown(Vertical):
         return self._parts[0] if self._parts else ""
 
     @property
+    def idle(self) -> bool:
+        """Nothing pending, no flush due or running."""
+        return not self._pending and self._timer is None and not self._flushing
+
+    @property
     def segments(self) -> list[Segment]:
         return [s for s in self.query_children(Segment) if not s.gone]
 
@@ -214,6 +219,7 @@ class StreamingMarkdown(Vertical):
                         await self._write(piece)
                 if self._tail is not None:
                     self._tail.repaint_now()  # what it showed is in the Markdown now
+        self._last_flush = time.monotonic()  # the next one waits its interval from here, whoever flushed
         self.call_after_refresh(self._grew)  # the log judges by regions: let the layout place this first
 
     def _fold_point(self, text: str, points: list[int]) -> int | None:
