@@ -92,7 +92,9 @@ STAGE_TITLES = {
 }
 
 
-class _Skipped(Exception):
+class SkipStage(Exception):
+    """Raised by a stage's work when its output is already there: the stage is reported skipped."""
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -220,7 +222,7 @@ class Job:
         started = time.monotonic()
         try:
             output, detail = await work()
-        except _Skipped as skip:
+        except SkipStage as skip:
             emit(StageSkipped(stage, skip.reason))
             return
         emit(StageFinished(stage, time.monotonic() - started, output, detail))
@@ -295,7 +297,7 @@ class Job:
                                quantized=plan.final)
         if skipped:
             which = "the one file" if len(files) == 1 else f"all {len(files)} files"
-            raise _Skipped(f"{which} already in the Hugging Face cache (checked)")
+            raise SkipStage(f"{which} already in the Hugging Face cache (checked)")
         size = format_bytes_tenths(listing.total_size)
         return str(plan.source.path), f"{plural(len(files), 'file')}, {size}"
 
@@ -326,12 +328,12 @@ class Job:
         n_tensors = len(facts.tensors) if facts is not None and facts.tensors else None
         why = await asyncio.to_thread(problem, plan.converted, recipe, plan.converted_file_type)
         if why is None:
-            raise _Skipped(f"{plan.converted.name} is already there, made from this checkpoint with the same "
-                           "converter and --outtype (its record says so)")
+            raise SkipStage(f"{plan.converted.name} is already there, made from this checkpoint with the "
+                            "same converter and --outtype (its record says so)")
         if plan.delete_converted and recipes.quantize is not None and plan.final.exists() and \
                 await asyncio.to_thread(problem, plan.final, recipes.quantize, plan.quant) is None:
             self.outputs = replace(self.outputs, converted=None)
-            raise _Skipped(f"not needed: {plan.final.name} is already made from this checkpoint")
+            raise SkipStage(f"not needed: {plan.final.name} is already made from this checkpoint")
         if plan.converted.exists():
             emit(LogLine("convert", f"{why}; converting again."))
         if self.tools.convert_script is None or self.tools.convert_python is None:
@@ -355,7 +357,7 @@ class Job:
         assert recipe is not None
         why = await asyncio.to_thread(problem, plan.final, recipe, plan.quant)
         if why is None:
-            raise _Skipped(f"{plan.final.name} is already there, made from this source with the same "
+            raise SkipStage(f"{plan.final.name} is already there, made from this source with the same "
                            "llama-quantize and settings (its record says so)")
         if plan.final.exists():
             emit(LogLine("quantize", f"{why}; quantizing again."))

@@ -43,6 +43,7 @@ ENDED = (SUCCEEDED, FAILED, CANCELLED)
 # Stage states. "not run" is a stage the job never reached because an earlier one failed or was cancelled.
 PENDING, DONE, SKIPPED, NOT_RUN = "pending", "done", "skipped", "not run"
 DEFAULT_STAGES = ("preflight", "convert", "quantize", "import")
+DOWNLOAD_STAGES = ("preflight", "download")  # a download-only job (core.pipeline.gguf_download)
 
 
 @dataclass
@@ -228,6 +229,8 @@ def expected_stages(spec: JobSpec, settings: Settings) -> tuple[str | None, tupl
     """
     try:
         source = resolve_source(spec.source, revision=spec.revision)
+        if spec.download_only:
+            return source.name, DOWNLOAD_STAGES
         return source.name, make_plan(spec, settings, source).stages
     except LlamadeckError:
         return None, DEFAULT_STAGES

@@ -67,7 +67,9 @@ class JobSpec:
 
     `quant` None keeps the converted file as it is (no quantize stage);
     `ollama_name` None derives a name from the model and quant; `import_to_ollama`
-    False stops after the GGUF is written.
+    False stops after the GGUF is written. `download_only` fetches the GGUF
+    files `include` names from the hf-repo `source` into `out_dir` as they are
+    (core.pipeline.gguf_download); `quant` then only labels the job.
     """
 
     source: str
@@ -81,6 +83,7 @@ class JobSpec:
     include: tuple[str, ...] = ()  # hf-repo: glob patterns of files to fetch; () = what conversion needs
     revision: str | None = None
     host: str | None = None  # a configured host name or an OLLAMA_HOST-style address
+    download_only: bool = False
 
 
 @dataclass(frozen=True)
