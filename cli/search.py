@@ -17,13 +17,13 @@ from typing import TextIO
 from cli.args import add_machine_arguments, machine_from_args
 from core.config import Settings
 from core.discover.best_fit import best_fits
-from core.discover.report import SEARCH_COLUMNS, search_cells, search_json
+from core.discover.report import SEARCH_COLUMNS, fit_cell, search_cells, search_json
 from core.discover.search import search_models
 from core.discover.types import SORTS, FileFit, SearchPage
 from core.errors import PlannerError
 from core.ollama.format import table
 from core.planner.report import KV_TYPES, parse_ctx_or_auto, where
-from core.units import format_ctx, format_tps
+from core.units import format_ctx
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,16 +86,6 @@ def _fit_json(fit: FileFit | str | None) -> dict[str, object] | None:
     return {"name": fit.group.name, "quant": fit.quant, "size": fit.group.size, "badge": fit.badge,
             "runs_on": where(row) if row else None, "decode_tps": fit.decode_tps,
             "max_ctx_on_gpu": fit.max_ctx_on_gpu, "error": fit.error}
-
-
-def fit_cell(fit: FileFit | str | None) -> str:
-    """`Q6_K fits: GPU 41.2 tok/s`, or the badge alone where the file has no verdict."""
-    if fit is None or isinstance(fit, str):
-        return "–"
-    row = fit.row
-    if row is None:
-        return f"{fit.quant or fit.group.name} {fit.badge}"
-    return f"{fit.quant} {fit.badge}: {where(row)} {format_tps(fit.decode_tps)} tok/s"
 
 
 def render(page: SearchPage, args: argparse.Namespace, fits: dict[str, FileFit | str],

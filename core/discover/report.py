@@ -49,6 +49,16 @@ def file_cells(fit: FileFit, size: SizeFormat) -> list[str]:
             format_tps(fit.decode_tps), format_ctx(fit.max_ctx_on_gpu), fit.group.name]
 
 
+def fit_cell(fit: FileFit | str | None) -> str:
+    """A repo's best file in one cell: `Q6_K fits: GPU 41.2 tok/s`, the badge alone without a verdict."""
+    if fit is None or isinstance(fit, str):
+        return NONE
+    row = fit.row
+    if row is None:
+        return f"{fit.quant or fit.group.name} {fit.badge}"
+    return f"{fit.quant} {fit.badge}: {where(row)} {format_tps(fit.decode_tps)} tok/s"
+
+
 def file_lines(fit: FileFit) -> list[str]:
     """What a file's row cannot say: why it has no verdict, and the notices about it."""
     lines = [f"{fit.group.name}: {fit.error}"] if fit.error and not fit.error.startswith(fit.group.name) \
