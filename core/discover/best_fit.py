@@ -13,7 +13,7 @@ its row in `llamadeck files`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from core.discover.evaluate import evaluate_repo
@@ -69,17 +69,25 @@ def _one(listing: RepoListing, group: GgufGroup, machine: MachineSpec, ctx: int 
 
 
 def best_fits(repo_ids: Sequence[str], machine: MachineSpec, *, ctx: int | None = 8192, kv_type: str = "f16",
-              hub: Hub | None = None, cache: HeaderCache | None = None,
-              workers: int = WORKERS) -> dict[str, FileFit | str]:
-    """Per repo, its best file's verdict or the sentence that says why there is none; repos in parallel."""
+              hub: Hub | None = None, cache: HeaderCache | None = None, workers: int = WORKERS,
+              each: Callable[[str, FileFit | str], None] | None = None) -> dict[str, FileFit | str]:
+    """Per repo, its best file's verdict or the sentence that says why there is none; repos in parallel.
+
+    `each(repo_id, verdict)` is called as each repo is done (in a worker thread), so a screen can
+    show the first verdicts while the slow repos are still being read.
+    """
     hub = hub or Hub()
     cache = cache or HeaderCache()
 
     def one(repo_id: str) -> FileFit | str:
+        found: FileFit | str
         try:
-            return best_fit(repo_id, machine, ctx=ctx, kv_type=kv_type, hub=hub, cache=cache, reader=reader)
+            found = best_fit(repo_id, machine, ctx=ctx, kv_type=kv_type, hub=hub, cache=cache, reader=reader)
         except LlamadeckError as exc:
-            return str(exc)
+            found = str(exc)
+        if each is not None:
+            each(repo_id, found)
+        return found
 
     with RangeReader(hub.headers(), max_connections=workers) as reader, \
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="discover") as pool:

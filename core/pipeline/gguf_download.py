@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from core.config import Settings
 from core.errors import PipelineError
@@ -81,6 +82,9 @@ class _Fetch:
 
 class GgufDownload(Job):
     """`Job.events()` for a download-only spec; `cancel()` keeps the bytes fetched for the next run."""
+
+    TITLES: ClassVar[dict[str, str]] = {"preflight": "Checking the repo, the folder and the disk",
+                                        "download": "Downloading the GGUF from the Hub"}
 
     async def _run(self, emit: Emit) -> str:  # the stages of a download, in place of the pipeline's
         spec = self.spec

@@ -40,6 +40,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 from core.config import Settings
 from core.errors import LlamadeckError, PipelineError
@@ -87,14 +88,11 @@ STAGE_TITLES = {
     "preflight": "Checking source, tools, disk space and Ollama",
     "download": "Downloading from the Hub",
     "convert": "Converting to GGUF",
-    "quantize": "Quantizing",
-    "import": "Importing into Ollama",
+    "quantize": "Quantizing", "import": "Importing into Ollama",
 }
 
 
-class SkipStage(Exception):
-    """Raised by a stage's work when its output is already there: the stage is reported skipped."""
-
+class SkipStage(Exception):  # a stage's work raises it when its output is there: reported skipped
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -113,6 +111,8 @@ class _State:
 
 class Job:
     """One conversion job. Iterate `events()` once; `cancel()` is safe from any thread."""
+
+    TITLES: ClassVar[dict[str, str]] = STAGE_TITLES  # what the log says as each stage starts
 
     def __init__(
         self,
@@ -218,7 +218,7 @@ class Job:
     async def _stage_run(self, emit: Callable[[JobEvent], None], stage: str,
                          work: Callable[[], Awaitable[tuple[str | None, str]]]) -> None:
         self._stage = stage
-        emit(StageStarted(stage, STAGE_TITLES[stage]))
+        emit(StageStarted(stage, self.TITLES[stage]))
         started = time.monotonic()
         try:
             output, detail = await work()
