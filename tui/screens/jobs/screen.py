@@ -30,6 +30,7 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable
 
 from core.config import Settings
+from core.pipeline.gguf_download import job_for
 from core.pipeline.job import Job
 from core.pipeline.job_state import (
     CANCELLED,
@@ -116,6 +117,7 @@ class JobsScreen(Screen[None]):
         self._clock: Timer | None = None
         self._shown_key: int | None = None
         self._pending_prefill: Prefill | None = None
+        self._pending_specs: list[JobSpec] = []  # hand-offs (Discover's downloads) before the screen is up
 
     # ------------------------------------------------------------------ layout
 
@@ -139,6 +141,9 @@ class JobsScreen(Screen[None]):
         if self._pending_prefill is not None:
             prefill, self._pending_prefill = self._pending_prefill, None
             self.open_form(prefill)
+        for spec in self._pending_specs:
+            self.add_job(spec)
+        self._pending_specs.clear()
 
     @property
     def queue(self) -> JobQueue:
@@ -161,6 +166,13 @@ class JobsScreen(Screen[None]):
             self._pending_prefill = prefill or Prefill()
             return
         self.open_form(prefill)
+
+    def queue_job(self, spec: JobSpec) -> None:
+        """A hand-off's job, queued as it is (no form); before the screen is up, as soon as it is."""
+        if self.is_mounted:
+            self.add_job(spec)
+        else:
+            self._pending_specs.append(spec)
 
     def open_form(self, prefill: Prefill | None = None) -> None:
         def queued(spec: JobSpec | None) -> None:
@@ -191,7 +203,7 @@ class JobsScreen(Screen[None]):
             if self._clock is not None:
                 self._clock.pause()
             return
-        self.running = Job(waiting.spec, self.settings)
+        self.running = job_for(waiting.spec, self.settings)
         self.running_key = waiting.key
         waiting.start()
         self.queue.show_job(waiting)

@@ -106,6 +106,7 @@ class ModelsScreen(Screen[None]):
         self.browser = ModelBrowser(services.ollama, services.hardware, self.host,
                                     more_hosts=len(self.hosts) > 1, id="models-body")
         self.title = "Models"
+        self._pending_pull: str | None = None  # a hand-off's pull, started once the browser is up
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -115,6 +116,21 @@ class ModelsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         watch_host(self, self._follow_host)  # `o` on any screen, a hand-off, a chat resumed elsewhere
+        if self._pending_pull is not None:
+            name, self._pending_pull = self._pending_pull, None
+            self.call_after_refresh(self.pull_model, name)
+
+    def pull_model(self, name: str) -> None:
+        """A hand-off (Discover's `hf.co/...` names): pull `name` with the pull panel; x cancels it."""
+        if not self.is_mounted:
+            self._pending_pull = name
+            return
+        if self.pulling is not None:
+            self.browser.switch_lower("pull")
+            self.browser.say(f"Already pulling {self.pulling}; x cancels it, then pull {name} again.",
+                             severity="warning")
+            return
+        self.browser.start_pull(name)
 
     def _follow_host(self, host: HostConfig) -> None:
         """The app's host changed: show its models (an OpenAI-compatible host has none to show here)."""

@@ -88,7 +88,7 @@ class PlannerScreen(Screen[None]):
         self.model_number = 0
         self.plan_number = 0
         self.answered = 0  # the plan request whose answer (plan or sentence) is on screen
-        self._pending: tuple[str, str | None] | None = None
+        self._pending: tuple[str, str | None] | PlannedModel | None = None
         self._opened_at = 0.0  # when this screen last came to the front (keys older than it were typed ahead)
 
     # ------------------------------------------------------------------ layout
@@ -109,10 +109,11 @@ class PlannerScreen(Screen[None]):
         self.query_one(PlanDetail).show_message(INTRO, title="Start here")
         self.add_class("-empty")
         self.query_one(PlanSources).probe_machine()
-        if self._pending is not None:
-            spec, host = self._pending
-            self._pending = None
-            self._use(spec, host)
+        pending, self._pending = self._pending, None
+        if isinstance(pending, PlannedModel):
+            self._use_planned(pending)
+        elif pending is not None:
+            self._use(*pending)
 
     # ------------------------------------------------------------------ entry points
 
@@ -122,6 +123,19 @@ class PlannerScreen(Screen[None]):
             self._pending = (spec, host)  # on_mount takes it
             return
         self._use(spec, host)
+
+    def use_planned(self, model: PlannedModel) -> None:
+        """Plan a model whose facts the caller has (Discover: a Hub file read by ranges), with no lookup."""
+        if not self.is_mounted:
+            self._pending = model  # on_mount takes it
+            return
+        self._use_planned(model)
+
+    def _use_planned(self, model: PlannedModel) -> None:
+        self.model_number += 1
+        self.query_one(PlanInputsBar).set_model_text(model.spec)
+        sources = self.query_one(PlanSources)
+        sources.post_message(PlanSources.ModelLoaded(sources, self.model_number, model))
 
     def _use(self, spec: str, host: str | None) -> None:
         self.ollama_host = host
@@ -309,7 +323,8 @@ class PlannerScreen(Screen[None]):
         if row is None or model is None:
             return
         if model.pipeline_source is None:
-            self.notify(f"{model.label} comes from Ollama, which keeps no checkpoint to quantize again; plan "
+            where = "comes from Ollama, which keeps" if model.kind == "ollama" else "is a Hub file with"
+            self.notify(f"{model.label} {where} no checkpoint to quantize again; plan "
                         "its Hugging Face repo or catalog entry and press p there.", severity="warning")
             return
         opener = getattr(self.app, "open_pipeline", None)
