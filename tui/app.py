@@ -28,7 +28,10 @@ from tui.widgets.key_bar import SCREENS
 if TYPE_CHECKING:
     from textual.command import Provider  # start-up: textual.command loads with the palette
 
+    from core.pipeline.types import JobSpec
+    from core.planner.source import PlannedModel
     from tui.screens.chat.screen import ChatScreen
+    from tui.screens.discover.screen import DiscoverScreen
     from tui.screens.jobs.screen import JobsScreen
     from tui.screens.models.screen import ModelsScreen
     from tui.screens.planner.screen import PlannerScreen
@@ -73,6 +76,8 @@ class LlamadeckApp(App[None]):
                 group=SCREENS),
         Binding("4", "switch_mode('chat')", "Chat", tooltip="Talk to a model", group=SCREENS),
         Binding("5", "switch_mode('jobs')", "Jobs", tooltip="Hugging Face -> GGUF -> Ollama", group=SCREENS),
+        Binding("6", "switch_mode('discover')", "Discover", tooltip="A GGUF on the Hub that fits this box",
+                group=SCREENS),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This screen's keys, then all"),
         Binding("f1", "help", "Help", show=False, tooltip="Where a text box has the ? key"),
         Binding("o,f2", "switch_host", "Switch host", show=False, key_display="o",
@@ -103,7 +108,9 @@ class LlamadeckApp(App[None]):
             "planner": self._planner_screen,
             "chat": self._chat_screen,
             "jobs": self._jobs_screen,
+            "discover": self._discover_screen,
         }
+        self._models: ModelsScreen | None = None
         self._chat: ChatScreen | None = None
         self._planner: PlannerScreen | None = None
         self._jobs: JobsScreen | None = None
@@ -220,6 +227,21 @@ class LlamadeckApp(App[None]):
         self._planner_screen().use_model(spec, host)
         self.switch_mode("planner")
 
+    def plan_model(self, model: PlannedModel) -> None:
+        """Show the planner planning a model whose facts are known already (a Hub file's remote header)."""
+        self._planner_screen().use_planned(model)
+        self.switch_mode("planner")
+
+    def pull_model(self, name: str) -> None:
+        """Show the model browser pulling `name` into the current host, with its pull progress."""
+        self._models_screen().pull_model(name)
+        self.switch_mode("models")
+
+    def queue_job(self, spec: JobSpec) -> None:
+        """Show the jobs screen with `spec` queued (it starts when nothing else runs)."""
+        self._jobs_screen().queue_job(spec)
+        self.switch_mode("jobs")
+
     def open_chat(self, model: str, host: str | None = None) -> None:
         """Show the chat screen talking to `model` on Ollama host `host`."""
         self._chat_screen().use_model(model, host)
@@ -234,9 +256,16 @@ class LlamadeckApp(App[None]):
         self._jobs_screen().new_job(Prefill(source, quant, host))
 
     def _models_screen(self) -> ModelsScreen:
-        from tui.screens.models.screen import ModelsScreen  # start-up: screens load when first opened
+        if self._models is None:
+            from tui.screens.models.screen import ModelsScreen  # start-up: screens load when first opened
 
-        return ModelsScreen(self.settings, self.services)
+            self._models = ModelsScreen(self.settings, self.services)
+        return self._models
+
+    def _discover_screen(self) -> DiscoverScreen:
+        from tui.screens.discover.screen import DiscoverScreen  # start-up: screens load when first opened
+
+        return DiscoverScreen(self.settings, self.services)
 
     def _jobs_screen(self) -> JobsScreen:
         if self._jobs is None:

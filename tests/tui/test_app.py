@@ -20,6 +20,7 @@ SCREENS = [
     ("3", "planner", "PlannerScreen"),
     ("4", "chat", "ChatScreen"),
     ("5", "jobs", "JobsScreen"),
+    ("6", "discover", "DiscoverScreen"),
 ]
 
 

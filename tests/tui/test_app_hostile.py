@@ -1,6 +1,6 @@
 """The app with a hostile address, and the app's guard against its own bugs.
 
-Every screen (keys 1-5) opens and stays up with a closed port, a port out of
+Every screen (keys 1-6) opens and stays up with a closed port, a port out of
 range (from the config and from OLLAMA_HOST) and random bytes as the host; the
 screens that talk to Ollama say why in a sentence. An unexpected exception
 anywhere ends the app with one sentence naming a crash file and exit status
@@ -88,6 +88,8 @@ async def test_every_screen_opens_with_a_hostile_configured_host(settings: Setti
         await wait_for(pilot, lambda: EXPECTED[kind] in chat_notices(app))
         await pilot.press("escape", "5")
         await wait_for(pilot, lambda: app.current_mode == "jobs")
+        await pilot.press("6")
+        await wait_for(pilot, lambda: app.current_mode == "discover")
         await pilot.press("1")
         await wait_for(pilot, lambda: app.current_mode == "dashboard")
         assert app.is_running and app.return_code is None

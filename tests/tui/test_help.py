@@ -10,7 +10,7 @@ from tests.tui.conftest import wait_for
 from tui.screens.help import HelpScreen
 from tui.widgets.key_bar import KeyBar
 
-SCREEN_NAMES = ("Dashboard", "Models", "Planner", "Chat", "Jobs")
+SCREEN_NAMES = ("Dashboard", "Models", "Planner", "Chat", "Jobs", "Discover")
 INTERNALS = ("super+c", "Copy selected text", "Focus Next", "Cursor up", "Delete character")
 
 
@@ -34,7 +34,8 @@ async def test_help_names_the_real_screens_and_has_no_textual_internals(fake_oll
                                                                         settings: Settings) -> None:
     app = chat_app(fake_ollama, settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        for mode, name in zip(("dashboard", "models", "planner", "chat", "jobs"), SCREEN_NAMES, strict=True):
+        modes = ("dashboard", "models", "planner", "chat", "jobs", "discover")
+        for mode, name in zip(modes, SCREEN_NAMES, strict=True):
             await app.switch_mode(mode)
             await wait_for(pilot, lambda: bool(app.screen.query(KeyBar)))
             labels = {item.label for item in app.screen.query_one(KeyBar).items}

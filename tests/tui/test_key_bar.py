@@ -6,7 +6,7 @@ from tests.fakes.fake_nvml import FakeGpu, FakeNvml
 from tests.tui.conftest import AppFactory, first_sample, wait_for
 from tui.widgets.key_bar import KeyBar
 
-DASHBOARD_KEYS = ["+ Slower", "- Faster", "p Pause", "b RAM bw", "1-5 Screens", "? Help", "q Quit"]
+DASHBOARD_KEYS = ["+ Slower", "- Faster", "p Pause", "b RAM bw", "1-6 Screens", "? Help", "q Quit"]
 
 
 def bar_text(bar: KeyBar) -> str:
@@ -36,7 +36,7 @@ async def test_a_narrow_terminal_drops_whole_items_never_half_of_one(build_app: 
         assert len(text) <= 40
         shown = [item for item in DASHBOARD_KEYS if item in text]
         # The screen's keys go first; how to switch screens, get help and quit always stay.
-        assert shown[-3:] == ["1-5 Screens", "? Help", "q Quit"]
+        assert shown[-3:] == ["1-6 Screens", "? Help", "q Quit"]
         assert shown[:-3] == DASHBOARD_KEYS[: len(shown) - 3]
         # What is left after the last whole item is blank: no cut-off word.
         assert text.endswith("q Quit")
@@ -69,4 +69,4 @@ async def test_each_screen_lists_its_own_keys(build_app: AppFactory) -> None:
         await wait_for(pilot, lambda: "q Quit" in bar_text(bar))
         text = bar_text(bar)
         assert "Slower" not in text and "RAM bw" not in text
-        assert "1-5 Screens" in text
+        assert "1-6 Screens" in text

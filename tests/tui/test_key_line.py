@@ -9,9 +9,9 @@ from tests.tui.chat_support import chat_app
 from tests.tui.conftest import wait_for
 from tui.widgets.key_bar import KeyBar
 
-MODES = ("dashboard", "models", "planner", "chat", "jobs")
-EVERYWHERE = ("1-5 Screens", "? Help", "q Quit")
-IN_A_TEXT_BOX = ("esc 1-5 Screens", "f1 Help", "^q Quit")
+MODES = ("dashboard", "models", "planner", "chat", "jobs", "discover")
+EVERYWHERE = ("1-6 Screens", "? Help", "q Quit")
+IN_A_TEXT_BOX = ("esc 1-6 Screens", "f1 Help", "^q Quit")
 
 
 def bar_text(app: Any) -> str:
@@ -32,7 +32,7 @@ async def test_every_screen_shows_screens_help_and_quit_at_80_columns(fake_ollam
     async with app.run_test(size=(80, 24)) as pilot:
         for mode in MODES:
             text = await show(pilot, mode)
-            in_text_box = mode == "chat"  # the prompt has the focus: 1-5, ? and q would be typed
+            in_text_box = mode == "chat"  # the prompt has the focus: 1-6, ? and q would be typed
             for item in IN_A_TEXT_BOX if in_text_box else EVERYWHERE:
                 assert item in text, (mode, text)
             # Words, not letter soup: each item is one key and a word or two.

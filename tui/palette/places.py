@@ -37,6 +37,7 @@ PLACES: tuple[Place, ...] = (
     Place("planner", "Planner", "tui.screens.planner.screen:PlannerScreen"),
     Place("chat", "Chat", "tui.screens.chat.screen:ChatScreen"),
     Place("jobs", "Jobs", "tui.screens.jobs.screen:JobsScreen"),
+    Place("discover", "Discover", "tui.screens.discover.screen:DiscoverScreen"),
     Place("chat", "Chats", "tui.screens.chat.sessions:SessionsScreen", opener="sessions"),
     Place("chat", "Compare", "tui.screens.chat.compare:CompareScreen", opener="compare"),
 )

@@ -27,7 +27,7 @@ INTRO = (
 EVERYWHERE = (
     ("^p", "Command palette - every key of every screen, and go to a model by name"),
     ("tab", "Next pane (shift+tab: the one before)"),
-    ("esc", "Out of a text box, where 1-5, ? and q work again"),
+    ("esc", "Out of a text box, where 1-6, ? and q work again"),
     ("^q", "Quit, even from a text box"),
 )
 

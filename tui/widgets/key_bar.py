@@ -8,11 +8,11 @@ as the Footer: hidden bindings are left out, several keys for one action
 show the first, disabled keys are dimmed, and the command palette's key sits
 at the right end when there is room. A click on a key presses it.
 
-Unlike the Footer, the app's own keys (`1-5 Screens`, `? Help`, `q Quit`)
+Unlike the Footer, the app's own keys (`1-6 Screens`, `? Help`, `q Quit`)
 always keep their place: the screen's keys are cut first when the line is
-short. While a text box has the keys (1-5, ? and q would be typed there), the
-line says what works instead: Esc then 1-5, F1, Ctrl+Q. Only the screens'
-group is run together (`1-5 Screens`); a screen's own groups title its
+short. While a text box has the keys (1-6, ? and q would be typed there), the
+line says what works instead: Esc then 1-6, F1, Ctrl+Q. Only the screens'
+group is run together (`1-6 Screens`); a screen's own groups title its
 sections in the help, never the line, where `pdcmlLufi Model` said nothing.
 """
 
@@ -31,10 +31,10 @@ from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 GAP = 2  # blank cells between two items
-# The app's screen keys, shown as one item: `1-5 Screens`.
+# The app's screen keys, shown as one item: `1-6 Screens`.
 SCREENS = Binding.Group("Screens", compact=True)
-# What works while a text box has the keys: Esc leaves it (then 1-5 work), F1 and Ctrl+Q work in it.
-IN_TEXT = (("esc 1-5", "Screens", "escape"), ("f1", "Help", "f1"), ("^q", "Quit", "ctrl+q"))
+# What works while a text box has the keys: Esc leaves it (then 1-6 work), F1 and Ctrl+Q work in it.
+IN_TEXT = (("esc 1-6", "Screens", "escape"), ("f1", "Help", "f1"), ("^q", "Quit", "ctrl+q"))
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ Collected = tuple[tuple[KeyItem, ...], tuple[KeyItem, ...], KeyItem | None]
 
 
 def takes_text(widget: Widget | None) -> bool:
-    """A focused text box types 1-5, ? and q instead of acting on them."""
+    """A focused text box types 1-6, ? and q instead of acting on them."""
     return isinstance(widget, Input | TextArea) and not getattr(widget, "read_only", False)
 
 

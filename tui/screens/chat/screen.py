@@ -58,7 +58,7 @@ class ChatScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "stop", "Stop", tooltip="Stop the reply (what arrived is kept), or stop editing"),
         Binding("escape", "leave_prompt", "Leave the prompt", show=False,
-                tooltip="Focus the conversation, where 1-5, ? and q work again"),
+                tooltip="Focus the conversation, where 1-6, ? and q work again"),
         Binding("enter,i", "focus_prompt", "Type", show=False, tooltip="Back to the prompt box"),
         Binding("ctrl+r", "regenerate", "Regenerate", show=False, tooltip="Ask again for the last prompt"),
         Binding("ctrl+l", "edit_last", "Edit the last prompt", show=False,
