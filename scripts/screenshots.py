@@ -43,6 +43,9 @@ half of its tensors done, so the log tail is llama-quantize's own lines;
 the percent, speed, ETA and clocks differ a little from run to run. Only
 Ollama is a fake (the same server as above), and it is not reached yet.
 
+The Discover screen searches the local Hub stand-in from `tests/fakes/fake_hub.py`
+serving hollow GGUFs of real models (scripts/screenshots_discover.py says how).
+
 The chat screen streams a reply from qwen3:8b on the same fake server,
 reasoning block open; its chat history is a temporary file. The reply, the
 reasoning and the server's counters (load, prompt and eval durations) are
@@ -436,6 +439,13 @@ async def shoot_chat(workdir: Path) -> str:
         fake.close()
 
 
+async def shoot_discover(workdir: Path) -> str:
+    """GGUF repos on the local Hub stand-in, one repo's files planned here (screenshots_discover.py)."""
+    from scripts.screenshots_discover import discover_shot
+
+    return await discover_shot(workdir, SIZE)
+
+
 SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "dashboard": shoot_dashboard,
     "dashboard-cpu-only": shoot_dashboard_cpu,
@@ -443,6 +453,7 @@ SHOTS: dict[str, Callable[[Path], Coroutine[object, object, str]]] = {
     "jobs": shoot_jobs,
     "planner": shoot_planner,
     "chat": shoot_chat,
+    "discover": shoot_discover,
 }
 
 

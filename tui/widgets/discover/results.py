@@ -30,7 +30,7 @@ from tui.widgets.planner.table import VERDICT_STYLES
 
 PAGE = 20  # results a page: a screenful at 100x30, and 20 repos' best files read in the background
 COLUMNS = ("Repo", "Downloads", "Updated", "Arch", "Params", "Best here")
-WIDTHS = (0, 9, 10, 8, 6, 13)  # the repo takes what the others leave
+WIDTHS = (0, 9, 10, 8, 6, 15)  # the repo takes what the others leave
 CELLS = (0, 1, 3, 4, 5)  # of core.discover.report.search_cells: the likes are left to the Hub's page
 MIN_REPO = 14
 
