@@ -171,3 +171,28 @@ async def test_offline_says_so_and_the_screen_stays_usable(settings: Settings, t
             await pilot.press(key)
         await wait_for(pilot, lambda: screen.searched == screen.search_number)
         assert app.screen is screen
+
+
+async def test_a_newer_search_wins_over_a_slower_older_one(hub: FakeHub, settings: Settings,  # noqa: F811
+                                                           tmp_path: Path) -> None:
+    stock(hub, tmp_path)
+    app = discover_app(settings, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_discover(pilot)
+        hub.latency = 0.2  # each answer takes a while: the first search is still out when the second starts
+        await pilot.press("slash", *"tiny", "enter", "slash", "end", "ctrl+u", *"gated", "enter")
+        await wait_for(pilot, lambda: screen.searched == screen.search_number and screen.settled)
+        assert [s.repo_id for s in screen.results.results] == ["corp/Gated-GGUF"]
+        assert "matching 'gated'" in screen_text(app)
+
+
+async def test_without_colour_the_badges_are_words(hub: FakeHub, settings: Settings, tmp_path: Path,  # noqa: F811
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    stock(hub, tmp_path)
+    app = discover_app(settings, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_discover(pilot)
+        await open_repo(pilot, TINY)
+        text = screen_text(app)
+        assert re.search(r"Q8_0\s+[\d.]+ MiB\s+fits\s+GPU", text) and "unknown" in text
