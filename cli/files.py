@@ -3,12 +3,16 @@
 The headless twin of the Discover screen's file table: core.discover.files
 lists the repo at one commit, core.discover.evaluate reads each file's
 header by HTTP ranges (or from the cache) and plans it on this machine, or
-on the one --gpu/--ram describe. Nothing is downloaded but headers.
+on the one --gpu/--ram describe. Nothing is downloaded but headers, unless
+--download QUANT fetches that file (every part of a split one) into the first
+gguf_dirs folder: the Discover screen's `d`, the same download-only job
+(core.pipeline.gguf_download), its progress drawn as `llamadeck convert` draws a job.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from typing import TextIO
@@ -19,8 +23,8 @@ from core.discover.evaluate import evaluate_repo
 from core.discover.files import list_files
 from core.discover.modelscope import list_modelscope_files
 from core.discover.report import FILE_COLUMNS, file_cells, file_lines, repo_fit_json
-from core.discover.types import RepoFit
-from core.errors import PlannerError
+from core.discover.types import RepoFit, RepoListing
+from core.errors import DiscoverError, PlannerError
 from core.ollama.format import table
 from core.planner.report import KV_TYPES, machine_summary, parse_ctx_or_auto
 from core.units import format_bytes, format_ctx, plural
@@ -45,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="where the repo is: the Hugging Face Hub (default) or ModelScope")
     add_machine_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--download", metavar="QUANT",
+                        help="download the file of this quant (or this file name), every part of a split "
+                             "one, into the first gguf_dirs folder instead of planning; run again to resume")
     parser.set_defaults(func=main)
 
 
@@ -65,6 +72,8 @@ def run(args: argparse.Namespace, settings: Settings, *, out: TextIO) -> int:
         listing = list_modelscope_files(args.repo, revision=args.revision)
     else:
         listing = list_files(args.repo, revision=args.revision)
+    if args.download:
+        return download(listing, args.download, settings)
     machine = machine_from_args(args, settings)
     result = evaluate_repo(listing, machine, ctx=args.ctx, kv_type=args.kv_type)
     if args.json:
@@ -93,3 +102,23 @@ def render(result: RepoFit) -> str:
     lines += ["", f"Headers: {plural(result.requests, 'range request')}, {format_bytes(result.bytes_read)} "
                   f"read, {plural(cached, 'file')} from the cache."]
     return "\n".join(lines) + "\n"
+
+
+def download(listing: RepoListing, wanted: str, settings: Settings) -> int:
+    """Fetch the file `wanted` names as a download-only job; 0 when it is there and checked."""
+    from cli.convert import ConvertDisplay, JobLogFile, run  # here: the pipeline loads only for a download
+    from core.pipeline.gguf_download import download_spec, job_for
+
+    if listing.source != "hf":
+        raise DiscoverError("--download fetches from the Hugging Face Hub (or its HF_ENDPOINT mirror) only.")
+    key = wanted.strip().upper()
+    found = [g for g in listing.groups if (g.quant or "").upper() == key or g.name == wanted.strip()]
+    if not found:
+        names = ", ".join(g.quant or g.name for g in listing.models)
+        raise DiscoverError(f"{listing.repo_id} has no {wanted} file.", hint=f"Its model files: {names}.")
+    group = min(found, key=lambda g: not g.is_model)  # a model before a projector of the same type
+    spec = download_spec(settings, listing.repo_id, listing.revision, tuple(p.path for p in group.parts),
+                         group.quant)
+    job = job_for(spec, settings)
+    status = asyncio.run(run(job, ConvertDisplay(sys.stderr, log=JobLogFile.open_for(job.id))))
+    return {"succeeded": 0, "cancelled": 130}.get(status, 1)

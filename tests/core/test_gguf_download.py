@@ -131,3 +131,20 @@ async def test_the_disk_pre_flight_stops_a_download_that_cannot_fit(
     failed = next(e for e in events if isinstance(e, StageFailed))
     assert failed.stage == "preflight" and "Not enough disk" in failed.message
     assert not hub.file_reads()
+
+
+def test_llamadeck_files_download_fetches_a_quant_into_the_first_gguf_folder(
+        hub: FakeHub, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import main as cli
+
+    repo = hub.add(tiny_repo(tmp_path / "repo"))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[paths]\ngguf_dirs = ["{tmp_path / "models"}"]\n')
+    monkeypatch.setenv("LLAMADECK_CONFIG", str(config))
+    assert cli.main(["files", REPO, "--download", "q8_0"]) == 0
+    local = tmp_path / "models" / "someone" / "Tiny-GGUF" / Q8
+    assert sha256_of(local) == sha256_of(repo.files[Q8])
+    assert "Wrote" in capsys.readouterr().err
+    assert cli.main(["files", REPO, "--download", "Q2_K"]) == 1
+    assert "has no Q2_K file" in capsys.readouterr().err
