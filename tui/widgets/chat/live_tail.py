@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
 
-ROWS = 3  # rows the strip keeps while a reply streams
+ROWS = 4  # rows the strip keeps while a reply streams
 EVERY = 0.1  # seconds between two repaints of the strip
 
 
