@@ -36,7 +36,7 @@ def _reader(fake: FakeHub, *, token: bool = True) -> RangeReader:
     return RangeReader(hub_for(fake, token=token).headers())
 
 
-@pytest.mark.parametrize("vocab", ["32k", "256k"])
+@pytest.mark.parametrize("vocab", ["32k", "128k", "152k", "256k"])
 def test_a_header_takes_at_most_two_requests_and_8_mb(hub: FakeHub, tmp_path: Path, vocab: str) -> None:
     repo = hub.add(hollow_repo(tmp_path, vocab))
     path = next(iter(repo.files))
