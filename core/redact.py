@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from core.config import HostConfig, Settings
@@ -77,6 +77,11 @@ def known_secrets(extra: Iterable[str] = ()) -> list[str]:
             secrets.add(value)
     secrets.update(s for s in extra if len(s) >= MIN_SECRET_CHARS)
     return sorted(secrets, key=len, reverse=True)
+
+
+def header_secrets(headers: Mapping[str, str]) -> list[str]:
+    """The credentials in HTTP request headers (an Authorization value, without its scheme), to mask."""
+    return [v.partition(" ")[2] or v for k, v in headers.items() if k.lower() == "authorization"]
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:

@@ -24,7 +24,7 @@ import httpx
 
 from core.discover.types import GATED_NOTE
 from core.errors import DiscoverError
-from core.redact import redact
+from core.redact import header_secrets, redact
 
 READ_TIMEOUT = 30.0
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
@@ -43,7 +43,7 @@ class RangeReader:
         self._client = httpx.Client(headers=dict(headers), follow_redirects=True, limits=limits,
                                     timeout=READ_TIMEOUT, transport=transport)
         # masked in any sentence an error's text makes, besides the tokens core.redact knows
-        self._secrets = [v.partition(" ")[2] or v for k, v in headers.items() if k.lower() == "authorization"]
+        self._secrets = header_secrets(headers)
 
     def close(self) -> None:
         self._client.close()

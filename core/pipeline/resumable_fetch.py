@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from core.errors import PipelineError
-from core.redact import redact
+from core.redact import header_secrets, redact
 
 REPORT_EVERY = 1 << 20  # bytes between progress reports (a cancel is seen at every piece that arrives)
 CONNECT_TIMEOUT = 30.0
@@ -88,7 +88,7 @@ def fetch(url: str, part: Path, size: int | None, headers: Mapping[str, str], *,
                         reported = have
             progress(have, False)
     except httpx.HTTPError as exc:
-        why = redact(str(exc), _secrets(headers)).rstrip(".") or type(exc).__name__
+        why = redact(str(exc), header_secrets(headers)).rstrip(".") or type(exc).__name__
         raise PipelineError(f"The download of {name} from {host} broke off: "
                             f"{why}.", hint=RESUME_HINT) from None
     if size is not None and have != size:
@@ -116,7 +116,3 @@ def _start(response: httpx.Response, have: int, name: str, host: str) -> int:
                             hint="List the repo's files again and pick it anew.")
     raise PipelineError(f"{host} answered {status} to the download of {name}.",
                         hint="Try again later, or set HF_ENDPOINT to a mirror. " + RESUME_HINT)
-
-
-def _secrets(headers: Mapping[str, str]) -> list[str]:
-    return [v.partition(" ")[2] or v for k, v in headers.items() if k.lower() == "authorization"]

@@ -8,6 +8,7 @@ client code, the app, the planner and the hardware probe are the real ones.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -70,3 +71,8 @@ async def open_repo(pilot: Pilot[object], repo_id: str) -> DiscoverScreen:
     await pilot.press("enter")
     await wait_for(pilot, lambda: screen.settled and screen.filed > 0)
     return screen
+
+
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace one space, so a wrapped sentence can be searched."""
+    return re.sub(r"\s+", " ", text)

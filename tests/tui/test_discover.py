@@ -18,6 +18,7 @@ from tests.tui.discover_support import (  # noqa: F401 (the hub fixture)
     discover,
     discover_app,
     hub,
+    one_line,
     open_discover,
     open_repo,
     stock,
@@ -25,10 +26,6 @@ from tests.tui.discover_support import (  # noqa: F401 (the hub fixture)
 from tui.screens.discover.screen import DiscoverScreen
 from tui.widgets.discover import results as results_module
 from tui.widgets.live_text import LiveText
-
-
-def one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
 
 
 def note(screen: DiscoverScreen) -> str:

@@ -3,7 +3,6 @@ jobs screen), open in the planner; and the screen at 40x12."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.tui.discover_support import (  # noqa: F401 (the hub fixture)
     TINY,
     discover_app,
     hub,
+    one_line,
     open_discover,
     open_repo,
     stock,
@@ -28,10 +28,6 @@ from tui.screens.jobs.screen import JobsScreen
 from tui.screens.models.screen import ModelsScreen
 from tui.screens.planner.screen import PlannerScreen
 from tui.widgets.models.pull import PullPanel
-
-
-def one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
 
 
 async def to_file(pilot: object, screen: DiscoverScreen, name_part: str) -> None:
